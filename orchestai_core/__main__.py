@@ -1,0 +1,3 @@
+from orchestai_core.cli import main
+
+main(prog_name="orchestai")

@@ -1,0 +1,17 @@
+"""The `orchestai` command: a thin click layer over the library (`python -m orchestai_core` works too)."""
+
+from __future__ import annotations
+
+import click
+
+from orchestai_core.cli import data
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="orchestai-workbench", message="orchestai %(version)s")
+def main() -> None:
+    """OrchestAI: turn execution logs of multi-model LLM systems into a learned planner."""
+
+
+for command in (data.init, data.import_cmd, data.export, data.synth, data.stats):
+    main.add_command(command)

@@ -1,0 +1,48 @@
+"""Loading `config.yaml` and resolving the paths it names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or malformed."""
+
+
+def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Read a YAML config; relative `paths:` entries become absolute against the file's folder."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    paths = data.get("paths") or {}
+    if not isinstance(paths, dict):
+        raise ConfigError(f"{path}: 'paths' must be a mapping")
+    data["paths"] = {k: str((path.parent / v).resolve()) for k, v in paths.items()}
+    data["_config_path"] = str(path.resolve())
+    return data
+
+
+def resolve_db_path(cli_value: str | os.PathLike | None = None, config: dict | None = None) -> Path:
+    """The database path: --db, else env ORCHESTAI_DB, else config `paths.database`."""
+    if cli_value:
+        return Path(cli_value)
+    if os.environ.get("ORCHESTAI_DB"):
+        return Path(os.environ["ORCHESTAI_DB"])
+    config = config if config is not None else load_config()
+    try:
+        return Path(config["paths"]["database"])
+    except KeyError:
+        raise ConfigError("config has no paths.database and neither --db nor ORCHESTAI_DB is set") from None

@@ -1,0 +1,164 @@
+"""The execution-log format, version 1 (`shared/spec/log-format.md`): parsing and validation.
+
+`validate_log` checks one decoded JSON value and raises `LogError` whose message names the field,
+e.g. `subtasks[3].depends_on: unknown subtask id 's9'`. Valid logs are returned unchanged, so
+export gives back exactly what was imported.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from orchestai_core.dag import critical_path, find_cycle, parent_indices
+
+LOG_FIELDS = {
+    "id", "instruction", "subtasks", "success", "total_cost_usd", "total_latency_ms",
+    "template", "source", "created_at", "meta",
+}
+SUBTASK_STATUSES = ("success", "failed", "skipped")
+MAX_SUBTASKS = 64
+MAX_ID_LENGTH = 128
+
+
+class LogError(ValueError):
+    """A log breaks the format; the message starts with the offending field's path."""
+
+
+def parse_json(text: str) -> Any:
+    """Decode JSON strictly: NaN and Infinity are not JSON and are refused."""
+
+    def refuse(name: str) -> Any:
+        raise LogError(f"invalid JSON: {name} is not a valid JSON number")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def canonical_json(log: dict) -> str:
+    """One stable text form of a log, used for content hashes and for export."""
+    return json.dumps(log, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _string(value: Any, where: str, *, non_empty: bool = False, max_len: int | None = None) -> None:
+    if not isinstance(value, str):
+        raise LogError(f"{where}: expected a string, got {_type_name(value)}")
+    if non_empty and not value.strip():
+        raise LogError(f"{where}: must not be empty")
+    if max_len is not None and len(value) > max_len:
+        raise LogError(f"{where}: longer than {max_len} characters ({len(value)})")
+
+
+def _number(value: Any, where: str, *, integer: bool = False) -> None:
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok:
+        want = "an integer" if integer else "a number"
+        raise LogError(f"{where}: expected {want}, got {_type_name(value)}")
+    if not math.isfinite(value):
+        raise LogError(f"{where}: must be finite")
+    if value < 0:
+        raise LogError(f"{where}: must be ≥ 0, got {value}")
+
+
+def _subtask(task: Any, where: str) -> None:
+    if not isinstance(task, dict):
+        raise LogError(f"{where}: expected an object, got {_type_name(task)}")
+    for field in ("id", "type"):
+        if field not in task:
+            raise LogError(f"{where}.{field}: required field missing")
+        _string(task[field], f"{where}.{field}", non_empty=True)
+    if "description" in task:
+        _string(task["description"], f"{where}.description")
+    if task.get("worker") is not None:
+        _string(task["worker"], f"{where}.worker", non_empty=True)
+    deps = task.get("depends_on", [])
+    if not isinstance(deps, list):
+        raise LogError(f"{where}.depends_on: expected an array, got {_type_name(deps)}")
+    for k, dep in enumerate(deps):
+        _string(dep, f"{where}.depends_on[{k}]")
+    if "status" in task and task["status"] not in SUBTASK_STATUSES:
+        raise LogError(
+            f"{where}.status: unknown value {task['status']!r} (expected one of {', '.join(SUBTASK_STATUSES)})"
+        )
+    for field in ("cost_usd", "latency_ms"):
+        if field in task:
+            _number(task[field], f"{where}.{field}")
+    for field in ("tokens_in", "tokens_out"):
+        if field in task:
+            _number(task[field], f"{where}.{field}", integer=True)
+
+
+def _dependencies(subtasks: list[dict]) -> None:
+    ids: dict[str, int] = {}
+    for i, task in enumerate(subtasks):
+        if task["id"] in ids:
+            raise LogError(f"subtasks[{i}].id: duplicate subtask id {task['id']!r} (also subtasks[{ids[task['id']]}])")
+        ids[task["id"]] = i
+    for i, task in enumerate(subtasks):
+        for dep in task.get("depends_on", []):
+            if dep == task["id"]:
+                raise LogError(f"subtasks[{i}].depends_on: subtask {dep!r} depends on itself")
+            if dep not in ids:
+                raise LogError(f"subtasks[{i}].depends_on: unknown subtask id {dep!r}")
+    cycle = find_cycle(parent_indices(subtasks))
+    if cycle:
+        names = " -> ".join(subtasks[i]["id"] for i in reversed(cycle))
+        raise LogError(f"subtasks[{cycle[0]}].depends_on: dependency cycle {names} (each step needs the one before)")
+
+
+def validate_log(obj: Any) -> dict:
+    """Check one decoded log against the spec; return it unchanged or raise LogError."""
+    if not isinstance(obj, dict):
+        raise LogError(f"log: expected a JSON object, got {_type_name(obj)}")
+    unknown = sorted(set(obj) - LOG_FIELDS)
+    if unknown:
+        raise LogError(f"{unknown[0]}: unknown top-level field (put extra data under 'meta')")
+    for field in ("id", "instruction", "subtasks"):
+        if field not in obj:
+            raise LogError(f"{field}: required field missing")
+    _string(obj["id"], "id", non_empty=True, max_len=MAX_ID_LENGTH)
+    _string(obj["instruction"], "instruction", non_empty=True)
+    subtasks = obj["subtasks"]
+    if not isinstance(subtasks, list):
+        raise LogError(f"subtasks: expected an array, got {_type_name(subtasks)}")
+    if not 1 <= len(subtasks) <= MAX_SUBTASKS:
+        raise LogError(f"subtasks: must hold 1 to {MAX_SUBTASKS} items, got {len(subtasks)}")
+    if "success" in obj and not isinstance(obj["success"], bool):
+        raise LogError(f"success: expected a boolean, got {_type_name(obj['success'])}")
+    for field in ("total_cost_usd", "total_latency_ms"):
+        if field in obj:
+            _number(obj[field], field)
+    for field in ("template", "source"):
+        if field in obj:
+            _string(obj[field], field)
+    if "created_at" in obj:
+        _string(obj["created_at"], "created_at")
+        try:
+            datetime.fromisoformat(obj["created_at"])
+        except ValueError:
+            raise LogError(f"created_at: not an ISO-8601 date-time: {obj['created_at']!r}") from None
+    if "meta" in obj and not isinstance(obj["meta"], dict):
+        raise LogError(f"meta: expected an object, got {_type_name(obj['meta'])}")
+    for i, task in enumerate(subtasks):
+        _subtask(task, f"subtasks[{i}]")
+    _dependencies(subtasks)
+    return obj
+
+
+def log_totals(log: dict) -> tuple[float | None, float | None]:
+    """Total cost and critical-path latency: as given, else derived from subtasks (None if unknown)."""
+    cost = log.get("total_cost_usd")
+    if cost is None and any("cost_usd" in s for s in log["subtasks"]):
+        cost = sum(float(s.get("cost_usd") or 0.0) for s in log["subtasks"])
+    latency = log.get("total_latency_ms")
+    if latency is None and any("latency_ms" in s for s in log["subtasks"]):
+        latency = critical_path(log["subtasks"])[1]
+    return cost, latency

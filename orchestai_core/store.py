@@ -1,0 +1,566 @@
+"""The SQLite store: logs with append-only revisions, review state, imports, rejects, runs and metrics.
+
+Every SQL statement of the project lives here. Writes run in explicit transactions; the database
+is in WAL mode so the workbench can read while an import or a training run writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from orchestai_core.migrations import migrate
+from orchestai_core.schema import canonical_json, log_totals, validate_log
+
+REVIEW_STATUSES = ("pending", "accepted", "rejected", "needs_fix")
+RUN_STATUSES = ("queued", "running", "completed", "failed", "stopped", "crashed")
+SORT_COLUMNS = (
+    "id", "instruction", "template", "source", "created_at", "success", "total_cost_usd",
+    "total_latency_ms", "n_subtasks", "review_status", "updated_at",
+)
+RUN_FIELDS = {
+    "status", "pid", "device", "data_size", "log_path", "out_dir", "started_at", "ended_at",
+    "heartbeat_at", "epoch", "total_epochs", "step", "total_steps", "best_val_loss", "best_epoch",
+    "checkpoint", "summary", "error", "command", "config",
+}
+IMPORT_AUTHOR = "import"
+
+
+class StoreError(ValueError):
+    """A request the store refuses (unknown log, bad status, stale revision…); message says why."""
+
+
+class StaleRevisionError(StoreError):
+    """Someone saved a newer revision since the editor loaded the log."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def content_hash(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a user typed into a literal FTS5 query: each word quoted, all required.
+
+    Operators, quotes, parentheses and `*` lose their meaning; None when no word is left.
+    """
+    words = re.findall(r"\w+", text)
+    return " ".join(f'"{w}"' for w in words) if words else None
+
+
+@dataclass
+class LogFilter:
+    """Filters of the log list; None means no filter on that field."""
+
+    review_status: str | None = None
+    template: str | None = None
+    worker: str | None = None
+    success: bool | None = None
+    source: str | None = None
+    min_cost: float | None = None
+    max_cost: float | None = None
+    min_latency: float | None = None
+    max_latency: float | None = None
+    min_subtasks: int | None = None
+    max_subtasks: int | None = None
+    created_from: str | None = None
+    created_to: str | None = None
+    search: str | None = None
+    ids: list[str] | None = field(default=None)
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition over `logs` and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("review_status", self.review_status), ("template", self.template),
+                              ("source", self.source)):
+            if value is not None:
+                clauses.append(f"logs.{column} = ?")
+                params.append(value)
+        if self.success is not None:
+            clauses.append("logs.success = ?")
+            params.append(int(self.success))
+        for column, low, high in (("total_cost_usd", self.min_cost, self.max_cost),
+                                  ("total_latency_ms", self.min_latency, self.max_latency),
+                                  ("n_subtasks", self.min_subtasks, self.max_subtasks),
+                                  ("created_at", self.created_from, self.created_to)):
+            if low is not None:
+                clauses.append(f"logs.{column} >= ?")
+                params.append(low)
+            if high is not None:
+                clauses.append(f"logs.{column} <= ?")
+                params.append(high)
+        if self.worker is not None:
+            clauses.append("logs.id IN (SELECT log_id FROM subtasks WHERE worker = ?)")
+            params.append(self.worker)
+        if self.search:
+            query = fts_query(self.search)
+            if query is None:
+                clauses.append("0")
+            else:
+                clauses.append("logs.rowid IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
+                params.append(query)
+        if self.ids is not None:
+            clauses.append(f"logs.id IN ({','.join('?' * len(self.ids))})" if self.ids else "0")
+            params.extend(self.ids)
+        return (" AND ".join(clauses) or "1"), params
+
+
+@dataclass
+class Page:
+    """One page of the log list and the keyset cursor of the next page (None at the end)."""
+
+    rows: list[dict]
+    next_cursor: tuple | None
+
+
+@dataclass
+class ImportCounts:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Store:
+    """Access to one database file; safe to share between threads (one connection per thread)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Store":
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = cls(path)
+        conn = store.conn
+        conn.execute("PRAGMA journal_mode = WAL")
+        migrate(conn)
+        return store
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils view of this thread's connection."""
+        return sqlite_utils.Database(self.conn)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.conn)
+
+    # ----------------------------------------------------------------- writing logs
+    def _write_current(self, log: dict, revision: int, at: str) -> None:
+        """(Re)write the query columns, subtask rows and full-text row of a log's current revision."""
+        conn = self.conn
+        cost, latency = log_totals(log)
+        success = log.get("success")
+        row = (log["instruction"], log.get("template"), log.get("source"), log.get("created_at"),
+               None if success is None else int(success), cost, latency, len(log["subtasks"]))
+        cur = conn.execute(
+            "UPDATE logs SET revision = ?, instruction = ?, template = ?, source = ?, created_at = ?,"
+            " success = ?, total_cost_usd = ?, total_latency_ms = ?, n_subtasks = ?, updated_at = ?"
+            " WHERE id = ? RETURNING rowid",
+            (revision, *row, at, log["id"]),
+        ).fetchone()
+        if cur is None:
+            rowid = conn.execute(
+                "INSERT INTO logs (id, revision, instruction, template, source, created_at, success,"
+                " total_cost_usd, total_latency_ms, n_subtasks, imported_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (log["id"], revision, *row, at, at),
+            ).lastrowid
+        else:
+            rowid = cur[0]
+            conn.execute("DELETE FROM subtasks WHERE log_id = ?", (log["id"],))
+            conn.execute("DELETE FROM logs_fts WHERE rowid = ?", (rowid,))
+        conn.executemany(
+            "INSERT INTO subtasks (log_id, position, subtask_id, type, description, worker, status,"
+            " cost_usd, latency_ms, tokens_in, tokens_out, depends_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(log["id"], i, s["id"], s["type"], s.get("description"), s.get("worker"), s.get("status"),
+              s.get("cost_usd"), s.get("latency_ms"), s.get("tokens_in"), s.get("tokens_out"),
+              json.dumps(s.get("depends_on") or []))
+             for i, s in enumerate(log["subtasks"])],
+        )
+        descriptions = "\n".join(s.get("description") or "" for s in log["subtasks"])
+        conn.execute("INSERT INTO logs_fts (rowid, instruction, descriptions) VALUES (?, ?, ?)",
+                     (rowid, log["instruction"], descriptions))
+
+    def _add_revision(self, log: dict, canonical: str, digest: str, revision: int, author: str,
+                      note: str | None, at: str, batch_id: int | None) -> None:
+        self.conn.execute(
+            "INSERT INTO revisions (log_id, revision, content, content_hash, author, note, created_at, batch_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (log["id"], revision, canonical, digest, author, note, at, batch_id),
+        )
+
+    def import_logs(self, logs: Iterable[dict], batch_id: int | None = None) -> ImportCounts:
+        """Add valid logs in one transaction: new ids are inserted, content seen before is skipped,
+        changed content becomes a new revision (and the review goes back to pending)."""
+        counts = ImportCounts()
+        logs = list(logs)
+        at = now_iso()
+        with self.transaction():
+            ids = [log["id"] for log in logs]
+            known: dict[str, tuple[int, set[str]]] = {}
+            for chunk in range(0, len(ids), 900):
+                part = ids[chunk:chunk + 900]
+                for r in self.conn.execute(
+                    "SELECT l.id, l.revision, r.content_hash FROM logs l JOIN revisions r ON r.log_id = l.id"
+                    f" WHERE l.id IN ({','.join('?' * len(part))})", part,
+                ):
+                    known.setdefault(r[0], (r[1], set()))[1].add(r[2])
+            for log in logs:
+                canonical = canonical_json(log)
+                digest = content_hash(canonical)
+                if log["id"] not in known:
+                    self._write_current(log, 1, at)
+                    self._add_revision(log, canonical, digest, 1, IMPORT_AUTHOR, None, at, batch_id)
+                    known[log["id"]] = (1, {digest})
+                    counts.imported += 1
+                    continue
+                revision, hashes = known[log["id"]]
+                if digest in hashes:
+                    counts.unchanged += 1
+                    continue
+                revision += 1
+                self._write_current(log, revision, at)
+                self._add_revision(log, canonical, digest, revision, IMPORT_AUTHOR,
+                                   "content changed by import", at, batch_id)
+                self._set_review(log["id"], "pending", IMPORT_AUTHOR, "content changed by import", revision, at)
+                hashes.add(digest)
+                known[log["id"]] = (revision, hashes)
+                counts.updated += 1
+        return counts
+
+    def save_revision(self, log: dict, author: str, note: str | None = None,
+                      base_revision: int | None = None) -> int:
+        """Save an edited log as a new revision; refuse if `base_revision` is no longer current."""
+        author = (author or "").strip()
+        if not author:
+            raise StoreError("an annotator name is required to save a change")
+        validate_log(log)
+        canonical = canonical_json(log)
+        with self.transaction():
+            row = self.conn.execute("SELECT revision FROM logs WHERE id = ?", (log["id"],)).fetchone()
+            if row is None:
+                revision = 1
+            else:
+                if base_revision is not None and row[0] != base_revision:
+                    raise StaleRevisionError(
+                        f"log {log['id']!r} changed since you opened it (you edited revision {base_revision},"
+                        f" the latest is {row[0]})"
+                    )
+                revision = row[0] + 1
+            at = now_iso()
+            self._write_current(log, revision, at)
+            self._add_revision(log, canonical, content_hash(canonical), revision, author, note, at, None)
+        return revision
+
+    def restore_revision(self, log_id: str, revision: int, author: str, base_revision: int | None = None) -> int:
+        """Make an earlier revision current again, as a new revision."""
+        log = self.get_log(log_id, revision)
+        return self.save_revision(log, author, note=f"restored revision {revision}", base_revision=base_revision)
+
+    # ----------------------------------------------------------------- review
+    def _set_review(self, log_id: str, status: str, annotator: str, note: str | None, revision: int | None,
+                    at: str) -> None:
+        self.conn.execute(
+            "UPDATE logs SET review_status = ?, reviewer = ?, review_note = ?, reviewed_at = ? WHERE id = ?",
+            (status, annotator, note, at, log_id),
+        )
+        self.conn.execute(
+            "INSERT INTO review_events (log_id, status, annotator, note, revision, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (log_id, status, annotator, note, revision, at),
+        )
+
+    def set_review(self, log_ids: Iterable[str], status: str, annotator: str, note: str | None = None) -> int:
+        """Set the review status of logs; return how many were changed."""
+        if status not in REVIEW_STATUSES:
+            raise StoreError(f"unknown review status {status!r} (expected one of {', '.join(REVIEW_STATUSES)})")
+        annotator = (annotator or "").strip()
+        if not annotator:
+            raise StoreError("an annotator name is required to change a review status")
+        changed = 0
+        at = now_iso()
+        with self.transaction():
+            for log_id in log_ids:
+                row = self.conn.execute("SELECT revision FROM logs WHERE id = ?", (log_id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"unknown log id {log_id!r}")
+                self._set_review(log_id, status, annotator, note, row[0], at)
+                changed += 1
+        return changed
+
+    def review_history(self, log_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM review_events WHERE log_id = ? ORDER BY id", (log_id,))
+
+    # ----------------------------------------------------------------- reading logs
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sql, tuple(params))]
+
+    def count_logs(self, flt: LogFilter | None = None) -> int:
+        where, params = (flt or LogFilter()).where()
+        return self.conn.execute(f"SELECT count(*) FROM logs WHERE {where}", params).fetchone()[0]
+
+    def get_log(self, log_id: str, revision: int | None = None) -> dict:
+        """The log as stored (latest revision unless one is named). Raises StoreError if unknown."""
+        if revision is None:
+            row = self.conn.execute(
+                "SELECT r.content FROM logs l JOIN revisions r ON r.log_id = l.id AND r.revision = l.revision"
+                " WHERE l.id = ?", (log_id,)).fetchone()
+        else:
+            row = self.conn.execute("SELECT content FROM revisions WHERE log_id = ? AND revision = ?",
+                                    (log_id, revision)).fetchone()
+        if row is None:
+            what = f"log {log_id!r}" + (f" revision {revision}" if revision is not None else "")
+            raise StoreError(f"unknown {what}")
+        return json.loads(row[0])
+
+    def log_row(self, log_id: str) -> dict:
+        row = self.conn.execute("SELECT * FROM logs WHERE id = ?", (log_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"unknown log {log_id!r}")
+        return dict(row)
+
+    def revisions(self, log_id: str) -> list[dict]:
+        return self._rows(
+            "SELECT revision, author, note, created_at, batch_id, content FROM revisions WHERE log_id = ?"
+            " ORDER BY revision", (log_id,))
+
+    def iter_logs(self, status: str | None = None, flt: LogFilter | None = None,
+                  batch: int = 500) -> Iterator[dict]:
+        """Latest revision of every log (optionally by review status or filter), in rowid order."""
+        flt = flt or LogFilter()
+        if status is not None:
+            flt = LogFilter(**{**flt.__dict__, "review_status": status})
+        where, params = flt.where()
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT l.rowid, r.content FROM logs l JOIN revisions r ON r.log_id = l.id"
+                f" AND r.revision = l.revision WHERE l.rowid > ? AND {where} ORDER BY l.rowid LIMIT ?",
+                (last, *params, batch)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield json.loads(row[1])
+            last = rows[-1][0]
+
+    def query_logs(self, flt: LogFilter | None = None, sort: str = "rowid", descending: bool = False,
+                   after: tuple | None = None, limit: int = 50) -> Page:
+        """One page of log rows sorted by a column, with keyset pagination (`after` = the cursor
+        returned with the previous page). NULLs sort first ascending, last descending."""
+        if sort != "rowid" and sort not in SORT_COLUMNS:
+            raise StoreError(f"cannot sort by {sort!r} (expected one of {', '.join(SORT_COLUMNS)})")
+        where, params = (flt or LogFilter()).where()
+        direction = "DESC" if descending else "ASC"
+        if after is not None:
+            condition, extra = _after(sort, descending, after)
+            where, params = f"{where} AND {condition}", [*params, *extra]
+        order = f"logs.rowid {direction}" if sort == "rowid" else f"logs.{sort} {direction}, logs.rowid {direction}"
+        rows = self._rows(f"SELECT logs.rowid AS _rowid, logs.* FROM logs WHERE {where} ORDER BY {order} LIMIT ?",
+                          [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = None
+        if more and rows:
+            cursor = (rows[-1][sort] if sort != "rowid" else None, rows[-1]["_rowid"])
+        for r in rows:
+            del r["_rowid"]
+        return Page(rows, cursor)
+
+    def facet(self, column: str, flt: LogFilter | None = None, limit: int = 50) -> list[tuple[Any, int]]:
+        """Counts per value of a column (or `worker`) among the logs matching the filter."""
+        where, params = (flt or LogFilter()).where()
+        if column == "worker":
+            sql = (f"SELECT s.worker, count(DISTINCT s.log_id) AS n FROM subtasks s JOIN logs ON logs.id = s.log_id"
+                   f" WHERE {where} GROUP BY s.worker ORDER BY n DESC LIMIT ?")
+        elif column in SORT_COLUMNS:
+            sql = f"SELECT logs.{column}, count(*) AS n FROM logs WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT ?"
+        else:
+            raise StoreError(f"no facet for {column!r}")
+        return [(r[0], r[1]) for r in self.conn.execute(sql, [*params, limit])]
+
+    def subtask_rows(self, flt: LogFilter | None = None) -> list[dict]:
+        """Subtask rows of the current revisions of matching logs (for statistics)."""
+        where, params = (flt or LogFilter()).where()
+        return self._rows(
+            "SELECT s.* FROM subtasks s JOIN logs ON logs.id = s.log_id"
+            f" WHERE {where}", params)
+
+    def dataset_summary(self) -> dict:
+        """Headline figures of the whole dataset."""
+        row = self.conn.execute(
+            "SELECT count(*), count(DISTINCT template), avg(success), avg(n_subtasks),"
+            " sum(total_cost_usd) FROM logs").fetchone()
+        workers = self.conn.execute(
+            "SELECT count(DISTINCT worker) FROM subtasks WHERE worker IS NOT NULL").fetchone()[0]
+        by_status = dict(self.conn.execute("SELECT review_status, count(*) FROM logs GROUP BY 1").fetchall())
+        return {
+            "logs": row[0], "templates": row[1], "workers": workers, "success_rate": row[2],
+            "mean_subtasks": row[3], "total_cost_usd": row[4] or 0.0,
+            "review": {s: by_status.get(s, 0) for s in REVIEW_STATUSES},
+        }
+
+    def column_values(self, column: str) -> list[float]:
+        """All non-null values of a numeric log column (for distributions)."""
+        if column not in ("total_cost_usd", "total_latency_ms", "n_subtasks"):
+            raise StoreError(f"no distribution for {column!r}")
+        return [r[0] for r in self.conn.execute(f"SELECT {column} FROM logs WHERE {column} IS NOT NULL")]
+
+    # ----------------------------------------------------------------- imports and rejects
+    def start_import(self, source_name: str) -> int:
+        with self.transaction():
+            return self.conn.execute("INSERT INTO import_batches (source_name, started_at) VALUES (?, ?)",
+                                     (source_name, now_iso())).lastrowid
+
+    def add_rejects(self, batch_id: int, rejects: Iterable[tuple[int, str, bytes]]) -> None:
+        """Keep rejected lines verbatim: (line number, reason, raw bytes)."""
+        at = now_iso()
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO rejects (batch_id, line, error, raw, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(batch_id, line, error, sqlite3.Binary(raw), at) for line, error, raw in rejects])
+
+    def finish_import(self, batch_id: int, status: str, read: int, imported: int, updated: int,
+                      unchanged: int, rejected: int) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE import_batches SET finished_at = ?, status = ?, read = ?, imported = ?, updated = ?,"
+                " unchanged = ?, rejected = ? WHERE id = ?",
+                (now_iso(), status, read, imported, updated, unchanged, rejected, batch_id))
+
+    def import_batches(self) -> list[dict]:
+        return self._rows("SELECT * FROM import_batches ORDER BY id DESC")
+
+    def rejects(self, batch_id: int | None = None) -> list[dict]:
+        if batch_id is None:
+            return self._rows("SELECT * FROM rejects ORDER BY id")
+        return self._rows("SELECT * FROM rejects WHERE batch_id = ? ORDER BY line", (batch_id,))
+
+    # ----------------------------------------------------------------- training runs
+    def create_run(self, config: dict, command: list[str] | None = None, data_size: int | None = None,
+                   log_path: str | None = None, out_dir: str | None = None, kind: str = "phase1") -> int:
+        """Record a new training run in status `queued`; return its id."""
+        with self.transaction():
+            return self.conn.execute(
+                "INSERT INTO runs (kind, config, command, data_size, log_path, out_dir, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, json.dumps(config), json.dumps(command) if command is not None else None,
+                 data_size, log_path, out_dir, now_iso())).lastrowid
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        unknown = set(fields) - RUN_FIELDS
+        if unknown:
+            raise StoreError(f"unknown run field(s): {', '.join(sorted(unknown))}")
+        if "status" in fields and fields["status"] not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {fields['status']!r}")
+        for name in ("summary", "config", "command"):
+            if name in fields and fields[name] is not None and not isinstance(fields[name], str):
+                fields[name] = json.dumps(fields[name])
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction():
+            cur = self.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+            if cur.rowcount == 0:
+                raise StoreError(f"unknown run {run_id}")
+
+    def get_run(self, run_id: int) -> dict:
+        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"unknown run {run_id}")
+        return _decode_run(dict(row))
+
+    def list_runs(self) -> list[dict]:
+        return [_decode_run(r) for r in self._rows("SELECT * FROM runs ORDER BY id DESC")]
+
+    def add_metrics(self, run_id: int, rows: Iterable[dict]) -> None:
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO metrics (run_id, step, epoch, split, name, value, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, r.get("step"), r.get("epoch"), r["split"], r["name"], float(r["value"]),
+                  float(r["wall_time"])) for r in rows])
+
+    def metrics(self, run_id: int, after_id: int = 0) -> list[dict]:
+        return self._rows("SELECT * FROM metrics WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id))
+
+    def delete_run(self, run_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+
+def _after(sort: str, descending: bool, cursor: tuple) -> tuple[str, list[Any]]:
+    """Keyset condition for rows after `cursor` = (value of the sort column, rowid)."""
+    value, rowid = cursor
+    if sort == "rowid":
+        return ("logs.rowid < ?" if descending else "logs.rowid > ?"), [rowid]
+    col = f"logs.{sort}"
+    if value is None:
+        if descending:  # NULLs come last: only later NULL rows remain
+            return f"({col} IS NULL AND logs.rowid < ?)", [rowid]
+        return f"(({col} IS NULL AND logs.rowid > ?) OR {col} IS NOT NULL)", [rowid]
+    if descending:
+        return f"({col} < ? OR ({col} = ? AND logs.rowid < ?) OR {col} IS NULL)", [value, value, rowid]
+    return f"({col} > ? OR ({col} = ? AND logs.rowid > ?))", [value, value, rowid]
+
+
+def _decode_run(row: dict) -> dict:
+    for name in ("config", "command", "summary"):
+        if row.get(name):
+            row[name] = json.loads(row[name])
+    return row
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception; nests by joining the outer one."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.outer = not self.conn.in_transaction
+        if self.outer:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.outer:
+            return
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")

@@ -1,0 +1,97 @@
+"""Training examples: logs turned into what the planner learns from, and the `training_data.json` file.
+
+A training example lists its sub-tasks in a canonical dependency order (parents before children, ties
+in log order), so the decomposer can emit them one by one and every edge points backwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from orchestai_core.dag import parent_indices, topological_order
+from orchestai_core.ingest import read_records
+
+TRAINING_FORMAT = "orchestai-training/1"
+
+
+@dataclass
+class Example:
+    """One instruction with its workflow, nodes in canonical order (`parents[i]` all < i)."""
+
+    id: str
+    instruction: str
+    template: str | None
+    types: list[str]
+    workers: list[str | None]
+    parents: list[list[int]]
+    costs: list[float | None] = field(default_factory=list)
+    latencies: list[float | None] = field(default_factory=list)
+    success: bool | None = None
+
+
+def example_from_log(log: dict) -> Example:
+    """Reorder a valid log's subtasks canonically and keep what training needs."""
+    subtasks = log["subtasks"]
+    order = topological_order(subtasks)
+    position = {old: new for new, old in enumerate(order)}
+    old_parents = parent_indices(subtasks)
+    ordered = [subtasks[i] for i in order]
+    return Example(
+        id=log["id"],
+        instruction=log["instruction"],
+        template=log.get("template"),
+        types=[s["type"] for s in ordered],
+        workers=[s.get("worker") for s in ordered],
+        parents=[sorted(position[p] for p in old_parents[i]) for i in order],
+        costs=[s.get("cost_usd") for s in ordered],
+        latencies=[s.get("latency_ms") for s in ordered],
+        success=log.get("success"),
+    )
+
+
+def write_training_json(logs: Iterable[dict], path: str | os.PathLike) -> int:
+    """Write `training_data.json` atomically; return the number of examples written."""
+    path = Path(path)
+    examples = [asdict(example_from_log(log)) for log in logs]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"format": TRAINING_FORMAT, "examples": examples}, fh, ensure_ascii=False)
+    os.replace(tmp, path)
+    return len(examples)
+
+
+def _is_training_json(path: Path) -> bool:
+    if path.suffix != ".json":
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def load_examples(path: str | os.PathLike) -> list[Example]:
+    """Examples from `training_data.json`, or from a log file (.jsonl, .jsonl.gz, .json array).
+
+    Invalid log lines raise ValueError naming the line: training data must be clean; import it
+    into the store first to keep the good lines and set the bad ones aside.
+    """
+    path = Path(path)
+    if _is_training_json(path):
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        if not isinstance(data, dict) or data.get("format") != TRAINING_FORMAT:
+            raise ValueError(f"{path}: not a training file (expected format {TRAINING_FORMAT!r})")
+        return [Example(**e) for e in data["examples"]]
+    examples = []
+    for record in read_records(path):
+        if record.error:
+            raise ValueError(f"{path}: line {record.line}: {record.error}")
+        examples.append(example_from_log(record.log))
+    return examples
+
+
+def examples_from_store(store, status: str | None = None) -> list[Example]:
+    """Examples from the latest revision of every log in the store, optionally by review status."""
+    return [example_from_log(log) for log in store.iter_logs(status=status)]

@@ -1,0 +1,1 @@
+"""The OrchestAI workbench: a Streamlit app over `orchestai_core` (entry point `workbench/app.py`)."""

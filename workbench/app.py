@@ -1,0 +1,13 @@
+"""Entry point of the workbench: `streamlit run workbench/app.py` (declares the pages)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+st.set_page_config(page_title="OrchestAI Workbench", page_icon="🧭", layout="wide")
+navigation = st.navigation([
+    st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
+])
+navigation.run()

@@ -1,0 +1,1 @@
+"""Reusable widgets of the workbench (charts, tables, DAG view)."""
