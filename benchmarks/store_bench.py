@@ -77,7 +77,7 @@ def main() -> None:
 
     print(json.dumps({
         "logs": report.imported,
-        "subtasks": store.conn.execute("SELECT count(*) FROM subtasks").fetchone()[0],
+        "subtasks": store.conn.execute("SELECT sum(n_subtasks) FROM logs").fetchone()[0],
         "import_s": round(import_s, 2),
         "import_logs_per_s": round(report.imported / import_s, 1),
         "page_query_ms_p50": round(statistics.median(page_ms), 2),

@@ -1,3 +1,4 @@
 from orchestai_core.cli import main
 
-main(prog_name="orchestai")
+if __name__ == "__main__":  # also keeps spawned import workers from re-running the CLI
+    main(prog_name="orchestai")

@@ -26,7 +26,7 @@ def write_jsonl(logs: Iterable[dict], out: str | os.PathLike) -> int:
     count = 0
     try:
         raw = open(tmp, "wb")
-        with (gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if out.suffix == ".gz" else raw) as fh, raw:
+        with raw, (gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) if out.suffix == ".gz" else raw) as fh:
             for log in logs:
                 fh.write((canonical_json(log) + "\n").encode("utf-8"))
                 count += 1

@@ -11,17 +11,22 @@ import gzip
 import io
 import json
 import math
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from orchestai_core.schema import LogError, parse_json, validate_log
+from orchestai_core.store import PreparedLog, prepare_log
 
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 16
+PARALLEL_MIN_BYTES = 8 << 20  # files from 8 MiB up are checked in a second process
 
 
 class UnreadableFileError(OSError):
@@ -36,6 +41,7 @@ class Record:
     raw: bytes
     log: dict | None = None
     error: str | None = None
+    prepared: PreparedLog | None = None  # set instead of `log` when checked in a helper process
 
 
 @dataclass
@@ -72,7 +78,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _json_error(exc: json.JSONDecodeError) -> str:
-    if exc.msg == "Extra data":
+    if exc.msg in ("Extra data", "unexpected content after document"):
         return f"invalid JSON: unexpected text after the log at column {exc.colno}"
     return f"invalid JSON: {exc.msg} at column {exc.colno}"
 
@@ -88,14 +94,50 @@ def check_line(line_no: int, raw: bytes) -> Record:
     return Record(line_no, raw, log=log)
 
 
-def _jsonl_records(fh: BinaryIO) -> Iterator[Record]:
+def _jsonl_lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each non-blank line, without BOM and line end."""
     for line_no, raw in enumerate(fh, start=1):
         if line_no == 1 and raw.startswith(BOM):
             raw = raw[len(BOM):]
         raw = raw.rstrip(b"\r\n")
-        if not raw.strip():
-            continue
-        yield check_line(line_no, raw)
+        if raw.strip():
+            yield line_no, raw
+
+
+def check_lines(lines: list[tuple[int, bytes]]) -> list[Record]:
+    """Check a chunk of lines (runs in a helper process for large files): valid records drop
+    their raw bytes, which only rejects need."""
+    records = [check_line(n, raw) for n, raw in lines]
+    for record in records:
+        if record.error is None:
+            record.raw, record.prepared, record.log = b"", prepare_log(record.log), None
+    return records
+
+
+def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parallel_records(lines: Iterator[tuple[int, bytes]], chunk_size: int = 500,
+                      ahead: int = 4) -> Iterator[Record]:
+    """Parse and validate in a second process while this one consumes (writes) the records."""
+    context = multiprocessing.get_context("spawn")  # never fork a threaded server
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pending: deque = deque()
+        chunks = _chunks(lines, chunk_size)
+        for chunk in chunks:
+            pending.append(pool.submit(check_lines, chunk))
+            if len(pending) >= ahead:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def _array_records(fh: BinaryIO) -> Iterator[Record]:
@@ -202,54 +244,66 @@ def _is_array(fh: BinaryIO) -> bool:
     return head.lstrip(BOM).lstrip(b" \t\r\n").startswith(b"[")
 
 
-def read_records(path: str | os.PathLike) -> Iterator[Record]:
-    """Every non-blank line (or array item) of a log file, validated. Raises UnreadableFileError."""
+def read_records(path: str | os.PathLike, parallel: bool | None = False) -> Iterator[Record]:
+    """Every non-blank line (or array item) of a log file, validated. Raises UnreadableFileError.
+
+    With `parallel`, JSON Lines are checked in a second process (worth it for large files);
+    None decides by the file's size.
+    """
     path = Path(path)
     fh = _open_binary(path)
+    if parallel is None:
+        parallel = os.fstat(fh.fileno()).st_size >= PARALLEL_MIN_BYTES
     try:
         if _is_array(fh):
             yield from _array_records(fh)
+        elif parallel:
+            yield from _parallel_records(_jsonl_lines(fh))
         else:
-            yield from _jsonl_records(fh)
+            for line_no, raw in _jsonl_lines(fh):
+                yield check_line(line_no, raw)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UnreadableFileError(f"{path}: cannot read ({exc})") from None
     finally:
         fh.close()
 
 
+def _batches(path: Path, batch_size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in read_records(path, parallel=None):
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def import_file(store, path: str | os.PathLike, source_name: str | None = None,
                 batch_size: int = 1000) -> ImportReport:
-    """Import a log file into the store; each batch of valid logs is written in one transaction."""
+    """Import a log file into the store; each batch of valid logs is written in one transaction.
+
+    Rejected lines are stored verbatim with their reason. Raises UnreadableFileError when the file
+    cannot be read at all; the import batch is then recorded as failed.
+    """
     path = Path(path)
     report = ImportReport()
     report.batch_id = store.start_import(source_name or path.name)
-    logs: list[dict] = []
-    rejects: list[tuple[int, str, bytes]] = []
-
-    def flush() -> None:
-        if logs:
-            counts = store.import_logs(logs, report.batch_id)
-            report.imported += counts.imported
-            report.updated += counts.updated
-            report.unchanged += counts.unchanged
-            logs.clear()
-        if rejects:
-            store.add_rejects(report.batch_id, rejects)
-            rejects.clear()
-
     status = "failed"
     try:
-        for record in read_records(path):
-            report.read += 1
-            if record.error:
-                report.rejected += 1
-                report.rejects.append({"line": record.line, "error": f"line {record.line}: {record.error}"})
-                rejects.append((record.line, record.error, record.raw))
-            else:
-                logs.append(record.log)
-            if len(logs) + len(rejects) >= batch_size:
-                flush()
-        flush()
+        for batch in _batches(path, batch_size):
+            entries = [r.prepared or prepare_log(r.log) for r in batch if r.error is None]
+            rejects = [(r.line, r.error, r.raw) for r in batch if r.error is not None]
+            report.read += len(batch)
+            if entries:
+                counts = store.import_prepared(entries, report.batch_id)
+                report.imported += counts.imported
+                report.updated += counts.updated
+                report.unchanged += counts.unchanged
+            if rejects:
+                store.add_rejects(report.batch_id, rejects)
+                report.rejected += len(rejects)
+                report.rejects += [{"line": line, "error": f"line {line}: {error}"} for line, error, _ in rejects]
         status = "completed"
     finally:
         store.finish_import(report.batch_id, status, report.read, report.imported, report.updated,

@@ -52,23 +52,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX revisions_hash ON revisions (log_id, content_hash);
 
-    CREATE TABLE subtasks (
+    -- The workers each log's current revision uses (n = how many of its subtasks), for the worker
+    -- filter and facet (the subtasks themselves are in the revision's content).
+    CREATE TABLE log_workers (
         log_id TEXT NOT NULL REFERENCES logs (id),
-        position INTEGER NOT NULL,
-        subtask_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        description TEXT,
-        worker TEXT,
-        status TEXT,
-        cost_usd REAL,
-        latency_ms REAL,
-        tokens_in INTEGER,
-        tokens_out INTEGER,
-        depends_on TEXT NOT NULL,
-        PRIMARY KEY (log_id, position)
-    );
-    CREATE INDEX subtasks_worker ON subtasks (worker, log_id);
-    CREATE INDEX subtasks_type ON subtasks (type, log_id);
+        worker TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (log_id, worker)
+    ) WITHOUT ROWID;
+    CREATE INDEX log_workers_worker ON log_workers (worker, log_id);
 
     CREATE TABLE review_events (
         id INTEGER PRIMARY KEY,
@@ -163,7 +155,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"database schema version {version} is newer than this code knows ({len(MIGRATIONS)})"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        statements = [s.strip() for s in script.split(";") if s.strip()]
+        lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+        statements = [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
         conn.execute("BEGIN IMMEDIATE")
         try:
             if schema_version(conn) >= number:  # another process migrated meanwhile

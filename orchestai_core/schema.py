@@ -7,10 +7,11 @@ export gives back exactly what was imported.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from orchestai_core.dag import critical_path, find_cycle, parent_indices
 
@@ -27,18 +28,14 @@ class LogError(ValueError):
     """A log breaks the format; the message starts with the offending field's path."""
 
 
-def parse_json(text: str) -> Any:
-    """Decode JSON strictly: NaN and Infinity are not JSON and are refused."""
-
-    def refuse(name: str) -> Any:
-        raise LogError(f"invalid JSON: {name} is not a valid JSON number")
-
-    return json.loads(text, parse_constant=refuse)
+def parse_json(text: str | bytes) -> Any:
+    """Decode JSON strictly (NaN and Infinity are refused); errors are json.JSONDecodeError."""
+    return orjson.loads(text)
 
 
 def canonical_json(log: dict) -> str:
-    """One stable text form of a log, used for content hashes and for export."""
-    return json.dumps(log, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """One stable text form of a log (sorted keys, no spaces, UTF-8), for content hashes and export."""
+    return orjson.dumps(log, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 def _type_name(value: Any) -> str:
@@ -68,32 +65,44 @@ def _number(value: Any, where: str, *, integer: bool = False) -> None:
         raise LogError(f"{where}: must be ≥ 0, got {value}")
 
 
+_SUBTASK_NUMBERS = ("cost_usd", "latency_ms")
+_SUBTASK_INTEGERS = ("tokens_in", "tokens_out")
+
+
 def _subtask(task: Any, where: str) -> None:
-    if not isinstance(task, dict):
+    if type(task) is not dict:
         raise LogError(f"{where}: expected an object, got {_type_name(task)}")
     for field in ("id", "type"):
-        if field not in task:
-            raise LogError(f"{where}.{field}: required field missing")
-        _string(task[field], f"{where}.{field}", non_empty=True)
-    if "description" in task:
+        value = task.get(field)
+        if type(value) is not str or not value or value.isspace():
+            if field not in task:
+                raise LogError(f"{where}.{field}: required field missing")
+            _string(value, f"{where}.{field}", non_empty=True)
+    if "description" in task and type(task["description"]) is not str:
         _string(task["description"], f"{where}.description")
-    if task.get("worker") is not None:
-        _string(task["worker"], f"{where}.worker", non_empty=True)
+    worker = task.get("worker")
+    if worker is not None and (type(worker) is not str or not worker or worker.isspace()):
+        _string(worker, f"{where}.worker", non_empty=True)
     deps = task.get("depends_on", [])
-    if not isinstance(deps, list):
+    if type(deps) is not list:
         raise LogError(f"{where}.depends_on: expected an array, got {_type_name(deps)}")
     for k, dep in enumerate(deps):
-        _string(dep, f"{where}.depends_on[{k}]")
+        if type(dep) is not str:
+            _string(dep, f"{where}.depends_on[{k}]")
     if "status" in task and task["status"] not in SUBTASK_STATUSES:
         raise LogError(
             f"{where}.status: unknown value {task['status']!r} (expected one of {', '.join(SUBTASK_STATUSES)})"
         )
-    for field in ("cost_usd", "latency_ms"):
+    for field in _SUBTASK_NUMBERS:
         if field in task:
-            _number(task[field], f"{where}.{field}")
-    for field in ("tokens_in", "tokens_out"):
+            value = task[field]
+            if type(value) not in (int, float) or not value >= 0 or value == math.inf:
+                _number(value, f"{where}.{field}")
+    for field in _SUBTASK_INTEGERS:
         if field in task:
-            _number(task[field], f"{where}.{field}", integer=True)
+            value = task[field]
+            if type(value) is not int or value < 0:
+                _number(value, f"{where}.{field}", integer=True)
 
 
 def _dependencies(subtasks: list[dict]) -> None:

@@ -12,11 +12,12 @@ import os
 import re
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -105,7 +106,7 @@ class LogFilter:
                 clauses.append(f"logs.{column} <= ?")
                 params.append(high)
         if self.worker is not None:
-            clauses.append("logs.id IN (SELECT log_id FROM subtasks WHERE worker = ?)")
+            clauses.append("logs.id IN (SELECT log_id FROM log_workers WHERE worker = ?)")
             params.append(self.worker)
         if self.search:
             query = fts_query(self.search)
@@ -162,6 +163,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: indexes of 100k+ logs stay in memory
+            conn.execute("PRAGMA wal_autocheckpoint = 16384")  # checkpoint every ~64 MiB, not every batch
             self._local.conn = conn
         return conn
 
@@ -180,87 +183,98 @@ class Store:
         return _Transaction(self.conn)
 
     # ----------------------------------------------------------------- writing logs
-    def _write_current(self, log: dict, revision: int, at: str) -> None:
-        """(Re)write the query columns, subtask rows and full-text row of a log's current revision."""
+    def _write_current(self, entry: "PreparedLog", revision: int, at: str) -> None:
+        """Rewrite the query columns, worker rows and full-text row of an existing log's new revision."""
         conn = self.conn
-        cost, latency = log_totals(log)
-        success = log.get("success")
-        row = (log["instruction"], log.get("template"), log.get("source"), log.get("created_at"),
-               None if success is None else int(success), cost, latency, len(log["subtasks"]))
-        cur = conn.execute(
-            "UPDATE logs SET revision = ?, instruction = ?, template = ?, source = ?, created_at = ?,"
-            " success = ?, total_cost_usd = ?, total_latency_ms = ?, n_subtasks = ?, updated_at = ?"
-            " WHERE id = ? RETURNING rowid",
-            (revision, *row, at, log["id"]),
-        ).fetchone()
-        if cur is None:
-            rowid = conn.execute(
-                "INSERT INTO logs (id, revision, instruction, template, source, created_at, success,"
-                " total_cost_usd, total_latency_ms, n_subtasks, imported_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (log["id"], revision, *row, at, at),
-            ).lastrowid
-        else:
-            rowid = cur[0]
-            conn.execute("DELETE FROM subtasks WHERE log_id = ?", (log["id"],))
-            conn.execute("DELETE FROM logs_fts WHERE rowid = ?", (rowid,))
-        conn.executemany(
-            "INSERT INTO subtasks (log_id, position, subtask_id, type, description, worker, status,"
-            " cost_usd, latency_ms, tokens_in, tokens_out, depends_on) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(log["id"], i, s["id"], s["type"], s.get("description"), s.get("worker"), s.get("status"),
-              s.get("cost_usd"), s.get("latency_ms"), s.get("tokens_in"), s.get("tokens_out"),
-              json.dumps(s.get("depends_on") or []))
-             for i, s in enumerate(log["subtasks"])],
-        )
-        descriptions = "\n".join(s.get("description") or "" for s in log["subtasks"])
-        conn.execute("INSERT INTO logs_fts (rowid, instruction, descriptions) VALUES (?, ?, ?)",
-                     (rowid, log["instruction"], descriptions))
+        row = conn.execute(
+            f"UPDATE logs SET revision = ?, {', '.join(f'{c} = ?' for c in _LOG_COLUMNS)}, updated_at = ?"
+            " WHERE id = ? RETURNING rowid", (revision, *entry.values, at, entry.id)).fetchone()
+        if row is None:
+            self._insert_new([(self._next_rowid(), entry, revision)], at)
+            return
+        conn.execute("DELETE FROM log_workers WHERE log_id = ?", (entry.id,))
+        conn.execute("DELETE FROM logs_fts WHERE rowid = ?", (row[0],))
+        conn.executemany(_INSERT_WORKERS, [(entry.id, w, n) for w, n in entry.workers])
+        conn.execute("INSERT INTO logs_fts (rowid, instruction, descriptions) VALUES (?, ?, ?)", (row[0], *entry.fts))
 
-    def _add_revision(self, log: dict, canonical: str, digest: str, revision: int, author: str,
-                      note: str | None, at: str, batch_id: int | None) -> None:
-        self.conn.execute(
+    def _next_rowid(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM logs").fetchone()[0]
+
+    def _insert_new(self, entries: list[tuple[int, "PreparedLog", int]], at: str) -> None:
+        """Insert logs that are not in the store yet: (rowid, entry, revision) each, in a few statements."""
+        conn = self.conn
+        conn.executemany(
+            f"INSERT INTO logs (rowid, id, revision, {', '.join(_LOG_COLUMNS)}, imported_at, updated_at)"
+            f" VALUES (?, ?, ?, {', '.join('?' * len(_LOG_COLUMNS))}, ?, ?)",
+            [(rowid, e.id, revision, *e.values, at, at) for rowid, e, revision in entries])
+        conn.executemany(_INSERT_WORKERS, [(e.id, w, n) for _, e, _ in entries for w, n in e.workers])
+        conn.executemany("INSERT INTO logs_fts (rowid, instruction, descriptions) VALUES (?, ?, ?)",
+                         [(rowid, *e.fts) for rowid, e, _ in entries])
+
+    def _add_revisions(self, rows: list[tuple]) -> None:
+        """rows: (log_id, revision, content, content_hash, author, note, created_at, batch_id)."""
+        self.conn.executemany(
             "INSERT INTO revisions (log_id, revision, content, content_hash, author, note, created_at, batch_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (log["id"], revision, canonical, digest, author, note, at, batch_id),
-        )
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _known_hashes(self, ids: list[str]) -> dict[str, tuple[int, set[str]]]:
+        """For ids already stored: (current revision, hashes of all their revisions)."""
+        known: dict[str, tuple[int, set[str]]] = {}
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk:chunk + 900]
+            for r in self.conn.execute(
+                "SELECT l.id, l.revision, r.content_hash FROM logs l JOIN revisions r ON r.log_id = l.id"
+                f" WHERE l.id IN ({','.join('?' * len(part))})", part,
+            ):
+                known.setdefault(r[0], (r[1], set()))[1].add(r[2])
+        return known
 
     def import_logs(self, logs: Iterable[dict], batch_id: int | None = None) -> ImportCounts:
-        """Add valid logs in one transaction: new ids are inserted, content seen before is skipped,
+        """Add valid logs in one transaction (see `import_prepared`)."""
+        return self.import_prepared([prepare_log(log) for log in logs], batch_id)
+
+    def import_prepared(self, entries: list["PreparedLog"], batch_id: int | None = None) -> ImportCounts:
+        """Add prepared logs in one transaction: new ids are inserted, content seen before is skipped,
         changed content becomes a new revision (and the review goes back to pending)."""
         counts = ImportCounts()
-        logs = list(logs)
         at = now_iso()
         with self.transaction():
-            ids = [log["id"] for log in logs]
-            known: dict[str, tuple[int, set[str]]] = {}
-            for chunk in range(0, len(ids), 900):
-                part = ids[chunk:chunk + 900]
-                for r in self.conn.execute(
-                    "SELECT l.id, l.revision, r.content_hash FROM logs l JOIN revisions r ON r.log_id = l.id"
-                    f" WHERE l.id IN ({','.join('?' * len(part))})", part,
-                ):
-                    known.setdefault(r[0], (r[1], set()))[1].add(r[2])
-            for log in logs:
-                canonical = canonical_json(log)
-                digest = content_hash(canonical)
-                if log["id"] not in known:
-                    self._write_current(log, 1, at)
-                    self._add_revision(log, canonical, digest, 1, IMPORT_AUTHOR, None, at, batch_id)
-                    known[log["id"]] = (1, {digest})
+            known = self._known_hashes([e.id for e in entries])
+            pending: list[tuple[int, PreparedLog, int]] = []
+            pending_ids: set[str] = set()
+            revisions: list[tuple] = []
+            next_rowid = self._next_rowid()
+
+            def flush() -> None:
+                self._insert_new(pending, at)
+                self._add_revisions(revisions)
+                pending.clear(), pending_ids.clear(), revisions.clear()
+
+            for e in entries:
+                if e.id not in known:
+                    pending.append((next_rowid, e, 1))
+                    pending_ids.add(e.id)
+                    next_rowid += 1
+                    revisions.append((e.id, 1, e.canonical, e.digest, IMPORT_AUTHOR, None, at, batch_id))
+                    known[e.id] = (1, {e.digest})
                     counts.imported += 1
                     continue
-                revision, hashes = known[log["id"]]
-                if digest in hashes:
+                revision, hashes = known[e.id]
+                if e.digest in hashes:
                     counts.unchanged += 1
                     continue
+                if e.id in pending_ids:  # the same id twice in one batch: write the first one now
+                    flush()
+                    next_rowid = self._next_rowid()
                 revision += 1
-                self._write_current(log, revision, at)
-                self._add_revision(log, canonical, digest, revision, IMPORT_AUTHOR,
-                                   "content changed by import", at, batch_id)
-                self._set_review(log["id"], "pending", IMPORT_AUTHOR, "content changed by import", revision, at)
-                hashes.add(digest)
-                known[log["id"]] = (revision, hashes)
+                self._write_current(e, revision, at)
+                self._add_revisions([(e.id, revision, e.canonical, e.digest, IMPORT_AUTHOR,
+                                      "content changed by import", at, batch_id)])
+                self._set_review(e.id, "pending", IMPORT_AUTHOR, "content changed by import", revision, at)
+                hashes.add(e.digest)
+                known[e.id] = (revision, hashes)
                 counts.updated += 1
+            flush()
         return counts
 
     def save_revision(self, log: dict, author: str, note: str | None = None,
@@ -270,7 +284,7 @@ class Store:
         if not author:
             raise StoreError("an annotator name is required to save a change")
         validate_log(log)
-        canonical = canonical_json(log)
+        entry = prepare_log(log)
         with self.transaction():
             row = self.conn.execute("SELECT revision FROM logs WHERE id = ?", (log["id"],)).fetchone()
             if row is None:
@@ -283,8 +297,8 @@ class Store:
                     )
                 revision = row[0] + 1
             at = now_iso()
-            self._write_current(log, revision, at)
-            self._add_revision(log, canonical, content_hash(canonical), revision, author, note, at, None)
+            self._write_current(entry, revision, at)
+            self._add_revisions([(entry.id, revision, entry.canonical, entry.digest, author, note, at, None)])
         return revision
 
     def restore_revision(self, log_id: str, revision: int, author: str, base_revision: int | None = None) -> int:
@@ -368,8 +382,8 @@ class Store:
         last = 0
         while True:
             rows = self.conn.execute(
-                "SELECT l.rowid, r.content FROM logs l JOIN revisions r ON r.log_id = l.id"
-                f" AND r.revision = l.revision WHERE l.rowid > ? AND {where} ORDER BY l.rowid LIMIT ?",
+                "SELECT logs.rowid, r.content FROM logs JOIN revisions r ON r.log_id = logs.id"
+                f" AND r.revision = logs.revision WHERE logs.rowid > ? AND {where} ORDER BY logs.rowid LIMIT ?",
                 (last, *params, batch)).fetchall()
             if not rows:
                 return
@@ -404,20 +418,13 @@ class Store:
         """Counts per value of a column (or `worker`) among the logs matching the filter."""
         where, params = (flt or LogFilter()).where()
         if column == "worker":
-            sql = (f"SELECT s.worker, count(DISTINCT s.log_id) AS n FROM subtasks s JOIN logs ON logs.id = s.log_id"
-                   f" WHERE {where} GROUP BY s.worker ORDER BY n DESC LIMIT ?")
+            sql = (f"SELECT w.worker, count(*) AS n FROM log_workers w JOIN logs ON logs.id = w.log_id"
+                   f" WHERE {where} GROUP BY w.worker ORDER BY n DESC LIMIT ?")
         elif column in SORT_COLUMNS:
             sql = f"SELECT logs.{column}, count(*) AS n FROM logs WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT ?"
         else:
             raise StoreError(f"no facet for {column!r}")
         return [(r[0], r[1]) for r in self.conn.execute(sql, [*params, limit])]
-
-    def subtask_rows(self, flt: LogFilter | None = None) -> list[dict]:
-        """Subtask rows of the current revisions of matching logs (for statistics)."""
-        where, params = (flt or LogFilter()).where()
-        return self._rows(
-            "SELECT s.* FROM subtasks s JOIN logs ON logs.id = s.log_id"
-            f" WHERE {where}", params)
 
     def dataset_summary(self) -> dict:
         """Headline figures of the whole dataset."""
@@ -425,7 +432,7 @@ class Store:
             "SELECT count(*), count(DISTINCT template), avg(success), avg(n_subtasks),"
             " sum(total_cost_usd) FROM logs").fetchone()
         workers = self.conn.execute(
-            "SELECT count(DISTINCT worker) FROM subtasks WHERE worker IS NOT NULL").fetchone()[0]
+            "SELECT count(DISTINCT worker) FROM log_workers").fetchone()[0]
         by_status = dict(self.conn.execute("SELECT review_status, count(*) FROM logs GROUP BY 1").fetchall())
         return {
             "logs": row[0], "templates": row[1], "workers": workers, "success_rate": row[2],
@@ -520,6 +527,39 @@ class Store:
         with self.transaction():
             self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+
+_LOG_COLUMNS = ("instruction", "template", "source", "created_at", "success", "total_cost_usd",
+                "total_latency_ms", "n_subtasks")
+_INSERT_WORKERS = "INSERT INTO log_workers (log_id, worker, n) VALUES (?, ?, ?)"
+
+
+class PreparedLog(NamedTuple):
+    """A valid log turned into what the store writes; made where the log is parsed (maybe in another
+    process), so the writer only runs SQL."""
+
+    id: str
+    canonical: str
+    digest: str
+    values: tuple       # the _LOG_COLUMNS
+    workers: tuple      # (worker, number of subtasks it runs)
+    fts: tuple          # (instruction, descriptions)
+
+
+def prepare_log(log: dict) -> PreparedLog:
+    canonical = canonical_json(log)
+    cost, latency = log_totals(log)
+    success = log.get("success")
+    subtasks = log["subtasks"]
+    workers = Counter(t.get("worker") for t in subtasks)
+    workers.pop(None, None)
+    return PreparedLog(
+        log["id"], canonical, content_hash(canonical),
+        (log["instruction"], log.get("template"), log.get("source"), log.get("created_at"),
+         None if success is None else int(success), cost, latency, len(subtasks)),
+        tuple(workers.items()),
+        (log["instruction"], "\n".join(t.get("description") or "" for t in subtasks)),
+    )
 
 
 def _after(sort: str, descending: bool, cursor: tuple) -> tuple[str, list[Any]]:

@@ -58,9 +58,12 @@ def write_training_json(logs: Iterable[dict], path: str | os.PathLike) -> int:
     path = Path(path)
     examples = [asdict(example_from_log(log)) for log in logs]
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"format": TRAINING_FORMAT, "examples": examples}, fh, ensure_ascii=False)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"format": TRAINING_FORMAT, "examples": examples}, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return len(examples)
 
 

@@ -1,0 +1,56 @@
+"""Shared fixtures: the spec's example log, a log factory and a store in a temporary folder."""
+
+import copy
+import json
+
+import pytest
+
+from orchestai_core.store import Store
+
+SPEC_EXAMPLE = {
+    "id": "log-000042",
+    "instruction": "Summarize the attached report and translate the summary into French and German.",
+    "template": "doc-summarize-translate", "success": True,
+    "subtasks": [
+        {"id": "s1", "type": "extract_text", "worker": "gpt-4o-mini", "depends_on": [], "status": "success",
+         "cost_usd": 0.0003, "latency_ms": 640},
+        {"id": "s2", "type": "summarize", "worker": "gpt-4o-mini", "depends_on": ["s1"], "status": "success",
+         "cost_usd": 0.0009, "latency_ms": 1810},
+        {"id": "s3", "type": "translate", "worker": "nllb-200", "depends_on": ["s2"], "status": "success",
+         "cost_usd": 0.0002, "latency_ms": 420},
+        {"id": "s4", "type": "translate", "worker": "nllb-200", "depends_on": ["s2"], "status": "success",
+         "cost_usd": 0.0002, "latency_ms": 455},
+    ],
+}
+
+
+@pytest.fixture
+def spec_example():
+    return copy.deepcopy(SPEC_EXAMPLE)
+
+
+@pytest.fixture
+def make_log():
+    def make(log_id="log-1", **changes):
+        log = copy.deepcopy(SPEC_EXAMPLE)
+        log["id"] = log_id
+        log.update(changes)
+        return log
+    return make
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store.open(tmp_path / "orchestai.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def write_lines(tmp_path):
+    """Write lines (dicts become JSON, bytes are written as is) to a .jsonl file; return its path."""
+    def write(lines, name="logs.jsonl", sep=b"\n"):
+        path = tmp_path / name
+        path.write_bytes(sep.join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines))
+        return path
+    return write

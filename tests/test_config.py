@@ -1,0 +1,37 @@
+"""Configuration: defaults visible in config.yaml, relative paths resolved, clear errors."""
+
+import pytest
+
+from orchestai_core.config import ConfigError, load_config, resolve_db_path
+
+
+def test_phase1_defaults_match_the_design():
+    config = load_config()
+    phase1 = config["training"]["phase1_supervised"]
+    assert (phase1["batch_size"], phase1["learning_rate"], phase1["num_epochs"], phase1["lambda_dag"],
+            phase1["train_data_size"], phase1["val_fraction"]) == (32, 1e-4, 50, 0.3, 1000, 0.2)
+    assert config["paths"]["database"].endswith("data/orchestai.db")
+
+
+def test_relative_paths_are_resolved_against_the_config_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("paths:\n  database: sub/x.db\n")
+    assert load_config(path)["paths"]["database"] == str(tmp_path / "sub" / "x.db")
+
+
+def test_db_path_prefers_the_option_then_the_environment(tmp_path, monkeypatch):
+    config = {"paths": {"database": "/from/config.db"}}
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    assert str(resolve_db_path(None, config)) == "/from/config.db"
+    monkeypatch.setenv("ORCHESTAI_DB", "/from/env.db")
+    assert str(resolve_db_path(None, config)) == "/from/env.db"
+    assert str(resolve_db_path("/from/cli.db", config)) == "/from/cli.db"
+
+
+@pytest.mark.parametrize("text, message", [("paths: [1", "not valid YAML"), ("- a", "mapping at the top level"),
+                                           ("paths: 3", "'paths' must be a mapping")])
+def test_malformed_config_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)

@@ -1,0 +1,115 @@
+"""Importing files: every kind of bad line is rejected and kept, the good lines go in, re-imports are idempotent."""
+
+import gzip
+import json
+
+import pytest
+
+from orchestai_core.ingest import UnreadableFileError, import_file, read_records
+
+
+def test_bad_lines_are_rejected_with_line_and_field_while_good_lines_import(store, write_lines, make_log):
+    cyclic = make_log("cyc")
+    cyclic["subtasks"][0]["depends_on"] = ["s4"]
+    unknown_dep = make_log("dep")
+    unknown_dep["subtasks"][3]["depends_on"] = ["s9"]
+    lines = [
+        make_log("good-1"),
+        b"{broken",
+        b"\xff\xfe not utf-8",
+        {"id": "no-instruction", "subtasks": [{"id": "a", "type": "t"}]},
+        make_log("empty", instruction=""),
+        make_log("wrong-type", success="yes"),
+        unknown_dep,
+        cyclic,
+        make_log("unknown-field", colour="red"),
+        json.dumps(make_log("garbage")).encode() + b" trailing",
+        b'{"id": "nan", "instruction": "x", "subtasks": [{"id": "a", "type": "t", "cost_usd": NaN}]}',
+        make_log("good-2"),
+    ]
+    path = write_lines(lines)
+    report = import_file(store, path)
+    assert (report.read, report.imported, report.rejected) == (12, 2, 10)
+    errors = {r["line"]: r["error"] for r in report.rejects}
+    assert errors[2].startswith("line 2: invalid JSON")
+    assert errors[3] == "line 3: not valid UTF-8 (byte 0xff at column 1)"
+    assert errors[4] == "line 4: instruction: required field missing"
+    assert errors[5] == "line 5: instruction: must not be empty"
+    assert errors[6].startswith("line 6: success: expected a boolean")
+    assert errors[7] == "line 7: subtasks[3].depends_on: unknown subtask id 's9'"
+    assert "dependency cycle" in errors[8] and errors[8].startswith("line 8: subtasks[0].depends_on")
+    assert errors[9].startswith("line 9: colour: unknown top-level field")
+    assert errors[10].startswith("line 10: invalid JSON: unexpected text after the log")
+    assert errors[11].startswith("line 11: invalid JSON")
+    assert store.count_logs() == 2
+    kept = {r["line"]: bytes(r["raw"]) for r in store.rejects(report.batch_id)}
+    assert kept[3] == b"\xff\xfe not utf-8"
+    assert kept[10] == lines[9]
+    assert store.import_batches()[0]["rejected"] == 10
+
+
+def test_bom_blank_lines_and_windows_line_ends_are_accepted(store, write_lines, make_log):
+    path = write_lines([b"\xef\xbb\xbf" + json.dumps(make_log("a")).encode(), b"", b"   ",
+                        json.dumps(make_log("b")).encode(), b""], sep=b"\r\n")
+    report = import_file(store, path)
+    assert (report.read, report.imported, report.rejected) == (2, 2, 0)
+    assert [r.line for r in read_records(path)] == [1, 4]
+
+
+def test_gzipped_jsonl_and_json_arrays_are_read(store, tmp_path, make_log):
+    gz = tmp_path / "logs.jsonl.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write("\n".join(json.dumps(make_log(f"g{i}")) for i in range(3)))
+    array = tmp_path / "logs.json"
+    array.write_text(json.dumps([make_log("a1"), make_log("a2", colour=1), make_log("a3")], indent=2))
+    assert import_file(store, gz).imported == 3
+    report = import_file(store, array)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert "colour: unknown top-level field" in report.rejects[0]["error"]
+
+
+def test_a_broken_json_array_keeps_the_items_before_the_break(store, tmp_path, make_log):
+    path = tmp_path / "logs.json"
+    path.write_text("[" + json.dumps(make_log("a1")) + ", {oops ]")
+    report = import_file(store, path)
+    assert (report.imported, report.rejected) == (1, 1)
+    assert "rest of the file skipped" in report.rejects[0]["error"]
+
+
+def test_importing_the_same_file_twice_adds_nothing(store, write_lines, make_log):
+    path = write_lines([make_log(f"l{i}") for i in range(5)])
+    import_file(store, path)
+    again = import_file(store, path)
+    assert (again.imported, again.updated, again.unchanged) == (0, 0, 5)
+    assert store.conn.execute("SELECT count(*) FROM revisions").fetchone()[0] == 5
+
+
+def test_changed_content_becomes_a_new_revision_and_revision_one_is_kept(store, write_lines, make_log):
+    import_file(store, write_lines([make_log("l1")], name="a.jsonl"))
+    changed = make_log("l1", instruction="A different request")
+    report = import_file(store, write_lines([changed], name="b.jsonl"))
+    assert (report.imported, report.updated) == (0, 1)
+    assert store.count_logs() == 1
+    assert [r["revision"] for r in store.revisions("l1")] == [1, 2]
+    assert store.get_log("l1", 1) == make_log("l1")
+    assert store.get_log("l1")["instruction"] == "A different request"
+    # Re-importing the original content matches revision 1: nothing new.
+    assert import_file(store, write_lines([make_log("l1")], name="c.jsonl")).unchanged == 1
+
+
+def test_parallel_checking_gives_the_same_records_as_sequential(write_lines, make_log):
+    path = write_lines([make_log(f"l{i}") if i % 7 else b"{bad" for i in range(1200)])
+    sequential = [(r.line, r.error, r.log["id"] if r.log else None) for r in read_records(path)]
+    parallel = [(r.line, r.error, r.prepared.id if r.prepared else None)
+                for r in read_records(path, parallel=True)]
+    assert parallel == sequential
+
+
+def test_a_missing_or_corrupt_file_is_unreadable(store, tmp_path):
+    with pytest.raises(UnreadableFileError, match="cannot open"):
+        import_file(store, tmp_path / "nope.jsonl")
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"\x00" * 30)
+    with pytest.raises(UnreadableFileError, match="cannot read"):
+        import_file(store, bad)
+    assert store.import_batches()[0]["status"] == "failed"
