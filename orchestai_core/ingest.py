@@ -125,11 +125,11 @@ def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tupl
         yield chunk
 
 
-def _parallel_records(lines: Iterator[tuple[int, bytes]], chunk_size: int = 500,
-                      ahead: int = 4) -> Iterator[Record]:
-    """Parse and validate in a second process while this one consumes (writes) the records."""
+def _parallel_records(lines: Iterator[tuple[int, bytes]], chunk_size: int = 500, ahead: int = 6,
+                      workers: int = 2) -> Iterator[Record]:
+    """Parse and validate in helper processes while this one consumes (writes) the records, in order."""
     context = multiprocessing.get_context("spawn")  # never fork a threaded server
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque = deque()
         chunks = _chunks(lines, chunk_size)
         for chunk in chunks:
