@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestai_core.cli import data
+from orchestai_core.cli import data, model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -13,5 +13,6 @@ def main() -> None:
     """OrchestAI: turn execution logs of multi-model LLM systems into a learned planner."""
 
 
-for command in (data.init, data.import_cmd, data.export, data.synth, data.stats):
+for command in (data.init, data.import_cmd, data.export, data.synth, data.stats, model.train, model.eval_cmd,
+                model.plan):
     main.add_command(command)

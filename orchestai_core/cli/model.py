@@ -1,0 +1,154 @@
+"""Model commands: train, eval, plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from orchestai_core.cli.options import config_option, db_option, open_config, open_store
+from orchestai_core.ingest import UnreadableFileError
+from orchestai_core.store import REVIEW_STATUSES
+
+
+def _examples(data: str | None, db_path: str | None, status: str | None, config: dict):
+    from orchestai_core.training_data import examples_from_store, load_examples
+
+    try:
+        if data:
+            return load_examples(data)
+        return examples_from_store(open_store(db_path, config), status)
+    except (ValueError, UnreadableFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@config_option
+@click.option("--data", type=click.Path(dir_okay=False), help="Log file (.jsonl/.jsonl.gz/.json) or training_data.json.")
+@db_option
+@click.option("--status", type=click.Choice(REVIEW_STATUSES), help="With the store: only logs with this review status.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override training.phase1_supervised.num_epochs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Checkpoint folder (default: paths.checkpoints).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/last.pth with its optimizer state and epoch.")
+@click.option("--seed", type=int, help="Override the seed.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--run-id", type=int, help="An existing run row to report into (the workbench creates one).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, device, run_id, quiet):
+    """Phase-1 supervised training of the planner; the last line printed is a JSON summary."""
+    from orchestai_core.model.planner import PlannerConfig
+    from orchestai_core.train import Phase1Trainer, TrainConfig
+
+    config = open_config(config_path)
+    try:
+        section = dict(config.get("training", {}).get("phase1_supervised", {}))
+        if epochs:
+            section["num_epochs"] = epochs
+        if seed is not None:
+            section["seed"] = seed
+        train_cfg = TrainConfig.from_dict(section)
+        model_cfg = PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
+    except ValueError as exc:
+        raise click.ClickException(f"config: {exc}") from None
+    examples = _examples(data, db_path, status, config)
+    store = open_store(db_path, config)
+    if run_id is None:
+        run_id = store.create_run({"training": section, "model": model_cfg.__dict__},
+                                  command=["orchestai", "train", *sys.argv[2:]], data_size=len(examples))
+    out = Path(out_dir or config["paths"]["checkpoints"])
+    trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet)
+    try:
+        trainer.setup(examples, resume=resume)
+        summary = trainer.train()
+    except (ValueError, FileNotFoundError) as exc:
+        store.update_run(run_id, status="failed", error=str(exc))
+        raise click.ClickException(str(exc)) from None
+    finally:
+        trainer.cleanup()
+    click.echo(json.dumps({"run_id": run_id, **summary}))
+
+
+@click.command("eval")
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--data", required=True, type=click.Path(dir_okay=False), help="Log file with gold plans.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--device", default="auto", show_default=True)
+def eval_cmd(checkpoint, data, as_json, device):
+    """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy."""
+    from orchestai_core.evaluate import evaluate_planner
+
+    planner = _planner(checkpoint, device)
+    examples = _examples(data, None, None, {})
+    result = evaluate_planner(planner, examples)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    base = result["baseline"]
+    click.echo(f"{result['n']} logs      model   nearest-neighbour baseline")
+    for key in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy"):
+        click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _planner(checkpoint: str, device: str):
+    from orchestai_core.planner_api import CheckpointError, Planner
+
+    try:
+        return Planner.load(checkpoint, device)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.argument("instruction", required=False)
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), help='JSONL of {"id", "instruction"} lines.')
+@click.option("--output", "output_path", type=click.Path(dir_okay=False), help="Where --input plans go (JSONL).")
+@click.option("--cost-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Trade quality for price when picking workers (0 = quality only).")
+@click.option("--device", default="auto", show_default=True)
+def plan(checkpoint, instruction, input_path, output_path, cost_weight, device):
+    """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output)."""
+    if bool(instruction) == bool(input_path):
+        raise click.UsageError("give either an INSTRUCTION or --input FILE")
+    if instruction is not None and not instruction.strip():
+        raise click.ClickException("the instruction is empty: type what the workflow should do")
+    planner = _planner(checkpoint, device)
+    if instruction:
+        click.echo(json.dumps(planner.plan(instruction, cost_weight=cost_weight), ensure_ascii=False))
+        return
+    if not output_path:
+        raise click.UsageError("--input needs --output")
+    ids, texts = _instructions(input_path)
+    from orchestai_core.export import write_jsonl
+
+    write_jsonl(planner.plan_batch(texts, ids, cost_weight), output_path)
+    click.echo(f"{output_path}: {len(texts)} plans")
+
+
+def _instructions(path: str) -> tuple[list[str], list[str]]:
+    import orjson
+
+    ids, texts = [], []
+    try:
+        lines = Path(path).read_bytes().splitlines()
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read ({exc.strerror})") from None
+    for n, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = orjson.loads(raw)
+            text = item["instruction"]
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise click.ClickException(f"{path}: line {n}: expected {{\"id\", \"instruction\"}} with a non-empty instruction") from None
+        ids.append(str(item.get("id", f"plan-{n}")))
+        texts.append(text)
+    return ids, texts

@@ -1,0 +1,123 @@
+"""Plan quality metrics, as pure functions over (types, workers, parents) graphs.
+
+- node-F1: F1 of the multiset of predicted vs. gold sub-task types, per log, averaged;
+- edge-F1: the same over (parent type, child type) pairs;
+- exact match: both multisets equal (the whole graph, up to the order of parallel steps);
+- worker accuracy: on nodes matched by type (in order), the share with the gold worker;
+- DAG validity: the share of predicted graphs without a cycle.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from orchestai_core.dag import find_cycle
+
+
+@dataclass
+class Graph:
+    types: list[str]
+    workers: list[str | None]
+    parents: list[list[int]]
+
+    def edge_pairs(self) -> Counter:
+        return Counter((self.types[p], self.types[c]) for c, ps in enumerate(self.parents) for p in ps)
+
+
+def multiset_f1(predicted: Counter, gold: Counter) -> float:
+    if not predicted and not gold:
+        return 1.0
+    overlap = sum((predicted & gold).values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / sum(predicted.values()), overlap / sum(gold.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def matched_workers(predicted: Graph, gold: Graph) -> list[tuple[str | None, str | None]]:
+    """(predicted worker, gold worker) for gold nodes matched to a predicted node of the same type."""
+    free: dict[str, list[int]] = {}
+    for i, t in enumerate(predicted.types):
+        free.setdefault(t, []).append(i)
+    pairs = []
+    for j, t in enumerate(gold.types):
+        if free.get(t):
+            pairs.append((predicted.workers[free[t].pop(0)], gold.workers[j]))
+    return pairs
+
+
+def score(predicted: Graph, gold: Graph) -> dict:
+    """Metrics of one predicted graph against its gold graph."""
+    node = multiset_f1(Counter(predicted.types), Counter(gold.types))
+    edge = multiset_f1(predicted.edge_pairs(), gold.edge_pairs())
+    pairs = [(p, g) for p, g in matched_workers(predicted, gold) if g is not None]
+    return {
+        "node_f1": node, "edge_f1": edge,
+        "exact_match": float(Counter(predicted.types) == Counter(gold.types)
+                             and predicted.edge_pairs() == gold.edge_pairs()),
+        "dag_valid": float(find_cycle(predicted.parents) is None),
+        "worker_hits": sum(p == g for p, g in pairs), "worker_total": len(pairs),
+    }
+
+
+def aggregate(scores: Sequence[dict]) -> dict:
+    """Averages over logs; worker accuracy pooled over all matched nodes."""
+    n = len(scores)
+    if n == 0:
+        return {"n": 0, "dag_validity": None, "node_f1": None, "edge_f1": None, "exact_match": None,
+                "worker_accuracy": None}
+    hits, total = sum(s["worker_hits"] for s in scores), sum(s["worker_total"] for s in scores)
+    return {
+        "n": n,
+        "dag_validity": sum(s["dag_valid"] for s in scores) / n,
+        "node_f1": sum(s["node_f1"] for s in scores) / n,
+        "edge_f1": sum(s["edge_f1"] for s in scores) / n,
+        "exact_match": sum(s["exact_match"] for s in scores) / n,
+        "worker_accuracy": hits / total if total else None,
+    }
+
+
+def confusion(pairs: Sequence[tuple[str | None, str | None]]) -> dict[str, dict[str, int]]:
+    """Worker confusion matrix: gold worker → predicted worker → count."""
+    matrix: dict[str, dict[str, int]] = {}
+    for predicted, gold in pairs:
+        if gold is None:
+            continue
+        row = matrix.setdefault(gold, {})
+        row[str(predicted)] = row.get(str(predicted), 0) + 1
+    return matrix
+
+
+def evaluate_planner(planner, examples, batch_size: int = 64) -> dict:
+    """Metrics of a planner on examples, per template, the worker confusion matrix, and the
+    nearest-neighbour baseline (the plan of the most similar training instruction)."""
+    texts = [e.instruction for e in examples]
+    scores, pairs, raw_ok, per_template = [], [], 0, {}
+    for start in range(0, len(examples), batch_size):
+        for e, plan in zip(examples[start:start + batch_size], planner.decode_batch(texts[start:start + batch_size])):
+            gold = Graph(e.types, e.workers, e.parents)
+            s = score(plan.graph, gold)
+            scores.append(s)
+            per_template.setdefault(e.template or "(none)", []).append(s)
+            pairs += matched_workers(plan.graph, gold)
+            raw_ok += plan.raw_acyclic
+    result = aggregate(scores)
+    result["raw_acyclic"] = raw_ok / len(examples) if examples else None
+    result["per_template"] = {t: aggregate(v) for t, v in sorted(per_template.items())}
+    result["worker_confusion"] = confusion(pairs)
+    result["baseline"] = nearest_neighbour_baseline(planner, examples)
+    return result
+
+
+def nearest_neighbour_baseline(planner, examples) -> dict:
+    """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings)."""
+    train = planner.train_plans
+    if not train or not examples:
+        return aggregate([])
+    train_vectors = planner.embed([t["instruction"] for t in train])
+    vectors = planner.embed([e.instruction for e in examples])
+    nearest = (vectors @ train_vectors.T).argmax(1).tolist()
+    return aggregate([score(Graph(train[k]["types"], train[k]["workers"], train[k]["parents"]),
+                            Graph(e.types, e.workers, e.parents)) for e, k in zip(examples, nearest)])

@@ -1,0 +1,1 @@
+"""The planner model: instruction encoder, LSTM task decomposer, GNN workflow graph, worker selector."""

@@ -1,0 +1,31 @@
+"""Vocabularies of sub-task types and workers, built from the training data and kept in checkpoints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+
+
+@dataclass
+class Vocab:
+    items: list[str]
+
+    def __post_init__(self) -> None:
+        self.index = {w: i for i, w in enumerate(self.items)}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, word: str) -> int:
+        return self.index[word]
+
+    def get(self, word: str | None, default: int = -100) -> int:
+        return self.index.get(word, default) if word is not None else default
+
+    @classmethod
+    def build(cls, words: Iterable[str], specials: tuple[str, ...] = ()) -> "Vocab":
+        counts = Counter(words)
+        return cls([*specials, *sorted(counts, key=lambda w: (-counts[w], w))])

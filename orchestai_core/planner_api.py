@@ -1,0 +1,128 @@
+"""The Python API of a trained planner.
+
+    from orchestai_core import Planner
+    planner = Planner.load("checkpoints/phase1_best_model.pth")
+    planner.plan("Summarize the report and translate it into French")
+    planner.plan_batch([...])
+
+Plans follow the spec's plan output: subtasks with id, type, worker, depends_on and worker_probs,
+plus est_cost_usd, est_latency_ms along the critical path and critical_path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from orchestai_core.dag import critical_path
+from orchestai_core.model.decode import DecodedPlan, decode
+from orchestai_core.model.encoder import InstructionEncoder
+from orchestai_core.model.planner import PlannerConfig, PlannerModel
+from orchestai_core.model.vocab import Vocab
+from orchestai_core.plan_stats import PlanStats
+from orchestai_core.train import CHECKPOINT_VERSION, pick_device
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or not a planner checkpoint."""
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION or "model" not in state:
+        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint (version {CHECKPOINT_VERSION})")
+    return state
+
+
+class Planner:
+    """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
+
+    def __init__(self, state: dict, device: str = "auto"):
+        self.device = pick_device(device)
+        self.config = PlannerConfig.from_dict(state["model_config"])
+        self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
+        self.encoder = InstructionEncoder(self.config.encoder, self.config.finetune_layers, self.config.max_length)
+        self.encoder.load_state_dict(state["encoder"], strict=False)
+        self.model = PlannerModel(self.config, self.types, self.workers, self.encoder.hidden_size)
+        self.model.load_state_dict(state["model"])
+        self.encoder.to(self.device).eval()
+        self.model.to(self.device).eval()
+        self.stats = PlanStats.from_dict(state["stats"])
+        self.metrics = state.get("history", [])
+        self.relative_cost = self._relative_cost()
+        self.train_plans = state.get("train_plans", [])
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> "Planner":
+        return cls(load_checkpoint(path), device)
+
+    def _relative_cost(self) -> torch.Tensor:
+        """types × workers: each worker's expected cost for the type over the dearest worker's (0..1)."""
+        table = torch.tensor([[self.stats.estimate(t, w)[0] for w in self.workers.items] for t in self.types.items])
+        return table / table.max(dim=1, keepdim=True).values.clamp(min=1e-12)
+
+    def _check(self, text: str) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("the instruction is empty: type what the workflow should do")
+        return text.strip()
+
+    @torch.no_grad()
+    def decode_batch(self, texts: list[str], cost_weight: float = 0.0) -> list[DecodedPlan]:
+        texts = [self._check(t) for t in texts]
+        batch = self.encoder.tokenize(texts, self.device)
+        states = self.encoder(**batch).float()
+        out = self.model.generate(states, batch["attention_mask"].bool())
+        return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
+
+    @torch.no_grad()
+    def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Mean-pooled, normalised encoder embeddings (for the nearest-neighbour baseline)."""
+        parts = []
+        for start in range(0, len(texts), batch_size):
+            batch = self.encoder.tokenize(texts[start:start + batch_size], self.device)
+            states = self.encoder(**batch).float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            parts.append(torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1).cpu())
+        return torch.cat(parts) if parts else torch.zeros(0, self.encoder.hidden_size)
+
+    def plan_batch(self, texts: list[str], ids: list[str] | None = None, cost_weight: float = 0.0,
+                   batch_size: int = 64) -> list[dict]:
+        """Plans for many instructions, in batches."""
+        plans = []
+        for start in range(0, len(texts), batch_size):
+            part = texts[start:start + batch_size]
+            began = time.perf_counter()
+            decoded = self.decode_batch(part, cost_weight)
+            ms = (time.perf_counter() - began) * 1000 / len(part)
+            for k, (text, d) in enumerate(zip(part, decoded)):
+                plan_id = ids[start + k] if ids else f"plan-{start + k + 1}"
+                plans.append(self._to_plan(plan_id, text.strip(), d, ms))
+        return plans
+
+    def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1") -> dict:
+        return self.plan_batch([text], [plan_id], cost_weight)[0]
+
+    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float) -> dict:
+        g = decoded.graph
+        subtasks = []
+        for i, (t, w, parents) in enumerate(zip(g.types, g.workers, g.parents)):
+            cost, latency = self.stats.estimate(t, w)
+            subtasks.append({"id": f"s{i + 1}", "type": t, "worker": w, "depends_on": [f"s{p + 1}" for p in parents],
+                             "worker_probs": decoded.worker_probs[i], "est_cost_usd": round(cost, 6),
+                             "est_latency_ms": round(latency, 1), "latency_ms": latency})
+        path, total_latency = critical_path(subtasks)
+        for s in subtasks:
+            del s["latency_ms"]
+        return {"id": plan_id, "instruction": text, "subtasks": subtasks,
+                "est_cost_usd": round(sum(s["est_cost_usd"] for s in subtasks), 6),
+                "est_latency_ms": round(total_latency, 1), "critical_path": path,
+                "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2)}}

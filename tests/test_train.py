@@ -1,0 +1,142 @@
+"""Phase-1 training end to end on a tiny model: loss goes down, runs and metrics reach the store,
+checkpoints reload to the same plans, SIGTERM stops cleanly and --resume continues."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from orchestai_core.cli import main
+from orchestai_core.export import write_jsonl
+from orchestai_core.model.planner import PlannerConfig
+from orchestai_core.planner_api import Planner
+from orchestai_core.store import Store
+from orchestai_core.synth import generate_logs
+from orchestai_core.train import Phase1Trainer, TrainConfig
+from orchestai_core.training_data import example_from_log
+
+TINY_MODEL = {"hidden": 48, "type_embedding": 24, "gnn_rounds": 1, "gnn_heads": 2, "max_nodes": 40, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trained")
+    examples = [example_from_log(log) for log in generate_logs(48, seed=11)]
+    store = Store.open(folder / "runs.db")
+    run_id = store.create_run({"tiny": True})
+    trainer = Phase1Trainer(TrainConfig(num_epochs=4, batch_size=8, head_learning_rate=5e-3, log_every=1,
+                                        val_metrics_max=8), PlannerConfig(**TINY_MODEL), folder / "ck", "cpu",
+                            store, run_id, progress=False)
+    trainer.setup(examples)
+    summary = trainer.train()
+    return folder, store, run_id, summary, trainer
+
+
+def test_training_lowers_the_loss_and_records_the_run(trained):
+    folder, store, run_id, summary, trainer = trained
+    history = trainer.history
+    assert summary["status"] == "completed" and summary["epochs"] == 4
+    assert history[-1]["loss"] < history[0]["loss"]
+    run = store.get_run(run_id)
+    assert run["status"] == "completed" and run["epoch"] == 4 and run["best_val_loss"] == summary["best_val_loss"]
+    rows = store.metrics(run_id)
+    assert {r["split"] for r in rows} == {"train", "val"}
+    assert {"loss", "types", "workers", "edges", "dag"} <= {r["name"] for r in rows if r["split"] == "train"}
+    assert {"node_f1", "edge_f1", "dag_validity", "worker_accuracy"} <= {r["name"] for r in rows if r["split"] == "val"}
+    assert (folder / "ck" / "phase1_best_model.pth").exists() and (folder / "ck" / "last.pth").exists()
+    assert not list((folder / "ck").glob("*.tmp"))
+
+
+def test_a_checkpoint_holds_no_copy_of_the_frozen_encoder(trained):
+    import torch
+
+    state = torch.load(trained[0] / "ck" / "last.pth", weights_only=False)
+    assert state["encoder"] == {}
+    assert not any(k.startswith("encoder.") for k in state["model"])
+
+
+def test_save_then_load_gives_identical_plans(trained):
+    path = trained[0] / "ck" / "phase1_best_model.pth"
+    texts = ["Translate the user manual into French and German", "Fix the crash on empty uploads",
+             "Compare three vendors for our CRM migration and email the result to Maria"]
+    first, second = Planner.load(path, "cpu"), Planner.load(path, "cpu")
+    a, b = first.plan_batch(texts), second.plan_batch(texts)
+    for plan in a:
+        plan["meta"].pop("planning_ms")
+    for plan in b:
+        plan["meta"].pop("planning_ms")
+    assert a == b
+    for plan in a:
+        assert plan["subtasks"] and set(plan) >= {"id", "instruction", "subtasks", "est_cost_usd", "est_latency_ms",
+                                                  "critical_path"}
+        for s in plan["subtasks"]:
+            assert set(s) >= {"id", "type", "worker", "depends_on", "worker_probs"}
+
+
+def test_empty_instruction_is_refused(trained):
+    planner = Planner.load(trained[0] / "ck" / "phase1_best_model.pth", "cpu")
+    with pytest.raises(ValueError, match="instruction is empty"):
+        planner.plan("   ")
+
+
+def test_cli_errors_are_one_line_and_exit_1(trained, tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(main, ["plan", "--checkpoint", str(tmp_path / "nope.pth"), "hello"])
+    corrupt_path = tmp_path / "corrupt.pth"
+    corrupt_path.write_bytes(b"not a checkpoint")
+    corrupt = runner.invoke(main, ["plan", "--checkpoint", str(corrupt_path), "hello"])
+    empty = runner.invoke(main, ["plan", "--checkpoint", str(trained[0] / "ck" / "last.pth"), "  "])
+    for result, text in ((missing, "no such checkpoint"), (corrupt, "not a readable checkpoint"),
+                         (empty, "instruction is empty")):
+        assert result.exit_code == 1, result.output
+        assert text in result.output and "Traceback" not in result.output
+
+
+def tiny_config(tmp_path, epochs):
+    config = yaml.safe_load(open("config.yaml"))
+    config["training"]["phase1_supervised"].update(num_epochs=epochs, batch_size=8, head_learning_rate=5e-3,
+                                                   val_metrics_max=4)
+    config["model"] = TINY_MODEL
+    config["paths"] = {"database": str(tmp_path / "db.sqlite"), "checkpoints": str(tmp_path / "ck")}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(64, seed=3), data)
+    config = tiny_config(tmp_path, epochs=200)
+    command = [sys.executable, "-m", "orchestai_core", "train", "--config", str(config), "--data", str(data),
+               "--quiet"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = Store.open(tmp_path / "db.sqlite")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        runs = store.list_runs()
+        if runs and (runs[0]["epoch"] or 0) >= 1:
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["status"] == "stopped"
+    stopped_at = summary["epochs"]
+    assert stopped_at >= 1 and (tmp_path / "ck" / "last.pth").exists()
+    assert store.get_run(summary["run_id"])["status"] == "stopped"
+
+    resumed = subprocess.run([*command[:-1], "--resume", "--epochs", str(stopped_at + 1), "--quiet"],
+                             capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert result["status"] == "completed" and result["epochs"] == stopped_at + 1
+    import torch
+
+    assert len(torch.load(tmp_path / "ck" / "last.pth", weights_only=False)["history"]) == stopped_at + 1
