@@ -158,23 +158,29 @@ class Phase1Trainer:
 
     @torch.no_grad()
     def _encode(self, examples: list[Example], chunk: int = 64) -> list[Encoded]:
-        """Run the frozen encoder once per dataset and keep each instruction's token states."""
+        """A frozen encoder runs once per dataset and each instruction keeps its token states; a
+        fine-tuned one keeps the token ids and runs in every step."""
         items = []
         self.encoder.eval()
         for start in range(0, len(examples), chunk):
             part = examples[start:start + chunk]
             batch = self.encoder.tokenize([e.instruction for e in part], self.device)
-            states = self.encoder(**batch).float().cpu()
+            states = self.encoder(**batch).float().cpu() if self.encoder.frozen else batch["input_ids"].cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
             for e, s, n in zip(part, states, lengths):
                 items.append(Encoded(s[:n].clone(), *encode_labels(e, self.types, self.workers,
                                                                      self.model_cfg.max_nodes)))
         return items
 
+    def _token_states(self, batch: dict) -> torch.Tensor:
+        if "tokens" in batch:
+            return batch["tokens"]
+        return self.encoder(batch["input_ids"], batch["token_mask"].long()).float()
+
     # ------------------------------------------------------------------ training
     def _batch_loss(self, batch: dict) -> dict[str, torch.Tensor]:
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        type_logits, worker_logits, edge_logits = self.model(batch["tokens"], batch["token_mask"], batch["prev"],
+        type_logits, worker_logits, edge_logits = self.model(self._token_states(batch), batch["token_mask"], batch["prev"],
                                                              batch["emitted"], batch["node_valid"])
         return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"], edge_logits,
                             batch["edge_targets"], batch["node_valid"], self.cfg.lambda_dag)
@@ -207,11 +213,14 @@ class Phase1Trainer:
                 rng = random.Random(self.cfg.seed * 1000 + self.epoch)
                 bar = tqdm(self._batches(self.train_items, True, rng), total=steps_per_epoch, disable=not self.progress,
                            desc=f"epoch {self.epoch + 1}/{self.cfg.num_epochs}", leave=False)
+                if not self.encoder.frozen:
+                    self.encoder.train()
                 for batch in bar:
                     losses = self._batch_loss(batch)
                     self.optimizer.zero_grad(set_to_none=True)
                     losses["loss"].backward()
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+                    torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                                   self.cfg.grad_clip)
                     self.optimizer.step()
                     self.step += 1
                     wall = time.perf_counter() - start
@@ -259,10 +268,11 @@ class Phase1Trainer:
     def validate(self) -> dict:
         """Validation loss components (teacher forced) and plan metrics on decoded validation logs."""
         self.model.eval()
+        self.encoder.eval()
         totals: dict[str, float] = {}
         count = 0
         for batch in self._batches(self.val_items, False):
-            n = batch["tokens"].shape[0]
+            n = batch["token_mask"].shape[0]
             for k, v in self._batch_loss(batch).items():
                 totals[k] = totals.get(k, 0.0) + v.item() * n
             count += n
@@ -271,8 +281,8 @@ class Phase1Trainer:
         scores, raw_ok = [], 0
         for batch_start in range(0, len(items), 64):
             part = items[batch_start:batch_start + 64]
-            batch = collate(part, self.types)
-            out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device))
+            batch = {k: v.to(self.device) for k, v in collate(part, self.types).items()}
+            out = self.model.generate(self._token_states(batch), batch["token_mask"])
             for item, plan in zip(part, decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers)):
                 gold = Graph([self.types.items[t] for t in item.types],
                              [self.workers.items[w] if w >= 0 else None for w in item.workers], item.parents)

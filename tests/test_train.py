@@ -140,3 +140,20 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     import torch
 
     assert len(torch.load(tmp_path / "ck" / "last.pth", weights_only=False)["history"]) == stopped_at + 1
+
+
+def test_fine_tuning_the_top_encoder_layer_changes_it_and_the_checkpoint_keeps_only_that_layer(tmp_path):
+    import torch
+
+    examples = [example_from_log(log) for log in generate_logs(16, seed=5)]
+    trainer = Phase1Trainer(TrainConfig(num_epochs=1, batch_size=8, val_metrics_max=2),
+                            PlannerConfig(**{**TINY_MODEL, "finetune_layers": 1}), tmp_path, "cpu", progress=False)
+    trainer.setup(examples)
+    before = {k: v.clone() for k, v in trainer.encoder.trainable_state().items()}
+    trainer.train()
+    after = trainer.encoder.trainable_state()
+    assert before and set(before) == set(after)
+    assert all(k.startswith("model.encoder.layer.5.") for k in after)
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    saved = torch.load(tmp_path / "last.pth", weights_only=False)["encoder"]
+    assert set(saved) == set(after)

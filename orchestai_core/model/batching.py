@@ -14,7 +14,7 @@ from orchestai_core.training_data import Example
 class Encoded:
     """One example with its instruction's token states (from the frozen encoder) and label ids."""
 
-    tokens: torch.Tensor  # T×E
+    tokens: torch.Tensor  # T×E token states of a frozen encoder, or the T token ids when it is fine-tuned
     types: list[int]
     workers: list[int]    # -100 where the log recorded no worker
     parents: list[list[int]]
@@ -31,8 +31,8 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     batch = len(items)
     t_max = max(item.tokens.shape[0] for item in items)
     n_max = max(len(item.types) for item in items)
-    dim = items[0].tokens.shape[1]
-    tokens = torch.zeros(batch, t_max, dim)
+    ids = items[0].tokens.dim() == 1
+    tokens = torch.zeros(batch, t_max, dtype=torch.long) if ids else torch.zeros(batch, t_max, items[0].tokens.shape[1])
     token_mask = torch.zeros(batch, t_max, dtype=torch.bool)
     prev = torch.zeros(batch, n_max + 1, dtype=torch.long)
     emitted = torch.zeros(batch, n_max + 1, dtype=torch.long)
@@ -54,6 +54,6 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
         for child, parents in enumerate(item.parents):
             for parent in parents:
                 edge_targets[b, parent, child] = 1.0
-    return {"tokens": tokens, "token_mask": token_mask, "prev": prev, "emitted": emitted,
+    return {("input_ids" if ids else "tokens"): tokens, "token_mask": token_mask, "prev": prev, "emitted": emitted,
             "type_targets": type_targets, "worker_targets": worker_targets, "edge_targets": edge_targets,
             "node_valid": node_valid}

@@ -1,0 +1,51 @@
+"""Planning latency and throughput of a checkpoint on this machine.
+
+    python benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth
+
+Prints one JSON line: single-instruction p50/p99 in ms and batched instructions per second, on
+instructions from a fresh synthetic corpus (a seed the model was not trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from orchestai_core.planner_api import Planner
+from orchestai_core.synth import generate_logs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="checkpoints/phase1_best_model.pth")
+    parser.add_argument("--n", type=int, default=300, help="instructions")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    planner = Planner.load(args.checkpoint, args.device)
+    texts = [log["instruction"] for log in generate_logs(args.n, seed=424242)]
+    planner.plan(texts[0])  # warm-up
+    single = []
+    for text in texts:
+        start = time.perf_counter()
+        planner.plan(text)
+        single.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    planner.plan_batch(texts, batch_size=args.batch_size)
+    batched_s = time.perf_counter() - start
+    single.sort()
+    print(json.dumps({
+        "n": len(texts), "device": args.device, "threads": torch.get_num_threads(),
+        "single_ms_p50": round(statistics.median(single), 2),
+        "single_ms_p99": round(single[min(len(single) - 1, int(0.99 * len(single)))], 2),
+        "batched_per_s": round(len(texts) / batched_s, 1), "batch_size": args.batch_size,
+    }))
+
+
+if __name__ == "__main__":
+    main()
