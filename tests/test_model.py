@@ -16,7 +16,7 @@ def test_acyclicity_is_zero_on_a_dag_and_positive_on_a_cycle():
     cycle = torch.tensor([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], dtype=torch.float)
     valid = torch.ones(1, 3, dtype=torch.bool)
     assert acyclicity(dag, valid).item() == pytest.approx(0.0, abs=1e-5)
-    assert acyclicity(cycle, valid).item() > 0.1
+    assert acyclicity(cycle, valid).item() > 1e-3  # scaled by 1/n: a 3-cycle gives about 0.019
 
 
 def test_acyclicity_ignores_padding():
