@@ -28,14 +28,35 @@ def expert_worker(task_type: str, mode: str, catalogue: Catalogue) -> Worker:
         return max(catalogue.workers, key=lambda w: w.quality_for(task_type))
     if mode == "urgent":
         return min(eligible, key=lambda w: (w.latency_ms(info.tokens_out), w.name))
-    return min(eligible, key=lambda w: (w.cost_usd(info.tokens_in, info.tokens_out), -w.quality_for(task_type), w.name))
+    return min(eligible, key=lambda w: (w.cost_usd(info.tokens_in, info.tokens_out), -w.quality_for(task_type),
+                                        w.name))
+
+
+def _alternatives(task_type: str, best: Worker, catalogue: Catalogue) -> list[Worker]:
+    """Workers a noisy choice may land on: any other that can do the type at all."""
+    return [w for w in catalogue.workers if w is not best and w.quality_for(task_type) >= 0.3]
+
+
+class ExpertPolicy:
+    """The expert policy over one catalogue; each (type, mode) choice is worked out once."""
+
+    def __init__(self, catalogue: Catalogue, noise: float = NOISE) -> None:
+        self.catalogue, self.noise = catalogue, noise
+        self._memo: dict[tuple[str, str], tuple[Worker, list[Worker]]] = {}
+
+    def choose(self, task_type: str, mode: str, rng: random.Random) -> tuple[Worker, bool]:
+        """The worker recorded in the log, and whether it was a noisy choice."""
+        key = (task_type, mode)
+        if key not in self._memo:
+            best = expert_worker(task_type, mode, self.catalogue)
+            self._memo[key] = best, _alternatives(task_type, best, self.catalogue)
+        best, others = self._memo[key]
+        if rng.random() >= self.noise or not others:
+            return best, False
+        return rng.choice(others), True
 
 
 def choose_worker(task_type: str, mode: str, catalogue: Catalogue, rng: random.Random,
                   noise: float = NOISE) -> tuple[Worker, bool]:
-    """The worker recorded in the log, and whether it was a noisy choice."""
-    best = expert_worker(task_type, mode, catalogue)
-    if rng.random() >= noise:
-        return best, False
-    others = [w for w in catalogue.workers if w is not best and w.quality_for(task_type) >= 0.3]
-    return (rng.choice(others), True) if others else (best, False)
+    """One choice of the expert policy (see `ExpertPolicy`)."""
+    return ExpertPolicy(catalogue, noise).choose(task_type, mode, rng)

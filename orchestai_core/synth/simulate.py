@@ -11,7 +11,7 @@ import random
 from orchestai_core.catalogue import Worker
 from orchestai_core.synth.tasks import TASK_TYPES
 
-FAIL_SCALE = 0.045
+FAIL_SCALE = 0.04
 FAIL_FLOOR = 0.001
 
 
@@ -29,7 +29,7 @@ def simulate_step(task_type: str, worker: Worker, blocked: bool, rng: random.Ran
     failed = rng.random() < failure_probability(task_type, worker)
     if failed:
         tokens_out //= 3
-    latency = worker.latency_ms(tokens_out) * rng.lognormvariate(0.0, 0.2)
+    latency = worker.latency_ms(tokens_out) * rng.lognormvariate(0.0, worker.latency_jitter)
     return {
         "status": "failed" if failed else "success",
         "tokens_in": tokens_in,
