@@ -528,6 +528,42 @@ class Store:
             self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
+    # ---- curation queries (issue 4)
+    def log_cursor(self, log_id: str, sort: str = "rowid") -> tuple:
+        """The keyset cursor of one log in a sort order, as `query_logs` returns it (for next/previous)."""
+        if sort != "rowid" and sort not in SORT_COLUMNS:
+            raise StoreError(f"cannot sort by {sort!r} (expected one of {', '.join(SORT_COLUMNS)})")
+        column = "NULL" if sort == "rowid" else f"logs.{sort}"
+        row = self.conn.execute(f"SELECT {column}, logs.rowid FROM logs WHERE logs.id = ?", (log_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"unknown log {log_id!r}")
+        return (row[0], row[1])
+
+    def log_ids(self, flt: LogFilter | None = None) -> list[str]:
+        """Ids of every log matching the filter, in rowid order (for bulk review)."""
+        where, params = (flt or LogFilter()).where()
+        return [r[0] for r in self.conn.execute(f"SELECT logs.id FROM logs WHERE {where} ORDER BY logs.rowid",
+                                                params)]
+
+    def log_rowids(self, flt: LogFilter | None = None) -> list[int]:
+        """Rowids of every log matching the filter, ascending."""
+        where, params = (flt or LogFilter()).where()
+        return [r[0] for r in self.conn.execute(f"SELECT logs.rowid FROM logs WHERE {where} ORDER BY logs.rowid",
+                                                params)]
+
+    def worker_rows(self) -> list[tuple[int, str]]:
+        """(log rowid, worker) for each worker of each log's current revision."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT logs.rowid, w.worker FROM log_workers w JOIN logs ON logs.id = w.log_id")]
+
+    def content_mark(self) -> int:
+        """A number that changes whenever a log is added or gets a new revision (not on reviews)."""
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
+
+    def review_mark(self) -> int:
+        """A number that changes whenever a review status is set."""
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM review_events").fetchone()[0]
+
 
 _LOG_COLUMNS = ("instruction", "template", "source", "created_at", "success", "total_cost_usd",
                 "total_latency_ms", "n_subtasks")

@@ -9,5 +9,7 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 st.set_page_config(page_title="OrchestAI Workbench", page_icon="🧭", layout="wide")
 navigation = st.navigation([
     st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
+    st.Page(PAGES / "logs.py", title="Logs", icon="🗂️"),
+    st.Page(PAGES / "import_export.py", title="Import and export", icon="📦"),
 ])
 navigation.run()
