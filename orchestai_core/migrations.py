@@ -140,6 +140,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX metrics_run ON metrics (run_id, id);
     """,
+    # 3: facet counts under a review-status filter (the annotators' usual view) without a table scan.
+    """
+    CREATE INDEX logs_status_template ON logs (review_status, template);
+    CREATE INDEX logs_status_source ON logs (review_status, source);
+    CREATE INDEX logs_status_success ON logs (review_status, success);
+    """,
 ]
 
 
