@@ -54,7 +54,7 @@ def main() -> None:
 
     store = Store.open(db_path)
     start = time.perf_counter()
-    report = import_file(store, corpus)
+    report = import_file(store, corpus, parallel=None)
     import_s = time.perf_counter() - start
 
     rng = random.Random(args.seed)

@@ -247,8 +247,10 @@ def _is_array(fh: BinaryIO) -> bool:
 def read_records(path: str | os.PathLike, parallel: bool | None = False) -> Iterator[Record]:
     """Every non-blank line (or array item) of a log file, validated. Raises UnreadableFileError.
 
-    With `parallel`, JSON Lines are checked in a second process (worth it for large files);
-    None decides by the file's size.
+    With `parallel`, JSON Lines are checked in helper processes (worth it for large files); None
+    decides by the file's size. Helper processes are spawned, which re-imports the caller's main
+    script: only scripts guarded by `if __name__ == "__main__"` (the CLI, the benchmarks) may ask
+    for them — never a Streamlit page.
     """
     path = Path(path)
     fh = _open_binary(path)
@@ -268,9 +270,9 @@ def read_records(path: str | os.PathLike, parallel: bool | None = False) -> Iter
         fh.close()
 
 
-def _batches(path: Path, batch_size: int) -> Iterator[list[Record]]:
+def _batches(path: Path, batch_size: int, parallel: bool | None) -> Iterator[list[Record]]:
     batch: list[Record] = []
-    for record in read_records(path, parallel=None):
+    for record in read_records(path, parallel=parallel):
         batch.append(record)
         if len(batch) >= batch_size:
             yield batch
@@ -280,18 +282,18 @@ def _batches(path: Path, batch_size: int) -> Iterator[list[Record]]:
 
 
 def import_file(store, path: str | os.PathLike, source_name: str | None = None,
-                batch_size: int = 1000) -> ImportReport:
+                batch_size: int = 1000, parallel: bool | None = False) -> ImportReport:
     """Import a log file into the store; each batch of valid logs is written in one transaction.
 
     Rejected lines are stored verbatim with their reason. Raises UnreadableFileError when the file
-    cannot be read at all; the import batch is then recorded as failed.
+    cannot be read at all; the import batch is then recorded as failed. `parallel`: see read_records.
     """
     path = Path(path)
     report = ImportReport()
     report.batch_id = store.start_import(source_name or path.name)
     status = "failed"
     try:
-        for batch in _batches(path, batch_size):
+        for batch in _batches(path, batch_size, parallel):
             entries = [r.prepared or prepare_log(r.log) for r in batch if r.error is None]
             rejects = [(r.line, r.error, r.raw) for r in batch if r.error is not None]
             report.read += len(batch)

@@ -37,7 +37,7 @@ def init(db_path, config_path, corpus):
 
 def _import(store, path):
     try:
-        return import_file(store, path)
+        return import_file(store, path, parallel=None)  # large files: helper processes
     except UnreadableFileError as exc:
         raise click.ClickException(str(exc)) from None
 
