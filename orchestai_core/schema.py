@@ -8,6 +8,7 @@ export gives back exactly what was imported.
 from __future__ import annotations
 
 import math
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ LOG_FIELDS = {
 SUBTASK_STATUSES = ("success", "failed", "skipped")
 MAX_SUBTASKS = 64
 MAX_ID_LENGTH = 128
+MAX_NUMBER = sys.float_info.max  # a larger integer has no float value: totals could not be computed
+MAX_INTEGER = 2 ** 63 - 1        # the largest integer the store (SQLite, orjson) can hold
 
 
 class LogError(ValueError):
@@ -59,10 +62,13 @@ def _number(value: Any, where: str, *, integer: bool = False) -> None:
     if isinstance(value, bool) or not ok:
         want = "an integer" if integer else "a number"
         raise LogError(f"{where}: expected {want}, got {_type_name(value)}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise LogError(f"{where}: must be finite")
     if value < 0:
         raise LogError(f"{where}: must be ≥ 0, got {value}")
+    limit = MAX_INTEGER if integer else MAX_NUMBER
+    if value > limit:
+        raise LogError(f"{where}: too large to store ({len(str(int(value)))} digits, at most {limit:.3g})")
 
 
 _SUBTASK_NUMBERS = ("cost_usd", "latency_ms")
@@ -96,12 +102,12 @@ def _subtask(task: Any, where: str) -> None:
     for field in _SUBTASK_NUMBERS:
         if field in task:
             value = task[field]
-            if type(value) not in (int, float) or not value >= 0 or value == math.inf:
+            if type(value) not in (int, float) or not 0 <= value <= MAX_NUMBER:
                 _number(value, f"{where}.{field}")
     for field in _SUBTASK_INTEGERS:
         if field in task:
             value = task[field]
-            if type(value) is not int or value < 0:
+            if type(value) is not int or not 0 <= value <= MAX_INTEGER:
                 _number(value, f"{where}.{field}", integer=True)
 
 
