@@ -19,7 +19,6 @@ import torch
 
 from orchestai_core.dag import critical_path
 from orchestai_core.model.decode import DecodedPlan, decode
-from orchestai_core.model.encoder import InstructionEncoder
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import Vocab
 from orchestai_core.plan_stats import PlanStats
@@ -38,8 +37,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many kinds for a damaged file
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION or "model" not in state:
-        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint (version {CHECKPOINT_VERSION})")
+    if not isinstance(state, dict) or "model" not in state or "types" not in state:
+        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path}: planner checkpoint version {state.get('version')} is not supported "
+                              f"(expected {CHECKPOINT_VERSION}); train again")
     return state
 
 
@@ -50,12 +52,10 @@ class Planner:
         self.device = pick_device(device)
         self.config = PlannerConfig.from_dict(state["model_config"])
         self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
-        self.encoder = InstructionEncoder(self.config.encoder, self.config.finetune_layers, self.config.max_length)
-        self.encoder.load_state_dict(state["encoder"], strict=False)
-        self.model = PlannerModel(self.config, self.types, self.workers, self.encoder.hidden_size)
-        self.model.load_state_dict(state["model"])
-        self.encoder.to(self.device).eval()
+        self.model = PlannerModel.from_config(self.config, self.types, self.workers)
+        self.model.load_trainable_state_dict(state["model"])
         self.model.to(self.device).eval()
+        self.encoder = self.model.encoder
         self.stats = PlanStats.from_dict(state["stats"])
         self.metrics = state.get("history", [])
         self.relative_cost = self._relative_cost()
@@ -63,24 +63,33 @@ class Planner:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> "Planner":
-        return cls(load_checkpoint(path), device)
+        """A planner from a checkpoint; CheckpointError (one line) when it cannot be used."""
+        state = load_checkpoint(path)
+        try:
+            return cls(state, device)
+        except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
 
     def _relative_cost(self) -> torch.Tensor:
         """types × workers: each worker's expected cost for the type over the dearest worker's (0..1)."""
         table = torch.tensor([[self.stats.estimate(t, w)[0] for w in self.workers.items] for t in self.types.items])
         return table / table.max(dim=1, keepdim=True).values.clamp(min=1e-12)
 
-    def _check(self, text: str) -> str:
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("the instruction is empty: type what the workflow should do")
+    @staticmethod
+    def _check(text: str, position: int | None = None) -> str:
+        where = "" if position is None else f" (item {position + 1})"
+        if not isinstance(text, str):
+            raise ValueError(f"the instruction{where} must be text, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError(f"the instruction{where} is empty: type what the workflow should do")
         return text.strip()
 
     @torch.no_grad()
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0) -> list[DecodedPlan]:
-        texts = [self._check(t) for t in texts]
+        """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated."""
+        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
         batch = self.encoder.tokenize(texts, self.device)
-        states = self.encoder(**batch).float()
-        out = self.model.generate(states, batch["attention_mask"].bool())
+        out = self.model.plan_tokens(batch["input_ids"], batch["attention_mask"])
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
 
     @torch.no_grad()
@@ -96,19 +105,23 @@ class Planner:
 
     def plan_batch(self, texts: list[str], ids: list[str] | None = None, cost_weight: float = 0.0,
                    batch_size: int = 64) -> list[dict]:
-        """Plans for many instructions, in batches."""
-        plans = []
-        for start in range(0, len(texts), batch_size):
-            part = texts[start:start + batch_size]
+        """Plans for many instructions, in batches (instructions of similar length together)."""
+        if ids is not None and len(ids) != len(texts):
+            raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
+        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        plans: list[dict | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded = self.decode_batch(part, cost_weight)
+            decoded = self.decode_batch([texts[i] for i in part], cost_weight)
             ms = (time.perf_counter() - began) * 1000 / len(part)
-            for k, (text, d) in enumerate(zip(part, decoded)):
-                plan_id = ids[start + k] if ids else f"plan-{start + k + 1}"
-                plans.append(self._to_plan(plan_id, text.strip(), d, ms))
+            for i, d in zip(part, decoded):
+                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms)
         return plans
 
     def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1") -> dict:
+        """One plan in the spec's plan-output shape; `cost_weight` > 0 prefers cheaper workers."""
         return self.plan_batch([text], [plan_id], cost_weight)[0]
 
     def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float) -> dict:

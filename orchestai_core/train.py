@@ -1,16 +1,24 @@
 """Phase-1 supervised training of the planner.
 
+Single device (CPU, one GPU or Apple MPS; picked automatically):
+
     orchestai train --data logs.jsonl --epochs 50 --out checkpoints/
     orchestai train --db data/orchestai.db --status accepted
     orchestai train --resume --out checkpoints/
 
+Several processes with DistributedDataParallel (nccl on GPUs, gloo on CPUs; same options):
+
+    torchrun --nproc_per_node 4 -m orchestai_core.train --data logs.jsonl
+    torchrun --nnodes 2 --node_rank 0 --master_addr HOST --nproc_per_node 8 -m orchestai_core.train --data logs.jsonl
+
 Writes `OUT/phase1_best_model.pth` (lowest validation loss) and `OUT/last.pth` (every epoch),
-atomically, and records the run, every logged step and every epoch's validation metrics in the store.
-SIGTERM or SIGINT finishes the current step, saves `last.pth` and ends the run as `stopped`.
+atomically, and records the run, every few steps' losses and every epoch's validation metrics in the
+store. SIGTERM or SIGINT finishes the current step, saves `last.pth` and ends the run as `stopped`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -20,21 +28,21 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.evaluate import Graph, aggregate, score
-from orchestai_core.model.batching import Encoded, collate, encode_labels
+from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
 from orchestai_core.model.decode import decode
-from orchestai_core.model.encoder import InstructionEncoder
 from orchestai_core.model.loss import planner_loss
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
-from orchestai_core.model.vocab import Vocab
-from orchestai_core.model.decomposer import SPECIALS
+from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
 from orchestai_core.training_data import Example
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 
 
 @dataclass
@@ -42,17 +50,17 @@ class TrainConfig:
     """`training.phase1_supervised` of config.yaml."""
 
     batch_size: int = 32
-    learning_rate: float = 1e-4       # the design's rate, used for fine-tuned encoder layers
+    learning_rate: float = 1e-4       # the design's rate; used for fine-tuned encoder layers
     head_learning_rate: float = 2e-3  # the randomly initialised decomposer, graph and selector
     num_epochs: int = 50
     lambda_dag: float = 0.3
-    train_data_size: int = 1000
+    train_data_size: int = 1000       # at most this many logs are used (0 = all)
     val_fraction: float = 0.2
     split: str = "random"             # random | template
     seed: int = 42
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    log_every: int = 5                # steps between metric rows written to the store
+    log_every: int = 5                # steps between loss rows written to the store
     val_metrics_max: int = 200        # validation logs decoded each epoch for plan metrics
 
     @classmethod
@@ -66,10 +74,13 @@ class TrainConfig:
             raise ValueError(f"split must be 'random' or 'template', got {config.split!r}")
         if not 0 < config.val_fraction < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
+        if config.batch_size < 1 or config.num_epochs < 1:
+            raise ValueError("batch_size and num_epochs must be at least 1")
         return config
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for `auto`; a named device must exist."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -78,6 +89,8 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' requested but it is not available")
     return torch.device(name)
 
 
@@ -102,6 +115,11 @@ def atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def distributed_context() -> tuple[int, int, int]:
+    """(rank, local rank, world size) from torchrun's environment; (0, 0, 1) without it."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
 class Phase1Trainer:
     """The Phase-1 recipe: setup → train → save_checkpoint → cleanup, driven by the config."""
 
@@ -110,133 +128,172 @@ class Phase1Trainer:
                  progress: bool = True):
         self.cfg, self.model_cfg = train, model
         self.out_dir = Path(out_dir)
+        self.rank, self.local_rank, self.world = distributed_context()
+        self.is_main = self.rank == 0
         self.device = pick_device(device)
-        self.store, self.run_id = store, run_id
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.local_rank)
+        self.store, self.run_id = (store, run_id) if self.is_main else (None, None)
         self.catalogue = catalogue or load_catalogue()
-        self.progress = progress
+        self.progress = progress and self.is_main
         self.stop_requested = False
-        self.epoch = 0
-        self.step = 0
-        self.best_val = math.inf
-        self.best_epoch = None
+        self.epoch = self.step = 0
+        self.best_val, self.best_epoch = math.inf, None
         self.history: list[dict] = []
+        self.scaler = None
 
     # ------------------------------------------------------------------ setup
     def setup(self, examples: list[Example], resume: bool = False) -> None:
+        """Split the data, build vocabularies and model (or restore them from last.pth), cache encoder states."""
+        self._update_run(status="running", started_at=now_iso(), pid=os.getpid(), device=str(self.device),
+                         out_dir=str(self.out_dir))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
         torch.manual_seed(self.cfg.seed)
         random.seed(self.cfg.seed)
+        torch.set_flush_denormal(True)  # tiny Adam moments otherwise slow CPU arithmetic down many times
+        if self.cfg.train_data_size:
+            examples = examples[:self.cfg.train_data_size]
         if len(examples) < 2:
             raise ValueError(f"need at least 2 training logs, got {len(examples)}")
         self.train_examples, self.val_examples = split_examples(examples, self.cfg)
-        state = torch.load(self.out_dir / "last.pth", map_location="cpu", weights_only=False) if resume else None
+        if not self.train_examples or not self.val_examples:
+            raise ValueError("the split left no training or no validation logs: add logs or change val_fraction")
+        state = self._load_last() if resume else None
         if state is not None:
             self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
             self.model_cfg = PlannerConfig.from_dict(state["model_config"])
         else:
-            self.types = Vocab.build((t for e in self.train_examples for t in e.types), (*SPECIALS, "<unk>"))
-            self.workers = Vocab.build([*self.catalogue.names(),
-                                        *(w for e in self.train_examples for w in e.workers if w)])
-        self.encoder = InstructionEncoder(self.model_cfg.encoder, self.model_cfg.finetune_layers,
-                                          self.model_cfg.max_length).to(self.device)
-        self.model = PlannerModel(self.model_cfg, self.types, self.workers, self.encoder.hidden_size).to(self.device)
+            self.types = Vocab.build((t for e in self.train_examples for t in e.types), TYPE_SPECIALS)
+            self.workers = Vocab.build([*self.catalogue.names(), *(w for e in self.train_examples for w in e.workers if w)])
+        self.model = PlannerModel.from_config(self.model_cfg, self.types, self.workers).to(self.device)
+        self.optimizer = self.model.configure_optimizer(self.cfg.learning_rate, self.cfg.head_learning_rate,
+                                                        self.cfg.weight_decay)
+        if self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if state is not None:
+            self._restore(state)
+        self.net = self.model
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
         self.train_items = self._encode(self.train_examples)
         self.val_items = self._encode(self.val_examples)
-        groups = [{"params": list(self.model.parameters()), "lr": self.cfg.head_learning_rate}]
-        tuned = [p for p in self.encoder.parameters() if p.requires_grad]
-        if tuned:
-            groups.append({"params": tuned, "lr": self.cfg.learning_rate})
-        self.optimizer = torch.optim.AdamW(groups, weight_decay=self.cfg.weight_decay)
-        if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.encoder.load_state_dict(state["encoder"], strict=False)
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.epoch, self.step = state["epoch"], state["step"]
-            self.best_val, self.best_epoch = state["best_val_loss"], state["best_epoch"]
-            self.history = state["history"]
-            torch.set_rng_state(state["rng"])
+
+    def _load_last(self) -> dict:
+        path = self.out_dir / "last.pth"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: nothing to resume from")
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+    def _restore(self, state: dict) -> None:
+        self.model.load_trainable_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.best_val, self.best_epoch = state["best_val_loss"], state["best_epoch"]
+        self.history = state["history"]
+        torch.set_rng_state(state["rng"])
 
     @torch.no_grad()
     def _encode(self, examples: list[Example], chunk: int = 64) -> list[Encoded]:
-        """A frozen encoder runs once per dataset and each instruction keeps its token states; a
-        fine-tuned one keeps the token ids and runs in every step."""
-        items = []
-        self.encoder.eval()
-        for start in range(0, len(examples), chunk):
-            part = examples[start:start + chunk]
-            batch = self.encoder.tokenize([e.instruction for e in part], self.device)
-            states = self.encoder(**batch).float().cpu() if self.encoder.frozen else batch["input_ids"].cpu()
+        """Run the frozen part of the encoder once per dataset and keep each instruction's token states."""
+        encoder = self.model.encoder.eval()
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i].instruction))  # little padding
+        cached: dict[int, Encoded] = {}
+        for start in range(0, len(order), chunk):
+            part = [examples[i] for i in order[start:start + chunk]]
+            batch = encoder.tokenize([e.instruction for e in part], self.device)
+            states = encoder.frozen_states(**batch).float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
-            for e, s, n in zip(part, states, lengths):
-                items.append(Encoded(s[:n].clone(), *encode_labels(e, self.types, self.workers,
-                                                                     self.model_cfg.max_nodes)))
-        return items
-
-    def _token_states(self, batch: dict) -> torch.Tensor:
-        if "tokens" in batch:
-            return batch["tokens"]
-        return self.encoder(batch["input_ids"], batch["token_mask"].long()).float()
+            for i, e, s, n in zip(order[start:start + chunk], part, states, lengths):
+                cached[i] = Encoded(s[:n].clone(), *encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes))
+        return [cached[i] for i in range(len(examples))]
 
     # ------------------------------------------------------------------ training
-    def _batch_loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        batch = {k: v.to(self.device) for k, v in batch.items()}
-        type_logits, worker_logits, edge_logits = self.model(self._token_states(batch), batch["token_mask"], batch["prev"],
-                                                             batch["emitted"], batch["node_valid"])
-        return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"], edge_logits,
-                            batch["edge_targets"], batch["node_valid"], self.cfg.lambda_dag)
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=self.amp_dtype)
+        return contextlib.nullcontext()
 
-    def _batches(self, items: list[Encoded], shuffle: bool, generator: random.Random | None = None):
-        order = list(range(len(items)))
-        if shuffle:
-            (generator or random).shuffle(order)
-        for start in range(0, len(order), self.cfg.batch_size):
-            yield collate([items[i] for i in order[start:start + self.cfg.batch_size]], self.types)
+    def _batch_loss(self, batch: dict, net=None) -> dict[str, torch.Tensor]:
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        with self._autocast():
+            type_logits, worker_logits, edge_logits = (net or self.model)(
+                batch["tokens"], batch["token_mask"], batch["prev"], batch["emitted"], batch["node_valid"])
+            return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
+                                edge_logits, batch["edge_targets"], batch["node_valid"], self.cfg.lambda_dag)
+
+    def _epoch_batches(self) -> list[list[int]]:
+        """This rank's batches for the current epoch: the same shuffle on every rank, dealt round-robin."""
+        rng = random.Random(self.cfg.seed * 100_003 + self.epoch)
+        batches = bucketed_batches([len(i.types) for i in self.train_items], self.cfg.batch_size, rng)
+        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        return batches[:usable][self.rank::self.world] if self.world > 1 else batches
+
+    def _optimise(self, losses: dict[str, torch.Tensor]) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(losses["loss"]).backward()
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            losses["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
 
     def _handle_signal(self, signum, frame) -> None:
         self.stop_requested = True
 
+    def _should_stop(self) -> bool:
+        """A stop on any rank stops all of them at the same step."""
+        if self.world == 1:
+            return self.stop_requested
+        flag = torch.tensor([float(self.stop_requested)], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
     def train(self) -> dict:
+        """Run epochs until `num_epochs` or a stop signal; returns the run summary."""
+        from tqdm import tqdm
+
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        steps_per_epoch = math.ceil(len(self.train_items) / self.cfg.batch_size)
-        self._update_run(status="running", started_at=now_iso(), pid=os.getpid(), device=str(self.device),
-                         total_epochs=self.cfg.num_epochs, total_steps=steps_per_epoch * self.cfg.num_epochs,
-                         data_size=len(self.train_items) + len(self.val_items))
+        steps_per_epoch = len(self._epoch_batches())
+        self._update_run(total_epochs=self.cfg.num_epochs, total_steps=steps_per_epoch * self.cfg.num_epochs,
+                         data_size=len(self.train_items) + len(self.val_items), heartbeat_at=now_iso())
         start = time.perf_counter()
-        pending: list[dict] = []
         status = "completed"
         try:
-            from tqdm import tqdm
-
-            while self.epoch < self.cfg.num_epochs and not self.stop_requested:
-                self.model.train()
-                rng = random.Random(self.cfg.seed * 1000 + self.epoch)
-                bar = tqdm(self._batches(self.train_items, True, rng), total=steps_per_epoch, disable=not self.progress,
-                           desc=f"epoch {self.epoch + 1}/{self.cfg.num_epochs}", leave=False)
-                if not self.encoder.frozen:
-                    self.encoder.train()
-                for batch in bar:
-                    losses = self._batch_loss(batch)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    losses["loss"].backward()
-                    torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
-                                                   self.cfg.grad_clip)
-                    self.optimizer.step()
+            while self.epoch < self.cfg.num_epochs:
+                self.net.train()
+                bar = tqdm(self._epoch_batches(), disable=not self.progress, leave=False,
+                           desc=f"epoch {self.epoch + 1}/{self.cfg.num_epochs}")
+                stopped = False
+                for indices in bar:
+                    losses = self._batch_loss(collate([self.train_items[i] for i in indices], self.types), self.net)
+                    self._optimise(losses)
                     self.step += 1
-                    wall = time.perf_counter() - start
-                    bar.set_postfix(loss=f"{losses['loss'].item():.3f}")
                     if self.step % self.cfg.log_every == 0:
-                        pending += [{"step": self.step, "epoch": self.epoch, "split": "train", "name": k,
-                                     "value": v.item(), "wall_time": wall} for k, v in losses.items()]
-                        self._flush(pending)
-                    if self.stop_requested:
+                        self._log_step(losses, time.perf_counter() - start, bar)
+                    if self._should_stop():
+                        stopped = True
                         break
-                if self.stop_requested:
+                if stopped:
                     status = "stopped"
                     self.save_checkpoint(self.out_dir / "last.pth")
                     break
                 self._end_epoch(time.perf_counter() - start)
-            self._flush(pending)
+                if self._should_stop():
+                    status = "stopped"
+                    break
         except BaseException as exc:
             self._update_run(status="failed", ended_at=now_iso(), error=f"{type(exc).__name__}: {exc}")
             raise
@@ -246,70 +303,79 @@ class Phase1Trainer:
         summary = {"status": status, "epochs": self.epoch, "steps": self.step, "best_val_loss": self.best_val,
                    "best_epoch": self.best_epoch, "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
-                   "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
+                   "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
                    "last_metrics": self.history[-1] if self.history else None}
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
         return summary
+
+    def _log_step(self, losses: dict[str, torch.Tensor], wall: float, bar) -> None:
+        values = {k: v.item() for k, v in losses.items()}
+        bar.set_postfix(loss=f"{values['loss']:.3f}")
+        self._write_metrics([{"step": self.step, "epoch": self.epoch, "split": "train", "name": k, "value": v,
+                              "wall_time": wall} for k, v in values.items()])
 
     def _end_epoch(self, wall: float) -> None:
         val = self.validate()
         self.epoch += 1
         self.history.append({"epoch": self.epoch, **val})
-        self._flush([{"step": self.step, "epoch": self.epoch, "split": "val", "name": k, "value": v,
-                      "wall_time": wall} for k, v in val.items() if v is not None])
+        self._write_metrics([{"step": self.step, "epoch": self.epoch, "split": "val", "name": k, "value": v,
+                              "wall_time": wall} for k, v in val.items() if v is not None])
         if val["loss"] < self.best_val:
             self.best_val, self.best_epoch = val["loss"], self.epoch
-            self.save_checkpoint(self.out_dir / "phase1_best_model.pth")
+            self.save_checkpoint(self.out_dir / "phase1_best_model.pth", with_optimizer=False)
         self.save_checkpoint(self.out_dir / "last.pth")
         self._update_run(epoch=self.epoch, step=self.step, best_val_loss=self.best_val, best_epoch=self.best_epoch,
                          checkpoint=str(self.out_dir / "phase1_best_model.pth"), heartbeat_at=now_iso())
+        if self.world > 1:
+            dist.barrier()
 
     @torch.no_grad()
     def validate(self) -> dict:
-        """Validation loss components (teacher forced) and plan metrics on decoded validation logs."""
+        """Validation loss components (teacher forced) and plan metrics on greedily decoded validation logs."""
         self.model.eval()
-        self.encoder.eval()
         totals: dict[str, float] = {}
-        count = 0
-        for batch in self._batches(self.val_items, False):
-            n = batch["token_mask"].shape[0]
-            for k, v in self._batch_loss(batch).items():
-                totals[k] = totals.get(k, 0.0) + v.item() * n
-            count += n
-        result = {k: v / count for k, v in totals.items()}
+        for start in range(0, len(self.val_items), 64):
+            part = self.val_items[start:start + 64]
+            for k, v in self._batch_loss(collate(part, self.types)).items():
+                totals[k] = totals.get(k, 0.0) + v.item() * len(part)
+        result = {k: v / len(self.val_items) for k, v in totals.items()}
         items = self.val_items[:self.cfg.val_metrics_max]
         scores, raw_ok = [], 0
-        for batch_start in range(0, len(items), 64):
-            part = items[batch_start:batch_start + 64]
-            batch = {k: v.to(self.device) for k, v in collate(part, self.types).items()}
-            out = self.model.generate(self._token_states(batch), batch["token_mask"])
+        for start in range(0, len(items), 64):
+            part = items[start:start + 64]
+            batch = collate(part, self.types)
+            with self._autocast():
+                out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device))
             for item, plan in zip(part, decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers)):
                 gold = Graph([self.types.items[t] for t in item.types],
                              [self.workers.items[w] if w >= 0 else None for w in item.workers], item.parents)
                 scores.append(score(plan.graph, gold))
                 raw_ok += plan.raw_acyclic
         metrics = aggregate(scores)
-        result.update({k: metrics[k] for k in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")})
+        result.update({k: metrics[k] for k in PLAN_METRICS})
         result["raw_acyclic"] = raw_ok / len(items) if items else None
         return result
 
     # ------------------------------------------------------------------ checkpoints and the store
-    def save_checkpoint(self, path: Path) -> None:
-        atomic_save({
-            "version": CHECKPOINT_VERSION, "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
-            "types": self.types.items, "workers": self.workers.items, "model": self.model.state_dict(),
-            "encoder": self.encoder.trainable_state(), "optimizer": self.optimizer.state_dict(),
-            "epoch": self.epoch, "step": self.step, "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
-            "history": self.history, "catalogue": self.catalogue.to_dict(), "stats": self.stats.to_dict(),
-            "rng": torch.get_rng_state(),
-            "train_plans": [{"instruction": e.instruction, "types": e.types, "workers": e.workers, "parents": e.parents}
-                            for e in self.train_examples],
-        }, path)
+    def save_checkpoint(self, path: Path, with_optimizer: bool = True) -> None:
+        """Trained weights (not the frozen base encoder), config, vocabularies, metrics, catalogue, cost
+        statistics and the training plans for the nearest-neighbour baseline; the main process only."""
+        if self.is_main:
+            atomic_save({
+                "version": CHECKPOINT_VERSION, "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
+                "types": self.types.items, "workers": self.workers.items, "model": self.model.trainable_state_dict(),
+                "optimizer": self.optimizer.state_dict() if with_optimizer else None,
+                "scaler": self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
+                "epoch": self.epoch, "step": self.step, "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
+                "history": self.history, "catalogue": self.catalogue.to_dict(), "stats": self.stats.to_dict(),
+                "rng": torch.get_rng_state(),
+                "train_plans": [{"instruction": e.instruction, "types": e.types, "workers": e.workers,
+                                 "parents": e.parents} for e in self.train_examples],
+            }, path)
 
-    def _flush(self, rows: list[dict]) -> None:
+    def _write_metrics(self, rows: list[dict]) -> None:
         if self.store is not None and self.run_id is not None and rows:
             self.store.add_metrics(self.run_id, rows)
-        rows.clear()
 
     def _update_run(self, **fields) -> None:
         if self.store is not None and self.run_id is not None:
@@ -318,3 +384,16 @@ class Phase1Trainer:
     def cleanup(self) -> None:
         if self.store is not None:
             self.store.close()
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def main() -> None:
+    """`python -m orchestai_core.train` (what torchrun runs): the `orchestai train` command."""
+    from orchestai_core.cli.model import train
+
+    train(prog_name="python -m orchestai_core.train")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""Shared fixtures: the spec's example log, a log factory and a store in a temporary folder."""
+"""Shared fixtures: the spec's example log, a log factory, a store and a log-file writer in a temporary folder."""
 
 import copy
 import json
@@ -7,30 +7,35 @@ import pytest
 
 from orchestai_core.store import Store
 
-SPEC_EXAMPLE = {
-    "id": "log-000042",
-    "instruction": "Summarize the attached report and translate the summary into French and German.",
-    "template": "doc-summarize-translate", "success": True,
-    "subtasks": [
-        {"id": "s1", "type": "extract_text", "worker": "gpt-4o-mini", "depends_on": [], "status": "success",
-         "cost_usd": 0.0003, "latency_ms": 640},
-        {"id": "s2", "type": "summarize", "worker": "gpt-4o-mini", "depends_on": ["s1"], "status": "success",
-         "cost_usd": 0.0009, "latency_ms": 1810},
-        {"id": "s3", "type": "translate", "worker": "nllb-200", "depends_on": ["s2"], "status": "success",
-         "cost_usd": 0.0002, "latency_ms": 420},
-        {"id": "s4", "type": "translate", "worker": "nllb-200", "depends_on": ["s2"], "status": "success",
-         "cost_usd": 0.0002, "latency_ms": 455},
-    ],
-}
+# The example of shared/spec/log-format.md, character for character.
+SPEC_EXAMPLE_LINE = (
+    '{"id": "log-000042", "instruction": "Summarize the attached report and translate the summary into French'
+    ' and German.", "template": "doc-summarize-translate", "success": true, "subtasks": [{"id": "s1", "type":'
+    ' "extract_text", "worker": "gpt-4o-mini", "depends_on": [], "status": "success", "cost_usd": 0.0003,'
+    ' "latency_ms": 640}, {"id": "s2", "type": "summarize", "worker": "gpt-4o-mini", "depends_on": ["s1"],'
+    ' "status": "success", "cost_usd": 0.0009, "latency_ms": 1810}, {"id": "s3", "type": "translate", "worker":'
+    ' "nllb-200", "depends_on": ["s2"], "status": "success", "cost_usd": 0.0002, "latency_ms": 420}, {"id": "s4",'
+    ' "type": "translate", "worker": "nllb-200", "depends_on": ["s2"], "status": "success", "cost_usd": 0.0002,'
+    ' "latency_ms": 455}]}'
+)
+SPEC_EXAMPLE = json.loads(SPEC_EXAMPLE_LINE)
+
+
+@pytest.fixture
+def spec_example_line():
+    """The spec's example log as the text of one JSONL line."""
+    return SPEC_EXAMPLE_LINE
 
 
 @pytest.fixture
 def spec_example():
+    """The spec's example log as a fresh dict."""
     return copy.deepcopy(SPEC_EXAMPLE)
 
 
 @pytest.fixture
 def make_log():
+    """make(log_id, **top_level_changes): a valid copy of the spec example under another id."""
     def make(log_id="log-1", **changes):
         log = copy.deepcopy(SPEC_EXAMPLE)
         log["id"] = log_id

@@ -57,8 +57,7 @@ def test_a_checkpoint_holds_no_copy_of_the_frozen_encoder(trained):
     import torch
 
     state = torch.load(trained[0] / "ck" / "last.pth", weights_only=False)
-    assert state["encoder"] == {}
-    assert not any(k.startswith("encoder.") for k in state["model"])
+    assert state["model"] and not any(k.startswith("encoder.") for k in state["model"])
 
 
 def test_save_then_load_gives_identical_plans(trained):
@@ -149,11 +148,13 @@ def test_fine_tuning_the_top_encoder_layer_changes_it_and_the_checkpoint_keeps_o
     trainer = Phase1Trainer(TrainConfig(num_epochs=1, batch_size=8, val_metrics_max=2),
                             PlannerConfig(**{**TINY_MODEL, "finetune_layers": 1}), tmp_path, "cpu", progress=False)
     trainer.setup(examples)
-    before = {k: v.clone() for k, v in trainer.encoder.trainable_state().items()}
+    encoder = trainer.model.encoder
+    assert list(encoder.top) == [encoder.model.encoder.layer[-1]]  # the top layer of six
+    before = {k: v.clone() for k, v in encoder.trainable_state().items()}
     trainer.train()
-    after = trainer.encoder.trainable_state()
-    assert before and set(before) == set(after)
-    assert all(k.startswith("model.encoder.layer.5.") for k in after)
+    after = encoder.trainable_state()
+    assert before and set(before) == set(after) and all(k.startswith("top.0.") for k in after)
     assert any(not torch.equal(before[k], after[k]) for k in before)
-    saved = torch.load(tmp_path / "last.pth", weights_only=False)["encoder"]
-    assert set(saved) == set(after)
+    saved = torch.load(tmp_path / "last.pth", weights_only=False)["model"]
+    assert {k for k in saved if k.startswith("encoder.")} == {f"encoder.{k}" for k in after}
+    assert not any(k.startswith("encoder.model.") for k in saved)

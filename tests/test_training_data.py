@@ -1,6 +1,22 @@
-"""Training examples: canonical node order and the training file round trip."""
+"""Training examples: canonical node order, the training file round trip, and loading from log files."""
 
-from orchestai_core.training_data import example_from_log, load_examples, write_training_json
+import gzip
+import json
+
+import pytest
+
+from orchestai_core.training_data import (TRAINING_FORMAT, Example, example_from_log, examples_from_store,
+                                          load_examples, write_training_json)
+
+
+def test_the_spec_example_becomes_an_example_with_everything_training_needs(spec_example):
+    example = example_from_log(spec_example)
+    assert example == Example(
+        id="log-000042", instruction=spec_example["instruction"], template="doc-summarize-translate",
+        types=["extract_text", "summarize", "translate", "translate"],
+        workers=["gpt-4o-mini", "gpt-4o-mini", "nllb-200", "nllb-200"],
+        parents=[[], [0], [1], [1]], costs=[0.0003, 0.0009, 0.0002, 0.0002], latencies=[640, 1810, 420, 455],
+        success=True)
 
 
 def test_nodes_are_reordered_so_every_parent_comes_first(make_log):
@@ -9,14 +25,70 @@ def test_nodes_are_reordered_so_every_parent_comes_first(make_log):
     example = example_from_log(log)
     assert example.types == ["extract_text", "summarize", "translate", "translate"]
     assert example.parents == [[], [0], [1], [1]]
+    assert example.latencies == [640, 1810, 455, 420]  # s4 before s3: ties keep the log's order
     assert all(p < i for i, ps in enumerate(example.parents) for p in ps)
-    assert example.workers[0] == "gpt-4o-mini"
+
+
+def test_missing_optional_fields_become_none():
+    log = {"id": "m", "instruction": "Do it", "subtasks": [{"id": "a", "type": "t"}, {"id": "b", "type": "u",
+                                                                                      "depends_on": ["a", "a"]}]}
+    example = example_from_log(log)
+    assert (example.template, example.success, example.workers, example.costs, example.latencies,
+            example.parents) == (None, None, [None, None], [None, None], [None, None], [[], [0]])
 
 
 def test_training_file_round_trip(tmp_path, make_log):
     path = tmp_path / "training_data.json"
-    assert write_training_json([make_log("a"), make_log("b")], path) == 2
+    assert write_training_json([make_log("a"), make_log("b", template="other")], path) == 2
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format"] == TRAINING_FORMAT and len(data["examples"]) == 2
     examples = load_examples(path)
-    assert [e.id for e in examples] == ["a", "b"]
-    assert examples[0] == example_from_log(make_log("a"))
+    assert examples == [example_from_log(make_log("a")), example_from_log(make_log("b", template="other"))]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_failed_training_write_keeps_the_previous_file(tmp_path, make_log):
+    path = tmp_path / "training_data.json"
+    write_training_json([make_log("a")], path)
+    before = path.read_bytes()
+    cyclic = make_log("c")
+    cyclic["subtasks"][0]["depends_on"] = ["s4"]
+    with pytest.raises(ValueError, match="cycle"):
+        write_training_json([make_log("b"), cyclic], path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["training_data.json"]
+
+
+@pytest.mark.parametrize("name", ["logs.jsonl", "logs.jsonl.gz", "logs.json"])
+def test_examples_load_from_every_log_file_form(tmp_path, make_log, name):
+    logs = [make_log("a"), make_log("b")]
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress("\n".join(json.dumps(l) for l in logs).encode()))
+    elif name.endswith(".json"):
+        path.write_text(json.dumps(logs, indent=2))
+    else:
+        path.write_text("\n".join(json.dumps(l) for l in logs))
+    assert load_examples(path) == [example_from_log(l) for l in logs]
+
+
+def test_a_bad_log_line_stops_loading_with_its_line(write_lines, make_log):
+    path = write_lines([make_log("a"), make_log("b", colour="red")])
+    with pytest.raises(ValueError, match=r"line 2: colour: unknown top-level field"):
+        load_examples(path)
+
+
+def test_a_json_object_that_is_not_a_training_file_is_refused(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text('{"format": "something-else", "examples": []}')
+    with pytest.raises(ValueError, match="not a training file"):
+        load_examples(path)
+
+
+def test_examples_from_the_store_use_the_latest_revision_and_can_filter_by_review(store, make_log):
+    store.import_logs([make_log("a"), make_log("b")])
+    store.save_revision(make_log("a", instruction="Edited"), "ana")
+    store.set_review(["b"], "accepted", "ana")
+    assert [(e.id, e.instruction) for e in examples_from_store(store)] == [
+        ("a", "Edited"), ("b", make_log("b")["instruction"])]
+    assert [e.id for e in examples_from_store(store, status="accepted")] == ["b"]

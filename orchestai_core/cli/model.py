@@ -37,9 +37,12 @@ def _examples(data: str | None, db_path: str | None, status: str | None, config:
 @click.option("--run-id", type=int, help="An existing run row to report into (the workbench creates one).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, device, run_id, quiet):
-    """Phase-1 supervised training of the planner; the last line printed is a JSON summary."""
+    """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
+
+    Under torchrun every process runs this command; only the first one records the run and prints."""
     from orchestai_core.model.planner import PlannerConfig
-    from orchestai_core.train import Phase1Trainer, TrainConfig
+    from orchestai_core.store import StoreError
+    from orchestai_core.train import Phase1Trainer, TrainConfig, distributed_context
 
     config = open_config(config_path)
     try:
@@ -50,24 +53,36 @@ def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, dev
             section["seed"] = seed
         train_cfg = TrainConfig.from_dict(section)
         model_cfg = PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise click.ClickException(f"config: {exc}") from None
+    main_process = distributed_context()[0] == 0
     examples = _examples(data, db_path, status, config)
-    store = open_store(db_path, config)
-    if run_id is None:
-        run_id = store.create_run({"training": section, "model": model_cfg.__dict__},
-                                  command=["orchestai", "train", *sys.argv[2:]], data_size=len(examples))
+    if not examples:
+        raise click.ClickException(f"no training logs in {data or 'the store'}")
     out = Path(out_dir or config["paths"]["checkpoints"])
+    store = open_store(db_path, config) if main_process else None
+    if store is not None:
+        try:
+            if run_id is None:
+                run_id = store.create_run({"training": section, "model": model_cfg.__dict__},
+                                          command=["orchestai", "train", *sys.argv[2:]], data_size=len(examples),
+                                          out_dir=str(out))
+            else:
+                store.get_run(run_id)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
     trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet)
     try:
         trainer.setup(examples, resume=resume)
         summary = trainer.train()
     except (ValueError, FileNotFoundError) as exc:
-        store.update_run(run_id, status="failed", error=str(exc))
+        if store is not None:
+            store.update_run(run_id, status="failed", error=str(exc))
         raise click.ClickException(str(exc)) from None
     finally:
         trainer.cleanup()
-    click.echo(json.dumps({"run_id": run_id, **summary}))
+    if main_process:
+        click.echo(json.dumps({"run_id": run_id, **summary}))
 
 
 @click.command("eval")
@@ -79,16 +94,22 @@ def eval_cmd(checkpoint, data, as_json, device):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy."""
     from orchestai_core.evaluate import evaluate_planner
 
-    planner = _planner(checkpoint, device)
     examples = _examples(data, None, None, {})
+    if not examples:
+        raise click.ClickException(f"{data}: no logs to evaluate on")
+    planner = _planner(checkpoint, device)
     result = evaluate_planner(planner, examples)
     if as_json:
         click.echo(json.dumps(result))
         return
     base = result["baseline"]
-    click.echo(f"{result['n']} logs      model   nearest-neighbour baseline")
+    click.echo(f"{result['n']} logs         model   nearest-neighbour baseline")
     for key in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy"):
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
+    click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
+    worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
+    click.echo("weakest templates (node-F1, exact match): " +
+               ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))
 
 
 def _fmt(value) -> str:
@@ -96,11 +117,11 @@ def _fmt(value) -> str:
 
 
 def _planner(checkpoint: str, device: str):
-    from orchestai_core.planner_api import CheckpointError, Planner
+    from orchestai_core.planner_api import Planner
 
     try:
         return Planner.load(checkpoint, device)
-    except CheckpointError as exc:
+    except ValueError as exc:  # CheckpointError, or a device that is not there
         raise click.ClickException(str(exc)) from None
 
 
@@ -125,9 +146,14 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, device):
     if not output_path:
         raise click.UsageError("--input needs --output")
     ids, texts = _instructions(input_path)
+    if not texts:
+        raise click.ClickException(f"{input_path}: no instructions")
     from orchestai_core.export import write_jsonl
 
-    write_jsonl(planner.plan_batch(texts, ids, cost_weight), output_path)
+    chunk = 256  # plans are written as they come, not kept for the whole file
+    plans = (plan for start in range(0, len(texts), chunk)
+             for plan in planner.plan_batch(texts[start:start + chunk], ids[start:start + chunk], cost_weight))
+    write_jsonl(plans, output_path)
     click.echo(f"{output_path}: {len(texts)} plans")
 
 

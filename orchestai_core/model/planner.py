@@ -1,4 +1,4 @@
-"""The planner model: decomposer, workflow graph and selector over the encoder's token states."""
+"""The planner model: instruction encoder, task decomposer, workflow graph and worker selector."""
 
 from __future__ import annotations
 
@@ -8,22 +8,24 @@ import torch
 from torch import nn
 
 from orchestai_core.model.decomposer import TaskDecomposer
-from orchestai_core.model.encoder import DEFAULT_ENCODER
+from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
 from orchestai_core.model.selector import WorkerSelector
-from orchestai_core.model.vocab import BOS, EOS, Vocab
+from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
+
+FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
 
 
 @dataclass
 class PlannerConfig:
-    """Model shape; every default is also written in config.yaml under `model:` and `encoder:`."""
+    """Model shape; every default is also written in config.yaml under `encoder:` and `model:`."""
 
     encoder: str = DEFAULT_ENCODER
     finetune_layers: int = 0
     max_length: int = 128
-    hidden: int = 256
-    type_embedding: int = 128
-    gnn_rounds: int = 3
+    hidden: int = 128
+    type_embedding: int = 64
+    gnn_rounds: int = 2
     gnn_heads: int = 4
     max_nodes: int = 64
     dropout: float = 0.1
@@ -38,34 +40,63 @@ class PlannerConfig:
 
 
 class PlannerModel(nn.Module):
-    def __init__(self, config: PlannerConfig, types: Vocab, workers: Vocab, enc_dim: int):
+    def __init__(self, config: PlannerConfig, types: Vocab, workers: Vocab, encoder: InstructionEncoder):
         super().__init__()
         self.config, self.types, self.workers = config, types, workers
         h = config.hidden
-        self.decomposer = TaskDecomposer(len(types), enc_dim, h, config.type_embedding, config.max_nodes, config.dropout)
+        self.encoder = encoder
+        self.decomposer = TaskDecomposer(len(types), encoder.hidden_size, h, config.type_embedding,
+                                         config.max_nodes, config.dropout)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
         self.selector = WorkerSelector(h, len(workers), config.dropout)
 
-    def forward(self, tokens: torch.Tensor, token_mask: torch.Tensor, prev: torch.Tensor, emitted: torch.Tensor,
+    @classmethod
+    def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
+        encoder = InstructionEncoder.from_pretrained(config.encoder, config.finetune_layers, config.max_length)
+        return cls(config, types, workers, encoder)
+
+    def forward(self, states: torch.Tensor, token_mask: torch.Tensor, prev: torch.Tensor, emitted: torch.Tensor,
                 node_valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Teacher-forced logits: types (B×S×V), workers (B×N×W), edges (B×N×N), with N = S − 1."""
-        keys, pooled = self.decomposer.encode(tokens, token_mask)
+        """Teacher-forced logits from frozen-encoder states: types (B×S×V), workers (B×N×W), edges (B×N×N)."""
+        keys, pooled = self.decomposer.encode(self.encoder.tuned_states(states, token_mask), token_mask)
         type_logits, nodes = self.decomposer(keys, pooled, token_mask, prev, emitted)
-        nodes = nodes[:, :-1]  # the last step emits END, not a node
-        edge_logits, states = self.graph(nodes, node_valid)
-        return type_logits, self.selector(states, pooled), edge_logits
+        edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
+        return type_logits, self.selector(nodes, pooled), edge_logits
 
     @torch.no_grad()
-    def generate(self, tokens: torch.Tensor, token_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Greedy plans: type ids (B×N), lengths, edge logits (B×N×N) and worker logits (B×N×W)."""
-        keys, pooled = self.decomposer.encode(tokens, token_mask)
-        type_ids, nodes, lengths = self.decomposer.generate(
-            keys, pooled, token_mask, self.types[BOS], self.types[EOS], self.config.max_nodes)
-        valid = torch.arange(type_ids.shape[1], device=tokens.device).unsqueeze(0) < lengths.unsqueeze(1)
-        if type_ids.shape[1] == 0:
-            empty = tokens.new_zeros(tokens.shape[0], 0, 0)
-            return {"types": type_ids, "lengths": lengths, "edges": empty,
-                    "workers": tokens.new_zeros(tokens.shape[0], 0, len(self.workers))}
-        edge_logits, states = self.graph(nodes, valid)
-        return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
-                "workers": self.selector(states, pooled)}
+    def generate(self, states: torch.Tensor, token_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Greedy plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits."""
+        keys, pooled = self.decomposer.encode(self.encoder.tuned_states(states, token_mask), token_mask)
+        never = [self.types[PAD], self.types[BOS], self.types[UNK]]
+        type_ids, nodes, lengths = self.decomposer.generate(keys, pooled, token_mask, self.types[BOS],
+                                                            self.types[EOS], never, self.config.max_nodes)
+        valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
+        edge_logits, nodes = self.graph(nodes, valid)
+        return {"types": type_ids, "lengths": lengths, "edges": edge_logits, "workers": self.selector(nodes, pooled)}
+
+    @torch.no_grad()
+    def plan_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`generate` from token ids (runs the whole encoder)."""
+        return self.generate(self.encoder.frozen_states(input_ids, attention_mask), attention_mask.bool())
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """All weights except the frozen pretrained base encoder."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(FROZEN_PREFIX)}
+
+    def load_trainable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        result = self.load_state_dict(state, strict=False)
+        missing = [k for k in result.missing_keys if not k.startswith(FROZEN_PREFIX)]
+        if missing or result.unexpected_keys:
+            raise ValueError(f"checkpoint does not fit the model: missing {missing[:3]}, "
+                             f"unexpected {result.unexpected_keys[:3]}")
+
+    def configure_optimizer(self, learning_rate: float, head_learning_rate: float,
+                            weight_decay: float) -> torch.optim.AdamW:
+        """AdamW: the design's rate for fine-tuned encoder layers, `head_learning_rate` for the
+        randomly initialised decomposer, graph and selector."""
+        heads = [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
+        groups = [{"params": heads, "lr": head_learning_rate}]
+        tuned = [p for p in self.encoder.top.parameters()]
+        if tuned:
+            groups.append({"params": tuned, "lr": learning_rate})
+        return torch.optim.AdamW(groups, weight_decay=weight_decay)

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+TYPE_SPECIALS = (PAD, BOS, EOS, UNK)  # UNK stands in for a type unseen in training; it is never emitted
 
 
 @dataclass
@@ -27,5 +28,6 @@ class Vocab:
 
     @classmethod
     def build(cls, words: Iterable[str], specials: tuple[str, ...] = ()) -> "Vocab":
-        counts = Counter(words)
+        """Specials first, then words by falling frequency (ties alphabetical)."""
+        counts = Counter(w for w in words if w not in specials)
         return cls([*specials, *sorted(counts, key=lambda w: (-counts[w], w))])

@@ -1,0 +1,38 @@
+"""Helpers shared by the planner tests: a tiny BERT encoder on disk and tiny training configs.
+
+The tiny encoder (random weights, MiniLM's tokenizer) keeps training tests fast where the pretrained
+weights are not the point; tests of the encoder itself load the real packaged MiniLM.
+"""
+
+from pathlib import Path
+
+import torch
+
+from orchestai_core.model.planner import PlannerConfig
+from orchestai_core.train import TrainConfig
+
+TINY_MODEL = {"hidden": 32, "type_embedding": 16, "gnn_rounds": 1, "gnn_heads": 2, "max_nodes": 48, "dropout": 0.0}
+
+
+def make_tiny_encoder(folder: Path) -> str:
+    """Save a 2-layer, 32-wide BERT with MiniLM's tokenizer to `folder`; return its path."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from orchestai_core.model.encoder import DEFAULT_ENCODER, resolve_encoder_path
+
+    if not (folder / "config.json").exists():
+        torch.manual_seed(0)
+        config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=64, max_position_embeddings=512)
+        BertModel(config).save_pretrained(folder)
+        AutoTokenizer.from_pretrained(resolve_encoder_path(DEFAULT_ENCODER)).save_pretrained(folder)
+    return str(folder)
+
+
+def tiny_model_config(encoder: str, **changes) -> PlannerConfig:
+    return PlannerConfig(encoder=encoder, max_length=64, **{**TINY_MODEL, **changes})
+
+
+def tiny_train_config(**changes) -> TrainConfig:
+    base = {"num_epochs": 3, "batch_size": 8, "head_learning_rate": 5e-3, "log_every": 1, "val_metrics_max": 8}
+    return TrainConfig(**{**base, **changes})

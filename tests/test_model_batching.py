@@ -1,0 +1,49 @@
+"""Batching: label encoding, dynamic padding and length-bucketed batches."""
+
+import random
+
+import torch
+
+from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
+from orchestai_core.model.vocab import TYPE_SPECIALS, UNK, Vocab
+from orchestai_core.training_data import Example
+
+TYPES = Vocab([*TYPE_SPECIALS, "extract", "summarize", "translate"])
+WORKERS = Vocab(["a", "b"])
+
+
+def example(types, workers, parents):
+    return Example("x", "do it", None, types, workers, parents)
+
+
+def test_unseen_types_become_unk_and_missing_workers_are_ignored():
+    types, workers, parents = encode_labels(example(["extract", "ocr"], ["a", None], [[], [0]]), TYPES, WORKERS, 10)
+    assert types == [TYPES["extract"], TYPES[UNK]]
+    assert workers == [0, -100] and parents == [[], [0]]
+
+
+def test_labels_are_cut_to_max_nodes_with_their_edges():
+    types, _, parents = encode_labels(example(["extract", "summarize", "translate"], ["a"] * 3, [[], [0], [1]]),
+                                      TYPES, WORKERS, 2)
+    assert len(types) == 2 and parents == [[], [0]]
+
+
+def test_collate_pads_each_batch_to_its_longest_and_masks_targets():
+    short = Encoded(torch.ones(2, 4), [TYPES["extract"]], [0], [[]])
+    long = Encoded(torch.ones(5, 4), [TYPES["extract"], TYPES[UNK], TYPES["translate"]], [1, -100, 0], [[], [0], [0, 1]])
+    batch = collate([short, long], TYPES)
+    assert batch["tokens"].shape == (2, 5, 4) and batch["token_mask"].sum(1).tolist() == [2, 5]
+    assert batch["type_targets"][0].tolist() == [TYPES["extract"], TYPES["<eos>"], -100, -100]
+    assert batch["type_targets"][1].tolist() == [TYPES["extract"], -100, TYPES["translate"], TYPES["<eos>"]]
+    assert batch["prev"][1].tolist() == [TYPES["<bos>"], TYPES["extract"], TYPES[UNK], TYPES["translate"]]
+    assert batch["edge_targets"][1].nonzero().tolist() == [[0, 1], [0, 2], [1, 2]]
+    assert batch["worker_targets"].tolist() == [[0, -100, -100], [1, -100, 0]]
+
+
+def test_bucketed_batches_cover_every_example_once_and_group_similar_lengths():
+    lengths = [random.Random(i).randint(1, 40) for i in range(100)]
+    batches = bucketed_batches(lengths, 8, random.Random(0), window=100)
+    assert sorted(i for b in batches for i in b) == list(range(100))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+    assert spread < 8
+    assert batches != bucketed_batches(lengths, 8, random.Random(1), window=100)

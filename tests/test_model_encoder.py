@@ -1,0 +1,56 @@
+"""The instruction encoder, on the real packaged all-MiniLM-L6-v2 weights."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder, resolve_encoder_path
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return InstructionEncoder.from_pretrained(DEFAULT_ENCODER, finetune_layers=2, max_length=32).eval()
+
+
+def test_the_default_name_resolves_to_the_packaged_weights():
+    path = Path(resolve_encoder_path(DEFAULT_ENCODER))
+    assert (path / "config.json").exists() and (path / "tokenizer.json").exists()
+    assert resolve_encoder_path("/some/local/bert") == "/some/local/bert"
+
+
+def test_frozen_then_tuned_layers_equal_the_whole_encoder(minilm):
+    batch = minilm.tokenize(["Summarize the attached report and translate it into French.", "Fix the bug"])
+    whole = minilm.model(**batch).last_hidden_state
+    split = minilm.tuned_states(minilm.frozen_states(**batch), batch["attention_mask"])
+    mask = batch["attention_mask"].bool()
+    assert minilm.hidden_size == 384
+    assert torch.allclose(whole[mask], split[mask], atol=1e-5)
+
+
+def test_only_the_top_layers_train_and_only_they_are_saved(minilm):
+    trainable = {n for n, p in minilm.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("model.encoder.layer.4.", "model.encoder.layer.5.")) for n in trainable)
+    saved = minilm.trainable_state()
+    assert saved and all(k.startswith("top.") for k in saved)
+    assert len(saved) == len(minilm.top.state_dict())
+
+
+def test_long_instructions_are_truncated_and_unknown_words_still_encode(minilm):
+    batch = minilm.tokenize(["word " * 500, "Zxqvbnm flurbleglorp qwertyuiopasdf"])
+    assert batch["input_ids"].shape[1] == 32
+    assert torch.isfinite(minilm(**batch)).all()
+
+
+def test_a_frozen_encoder_has_nothing_to_train():
+    encoder = InstructionEncoder.from_pretrained(DEFAULT_ENCODER, finetune_layers=0)
+    assert not any(p.requires_grad for p in encoder.parameters()) and encoder.trainable_state() == {}
+
+
+def test_impossible_settings_are_refused(minilm):
+    with pytest.raises(ValueError, match="encoder has 6 layers"):
+        InstructionEncoder(minilm.model, minilm.tokenizer, finetune_layers=7)
+    with pytest.raises(ValueError, match="0 or more"):
+        InstructionEncoder(minilm.model, minilm.tokenizer, finetune_layers=-1)
+    with pytest.raises(FileNotFoundError, match="cannot load it offline"):
+        InstructionEncoder.from_pretrained("/nonexistent/encoder-dir")

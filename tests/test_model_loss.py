@@ -1,0 +1,58 @@
+"""The Phase-1 loss: NOTEARS acyclicity penalty and the loss components."""
+
+import pytest
+import torch
+
+from orchestai_core.model.loss import acyclicity, planner_loss
+
+
+def test_acyclicity_is_zero_on_a_dag_and_positive_on_a_cycle():
+    dag = torch.tensor([[[0, 1, 1], [0, 0, 1], [0, 0, 0]]], dtype=torch.float)
+    cycle = torch.tensor([[[0, 1, 0], [0, 0, 1], [1, 0, 0]]], dtype=torch.float)
+    valid = torch.ones(1, 3, dtype=torch.bool)
+    assert acyclicity(dag, valid).item() == pytest.approx(0.0, abs=1e-6)
+    assert acyclicity(cycle, valid).item() > 0.1
+
+
+def test_acyclicity_grows_with_the_weight_of_a_cycle_and_ignores_padding():
+    weak, strong = torch.zeros(1, 2, 2), torch.zeros(1, 2, 2)
+    weak[0, 0, 1] = weak[0, 1, 0] = 0.3
+    strong[0, 0, 1] = strong[0, 1, 0] = 0.9
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    assert 0 < acyclicity(weak, valid).item() < acyclicity(strong, valid).item()
+    padded = torch.zeros(1, 4, 4)
+    padded[0, 0, 1] = padded[0, 1, 0] = 1.0  # a 2-cycle through node 1, which is padding
+    assert acyclicity(padded, torch.tensor([[True, False, True, True]])).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def _inputs(with_workers: bool, nodes: int = 3):
+    torch.manual_seed(0)
+    b, v, w = 2, 6, 4
+    type_logits = torch.randn(b, nodes + 1, v, requires_grad=True)
+    type_targets = torch.randint(0, v, (b, nodes + 1))
+    worker_logits = torch.randn(b, nodes, w, requires_grad=True)
+    worker_targets = torch.randint(0, w, (b, nodes)) if with_workers else torch.full((b, nodes), -100)
+    edge_logits = torch.randn(b, nodes, nodes, requires_grad=True)
+    edge_targets = torch.zeros(b, nodes, nodes)
+    valid = torch.ones(b, nodes, dtype=torch.bool)
+    return type_logits, type_targets, worker_logits, worker_targets, edge_logits, edge_targets, valid
+
+
+def test_total_is_ce_plus_edges_plus_lambda_times_dag():
+    out = planner_loss(*_inputs(True), lambda_dag=0.3)
+    expected = out["types"] + out["workers"] + out["edges"] + 0.3 * out["dag"]
+    assert out["loss"].item() == pytest.approx(expected.item())
+    assert out["workers"].item() > 0 and out["dag"].item() > 0
+
+
+def test_logs_without_workers_skip_the_worker_term_but_keep_gradients_defined():
+    inputs = _inputs(False)
+    out = planner_loss(*inputs, lambda_dag=0.3)
+    assert out["workers"].item() == 0.0
+    out["loss"].backward()
+    assert inputs[2].grad is not None and torch.count_nonzero(inputs[2].grad) == 0
+
+
+def test_one_node_workflows_have_a_zero_edge_loss():
+    out = planner_loss(*_inputs(True, nodes=1), lambda_dag=0.3)
+    assert out["edges"].item() == 0.0 and torch.isfinite(out["loss"])
