@@ -16,9 +16,16 @@ class ConfigError(ValueError):
     """The configuration file is missing, unreadable or malformed."""
 
 
+def config_path(path: str | os.PathLike | None = None) -> Path:
+    """The config file: the given path, else env ORCHESTAI_CONFIG, else the project's config.yaml."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ["ORCHESTAI_CONFIG"]) if os.environ.get("ORCHESTAI_CONFIG") else DEFAULT_CONFIG
+
+
 def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Read a YAML config; relative `paths:` entries become absolute against the file's folder."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    path = config_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -23,6 +23,7 @@ import math
 import os
 import random
 import signal
+import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -141,6 +142,8 @@ class Phase1Trainer:
         self.best_val, self.best_epoch = math.inf, None
         self.history: list[dict] = []
         self.scaler = None
+        self.elapsed_before = 0.0  # seconds trained before a resume, so wall times continue
+        self._started = time.perf_counter()
 
     # ------------------------------------------------------------------ setup
     def setup(self, examples: list[Example], resume: bool = False) -> None:
@@ -183,6 +186,8 @@ class Phase1Trainer:
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
         self.train_items = self._encode(self.train_examples)
         self.val_items = self._encode(self.val_examples)
+        self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}"
+                  + (f", resuming after epoch {self.epoch}" if state is not None else ""))
 
     def _load_last(self) -> dict:
         path = self.out_dir / "last.pth"
@@ -198,6 +203,7 @@ class Phase1Trainer:
         self.epoch, self.step = state["epoch"], state["step"]
         self.best_val, self.best_epoch = state["best_val_loss"], state["best_epoch"]
         self.history = state["history"]
+        self.elapsed_before = state.get("elapsed", 0.0)
         torch.set_rng_state(state["rng"])
 
     @torch.no_grad()
@@ -269,7 +275,7 @@ class Phase1Trainer:
         steps_per_epoch = len(self._epoch_batches())
         self._update_run(total_epochs=self.cfg.num_epochs, total_steps=steps_per_epoch * self.cfg.num_epochs,
                          data_size=len(self.train_items) + len(self.val_items), heartbeat_at=now_iso())
-        start = time.perf_counter()
+        self._started = start = time.perf_counter()
         status = "completed"
         try:
             while self.epoch < self.cfg.num_epochs:
@@ -282,7 +288,7 @@ class Phase1Trainer:
                     self._optimise(losses)
                     self.step += 1
                     if self.step % self.cfg.log_every == 0:
-                        self._log_step(losses, time.perf_counter() - start, bar)
+                        self._log_step(losses, self.elapsed(), bar)
                     if self._should_stop():
                         stopped = True
                         break
@@ -290,7 +296,7 @@ class Phase1Trainer:
                     status = "stopped"
                     self.save_checkpoint(self.out_dir / "last.pth")
                     break
-                self._end_epoch(time.perf_counter() - start)
+                self._end_epoch(self.elapsed())
                 if self._should_stop():
                     status = "stopped"
                     break
@@ -306,18 +312,41 @@ class Phase1Trainer:
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
                    "last_metrics": self.history[-1] if self.history else None}
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
+        best = (f"best validation loss {self.best_val:.4f} at epoch {self.best_epoch}" if self.best_epoch
+                else "no epoch finished")
+        self._say(f"{status} after {self.epoch} epochs ({self.step} steps); {best}")
         return summary
+
+    def _say(self, line: str) -> None:
+        """A line for the run's log (stderr), from the main process only."""
+        if self.is_main:
+            print(line, file=sys.stderr, flush=True)
+
+    def elapsed(self) -> float:
+        """Seconds of training in this run, including those before a resume."""
+        return self.elapsed_before + time.perf_counter() - self._started
 
     def _log_step(self, losses: dict[str, torch.Tensor], wall: float, bar) -> None:
         values = {k: v.item() for k, v in losses.items()}
         bar.set_postfix(loss=f"{values['loss']:.3f}")
-        self._write_metrics([{"step": self.step, "epoch": self.epoch, "split": "train", "name": k, "value": v,
-                              "wall_time": wall} for k, v in values.items()])
+        rows = [{"step": self.step, "epoch": self.epoch, "split": "train", "name": k, "value": v, "wall_time": wall}
+                for k, v in values.items()]
+        if self.device.type == "cuda":
+            rows.append({"step": self.step, "epoch": self.epoch, "split": "system", "name": "gpu_memory_mb",
+                         "value": torch.cuda.max_memory_allocated(self.device) / 2**20, "wall_time": wall})
+        self._write_metrics(rows)
+
+    def _report_epoch(self, val: dict, wall: float) -> None:
+        """One readable line per epoch on stderr: the run's log file, which the workbench tails."""
+        plan = " · ".join(f"{k} {val[k]:.3f}" for k in PLAN_METRICS if val.get(k) is not None)
+        self._say(f"epoch {self.epoch}/{self.cfg.num_epochs} · step {self.step} · val loss {val['loss']:.4f} · "
+                  f"{plan} · {wall:.1f} s")
 
     def _end_epoch(self, wall: float) -> None:
         val = self.validate()
         self.epoch += 1
         self.history.append({"epoch": self.epoch, **val})
+        self._report_epoch(val, wall)
         self._write_metrics([{"step": self.step, "epoch": self.epoch, "split": "val", "name": k, "value": v,
                               "wall_time": wall} for k, v in val.items() if v is not None])
         if val["loss"] < self.best_val:
@@ -368,7 +397,7 @@ class Phase1Trainer:
                 "scaler": self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
                 "epoch": self.epoch, "step": self.step, "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
                 "history": self.history, "catalogue": self.catalogue.to_dict(), "stats": self.stats.to_dict(),
-                "rng": torch.get_rng_state(),
+                "rng": torch.get_rng_state(), "elapsed": self.elapsed(),
                 "train_plans": [{"instruction": e.instruction, "types": e.types, "workers": e.workers,
                                  "parents": e.parents} for e in self.train_examples],
             }, path)

@@ -57,3 +57,14 @@ def test_malformed_config_is_a_clear_error(tmp_path, text, message):
 def test_a_missing_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.yaml: cannot read config \(No such file or directory\)"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_env_orchestai_config_names_the_config_file_unless_a_path_is_given(tmp_path, monkeypatch):
+    other = tmp_path / "other.yaml"
+    other.write_text("paths:\n  checkpoints: ck\n")
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(other))
+    assert load_config()["paths"] == {"checkpoints": str(tmp_path / "ck")}
+    assert load_config(DEFAULT_CONFIG)["_config_path"] == str(DEFAULT_CONFIG.resolve())
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(tmp_path / "missing.yaml"))
+    with pytest.raises(ConfigError, match="missing.yaml: cannot read config"):
+        load_config()

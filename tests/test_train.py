@@ -130,12 +130,17 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     stopped_at = summary["epochs"]
     assert stopped_at >= 1 and (tmp_path / "ck" / "last.pth").exists()
     assert store.get_run(summary["run_id"])["status"] == "stopped"
+    assert "epoch 1/200 · step" in err and "stopped after" in err
+    wall_before = max(r["wall_time"] for r in store.metrics(summary["run_id"]))
 
     resumed = subprocess.run([*command[:-1], "--resume", "--epochs", str(stopped_at + 1), "--quiet"],
                              capture_output=True, text=True, timeout=240)
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["status"] == "completed" and result["epochs"] == stopped_at + 1
+    assert f"resuming after epoch {stopped_at}" in resumed.stderr
+    resumed_rows = [r for r in store.metrics(result["run_id"]) if r["epoch"] == stopped_at + 1 and r["split"] == "val"]
+    assert resumed_rows and min(r["wall_time"] for r in resumed_rows) > wall_before  # time carries over
     import torch
 
     assert len(torch.load(tmp_path / "ck" / "last.pth", weights_only=False)["history"]) == stopped_at + 1
