@@ -59,3 +59,19 @@ def write_lines(tmp_path):
         path.write_bytes(sep.join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines))
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory):
+    """Path of a 2-layer, 32-wide BERT with MiniLM's tokenizer (fast where pretrained weights are not the point)."""
+    from planner_fixtures import make_tiny_encoder
+
+    return make_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_encoder):
+    """A planner checkpoint trained for a few epochs on the tiny encoder (shared by the whole session)."""
+    from planner_fixtures import train_tiny_checkpoint
+
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("tiny-checkpoint"), tiny_encoder)

@@ -36,3 +36,37 @@ def tiny_model_config(encoder: str, **changes) -> PlannerConfig:
 def tiny_train_config(**changes) -> TrainConfig:
     base = {"num_epochs": 3, "batch_size": 8, "head_learning_rate": 5e-3, "log_every": 1, "val_metrics_max": 8}
     return TrainConfig(**{**base, **changes})
+
+
+def write_workbench_config(folder: Path, encoder: str, epochs: int = 2) -> Path:
+    """A config.yaml for a workbench under test: its paths inside `folder`, the tiny model, a short
+    training. Point ORCHESTAI_CONFIG at it."""
+    import yaml
+
+    from orchestai_core.config import load_config
+
+    config = load_config()  # the project's own, paths made absolute (corpus and catalogue stay shared)
+    config.pop("_config_path")
+    config["paths"].update(database=str(folder / "workbench.db"), checkpoints=str(folder / "checkpoints"),
+                           runs=str(folder / "runs"))
+    config["training"]["phase1_supervised"].update(num_epochs=epochs, batch_size=8, head_learning_rate=5e-3,
+                                                   val_metrics_max=8, log_every=1)
+    config["encoder"].update(encoder=encoder, max_length=64)
+    config["model"].update(TINY_MODEL)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def train_tiny_checkpoint(out_dir: Path, encoder: str, n_logs: int = 48, epochs: int = 3, seed: int = 11) -> Path:
+    """Train the tiny planner on synthetic logs into `out_dir`; return its best checkpoint."""
+    from orchestai_core.synth import generate_logs
+    from orchestai_core.train import Phase1Trainer
+    from orchestai_core.training_data import example_from_log
+
+    examples = [example_from_log(log) for log in generate_logs(n_logs, seed=seed)]
+    trainer = Phase1Trainer(tiny_train_config(num_epochs=epochs), tiny_model_config(encoder), out_dir, "cpu",
+                            progress=False)
+    trainer.setup(examples)
+    trainer.train()
+    return out_dir / "phase1_best_model.pth"

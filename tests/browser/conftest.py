@@ -3,6 +3,7 @@ database, driven by Debian's chromium through playwright. Screenshots go to `tes
 
 import copy
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -76,13 +77,26 @@ def seed_logs(base: dict = BASE_LOG) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    db_path = tmp_path_factory.mktemp("browser") / "browser.db"
-    store = Store.open(db_path)
+def app_home(tmp_path_factory, tiny_encoder, tiny_checkpoint):
+    """The folder of the app under test: its config (tiny model, short training), database and a
+    ready checkpoint in its checkpoints folder."""
+    from planner_fixtures import write_workbench_config
+
+    folder = tmp_path_factory.mktemp("browser")
+    write_workbench_config(folder, tiny_encoder)
+    (folder / "checkpoints").mkdir()
+    shutil.copy(tiny_checkpoint, folder / "checkpoints" / "phase1_best_model.pth")
+    store = Store.open(folder / "workbench.db")
     store.import_logs(seed_logs())
     store.close()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_url(app_home):
     port = _free_port()
-    env = {**os.environ, "ORCHESTAI_DB": str(db_path)}
+    env = {**os.environ, "ORCHESTAI_CONFIG": str(app_home / "config.yaml")}
+    env.pop("ORCHESTAI_DB", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "workbench/app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],

@@ -1,0 +1,66 @@
+"""Finding planner checkpoints on disk: what the workbench offers to plan and evaluate with.
+
+Training writes `phase1_best_model.pth` and `last.pth` into its output folder; runs launched from the
+workbench use `<paths.checkpoints>/run-<id>/`, so the run a checkpoint belongs to is in its path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+BEST, LAST = "phase1_best_model.pth", "last.pth"
+RUN_FOLDER = re.compile(r"^run-(\d+)$")
+
+
+@dataclass(frozen=True)
+class CheckpointFile:
+    """One checkpoint file and what its name and folder tell about it."""
+
+    path: Path
+    kind: str          # best | last | other
+    size_bytes: int
+    modified: float    # seconds since the epoch
+    run_id: int | None
+
+    @property
+    def label(self) -> str:
+        """A short name for selectors: run, kind and time."""
+        run = f"run {self.run_id}" if self.run_id is not None else self.path.parent.name or "checkpoints"
+        when = datetime.fromtimestamp(self.modified, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        return f"{run} · {self.kind} · {when} UTC"
+
+
+def run_folder(root: str | os.PathLike, run_id: int) -> Path:
+    """Where a run launched from the workbench writes its checkpoints."""
+    return Path(root) / f"run-{run_id}"
+
+
+def _describe(path: Path) -> CheckpointFile:
+    stat = path.stat()
+    kind = {BEST: "best", LAST: "last"}.get(path.name, "other")
+    match = RUN_FOLDER.match(path.parent.name)
+    return CheckpointFile(path, kind, stat.st_size, stat.st_mtime, int(match.group(1)) if match else None)
+
+
+def find_checkpoints(root: str | os.PathLike) -> list[CheckpointFile]:
+    """Every `.pth` file under `root` (temporary files of a write in progress excluded), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.rglob("*.pth"):
+        try:
+            if path.is_file():
+                found.append(_describe(path))
+        except OSError:  # removed while we looked
+            continue
+    return sorted(found, key=lambda c: (-c.modified, str(c.path)))
+
+
+def newest_best(root: str | os.PathLike) -> CheckpointFile | None:
+    """The most recently written best-validation checkpoint, if any."""
+    return next((c for c in find_checkpoints(root) if c.kind == "best"), None)
