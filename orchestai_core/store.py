@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +46,15 @@ class StaleRevisionError(StoreError):
     """Someone saved a newer revision since the editor loaded the log."""
 
 
+class DeviceBusyError(StoreError):
+    """Another training run holds the device."""
+
+    def __init__(self, device: str, run: dict):
+        self.run = run
+        super().__init__(f"device {device} is busy with run {run['id']} ({run['status']}, started "
+                         f"{run.get('started_at') or run['created_at']}): stop it or wait until it ends")
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -68,6 +77,7 @@ class LogFilter:
     """Filters of the log list; None means no filter on that field."""
 
     review_status: str | None = None
+    not_review_status: str | None = None  # every status but this one ("all but rejected")
     template: str | None = None
     worker: str | None = None
     success: bool | None = None
@@ -92,6 +102,9 @@ class LogFilter:
             if value is not None:
                 clauses.append(f"logs.{column} = ?")
                 params.append(value)
+        if self.not_review_status is not None:
+            clauses.append("logs.review_status != ?")
+            params.append(self.not_review_status)
         if self.success is not None:
             clauses.append("logs.success = ?")
             params.append(int(self.success))
@@ -486,6 +499,39 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (kind, json.dumps(config), json.dumps(command) if command is not None else None,
                  data_size, log_path, out_dir, now_iso())).lastrowid
+
+    def claim_device(self, device: str, same_device: Callable[[str | None], bool], run_id: int | None = None,
+                     **new_run: Any) -> int:
+        """Queue a run on `device` unless an active run holds it (DeviceBusyError), in one transaction.
+
+        With `run_id`, that (ended) run is queued again (a resume); otherwise a run is created from
+        `new_run` (the arguments of `create_run`). `same_device(name)` tells whether a recorded device
+        name means the same device ("cuda" and "cuda:0" do)."""
+        with self.transaction():
+            for run in self.active_runs():
+                if run["id"] != run_id and same_device(run["device"]):
+                    raise DeviceBusyError(device, run)
+            if run_id is None:
+                run_id = self.create_run(**new_run)
+            elif self.conn.execute("UPDATE runs SET status = 'queued', ended_at = NULL, error = NULL, pid = NULL"
+                                   " WHERE id = ? AND status NOT IN ('queued', 'running')", (run_id,)).rowcount == 0:
+                raise StoreError(f"run {run_id} does not exist or is still active")
+            self.conn.execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id))
+            return run_id
+
+    def active_runs(self) -> list[dict]:
+        """Runs queued or running (according to the store: a dead process may still say running)."""
+        return [_decode_run(r) for r in self._rows("SELECT * FROM runs WHERE status IN ('queued', 'running')"
+                                                   " ORDER BY id")]
+
+    def end_run_if_active(self, run_id: int, status: str, error: str | None = None) -> bool:
+        """Set an end status only if the run still counts as queued or running; True if it did."""
+        if status not in RUN_STATUSES:
+            raise StoreError(f"unknown run status {status!r}")
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, error = coalesce(?, error)"
+                " WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), error, run_id)).rowcount > 0
 
     def update_run(self, run_id: int, **fields: Any) -> None:
         unknown = set(fields) - RUN_FIELDS

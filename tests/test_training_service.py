@@ -1,0 +1,157 @@
+"""Training launched from the workbench: real tiny runs through the same service the Train page uses."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from planner_fixtures import write_workbench_config
+
+from orchestai_core.config import load_config
+from orchestai_core.store import LogFilter, Store
+from orchestai_core.synth import generate_logs
+from workbench.services.processes import is_training_alive
+from workbench.services.training import (Device, LaunchError, TrainRequest, delete_run, launch_run, log_tail,
+                                         refresh_runs, resume_run, run_dir, stop_run, validate_request)
+
+
+def wait_for(predicate, timeout=180.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def workbench(tmp_path, tiny_encoder, monkeypatch):
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    config = load_config(write_workbench_config(tmp_path, tiny_encoder))
+    store = Store.open(config["paths"]["database"])
+    store.import_logs(generate_logs(40, seed=1))
+    yield store, config
+    for run in store.active_runs():  # never leave a training process behind
+        if run["pid"] and is_training_alive(run["pid"]):
+            os.killpg(run["pid"], signal.SIGKILL)
+    store.close()
+
+
+def request(config, **changes) -> TrainRequest:
+    req = TrainRequest.from_config(config)
+    req.device = "cpu"
+    for key, value in changes.items():
+        setattr(req, key, value)
+    return req
+
+
+def test_a_run_goes_from_queued_to_running_to_completed_and_records_everything(workbench):
+    store, config = workbench
+    run_id = launch_run(store, config, request(config, epochs=2))
+    run = store.get_run(run_id)
+    assert run["status"] in ("queued", "running") and run["pid"] and run["data_size"] == 40
+    assert run["config"]["request"]["epochs"] == 2 and run["command"][-1] == "--quiet"
+    assert wait_for(lambda: store.get_run(run_id)["status"] == "running", what="running")
+    run = wait_for(lambda: (r := store.get_run(run_id))["status"] not in ("queued", "running") and r, what="the end")
+    assert run["status"] == "completed", log_tail(run)
+    metrics = store.metrics(run_id)
+    assert {"loss", "types", "workers", "edges", "dag"} <= {m["name"] for m in metrics if m["split"] == "train"}
+    assert {m["epoch"] for m in metrics if m["split"] == "val" and m["name"] == "node_f1"} == {1, 2}
+    assert (run_dir(config, run_id) / "data.jsonl").read_text().count("\n") == 40
+    assert (os.path.isfile(os.path.join(run["out_dir"], "phase1_best_model.pth"))
+            and run["out_dir"].startswith(config["paths"]["checkpoints"]))
+    assert "epoch 2/2" in log_tail(run) and "completed after 2 epochs" in log_tail(run)
+    wait_for(lambda: not is_training_alive(run["pid"]), timeout=60, what="the process to exit")
+
+
+def test_stop_saves_last_a_second_launch_is_refused_meanwhile_and_resume_continues(workbench):
+    store, config = workbench
+    run_id = launch_run(store, config, request(config, epochs=400))
+    with pytest.raises(LaunchError, match=f"device cpu is busy with run {run_id}"):
+        launch_run(store, config, request(config, epochs=2))
+    assert len(store.list_runs()) == 1
+    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    assert stop_run(store, run_id, grace=60) == "stopped"
+    run = store.get_run(run_id)
+    assert os.path.isfile(os.path.join(run["out_dir"], "last.pth")) and not is_training_alive(run["pid"])
+    stopped_at = run["epoch"]
+
+    assert resume_run(store, run_id) == run_id
+    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) > stopped_at, what="an epoch after the resume")
+    assert store.get_run(run_id)["status"] == "running"
+    assert "resuming after epoch" in log_tail(store.get_run(run_id))
+    assert stop_run(store, run_id, grace=60) == "stopped"
+    with pytest.raises(LaunchError, match="not running"):
+        stop_run(store, run_id)
+
+
+def test_a_killed_run_is_crashed_at_the_next_refresh_with_the_end_of_its_log(workbench):
+    store, config = workbench
+    run_id = launch_run(store, config, request(config, epochs=400))
+    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    pid = store.get_run(run_id)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not is_training_alive(pid), timeout=30, what="the process to die")
+    assert refresh_runs(store) == [run_id]
+    run = store.get_run(run_id)
+    assert run["status"] == "crashed" and "epoch 1/400" in run["error"]
+    assert refresh_runs(store) == []  # once only
+
+
+def test_a_running_row_whose_pid_is_another_program_is_crashed(workbench):
+    store, _ = workbench
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        run_id = store.create_run({"x": 1})
+        store.update_run(run_id, status="running", pid=other.pid)
+        assert refresh_runs(store) == [run_id]
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_invalid_settings_are_refused_with_reasons_before_anything_starts(workbench):
+    store, config = workbench
+    bad = request(config, epochs=0, batch_size=-1, learning_rate=0.0, lambda_dag=-1.0, encoder=" ",
+                  split="alphabetical", device="cuda:7")
+    problems = validate_request(bad, [Device("auto", "auto"), Device("cpu", "cpu")])
+    assert len(problems) == 7
+    assert any("Device 'cuda:7' is not available" in p for p in problems)
+    with pytest.raises(LaunchError, match="Epochs must be between 1 and 10000"):
+        launch_run(store, config, bad)
+    assert store.list_runs() == []
+
+
+def test_too_little_data_fails_the_run_and_says_why(workbench):
+    store, config = workbench
+    with pytest.raises(LaunchError, match="Accepted logs only gives 0 log"):
+        launch_run(store, config, request(config, data="accepted"))
+    assert [r["status"] for r in store.list_runs()] == ["failed"]
+    assert not store.active_runs()
+
+
+def test_a_filter_selects_the_training_snapshot(workbench):
+    store, config = workbench
+    flt = LogFilter(min_subtasks=20)
+    wanted = store.count_logs(flt)
+    assert 2 <= wanted < 40
+    run_id = launch_run(store, config, request(config, data="filter", filter=flt, epochs=1))
+    assert store.get_run(run_id)["data_size"] == wanted
+    assert store.get_run(run_id)["config"]["request"]["filter"] == {"min_subtasks": 20}
+    wait_for(lambda: store.get_run(run_id)["status"] not in ("queued", "running"), what="the end")
+
+
+def test_delete_removes_rows_and_folders_of_an_ended_run_but_refuses_an_active_one(workbench):
+    store, config = workbench
+    run_id = launch_run(store, config, request(config, epochs=400))
+    with pytest.raises(LaunchError, match="stop it before deleting it"):
+        delete_run(store, config, run_id)
+    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    stop_run(store, run_id, grace=60)
+    checkpoints, folder = store.get_run(run_id)["out_dir"], run_dir(config, run_id)
+    removed = delete_run(store, config, run_id)
+    assert {str(p) for p in removed} == {checkpoints, str(folder)}
+    assert not os.path.exists(checkpoints) and not folder.exists()
+    assert store.list_runs() == [] and store.metrics(run_id) == []
