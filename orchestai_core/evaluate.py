@@ -121,3 +121,42 @@ def nearest_neighbour_baseline(planner, examples) -> dict:
     nearest = (vectors @ train_vectors.T).argmax(1).tolist()
     return aggregate([score(Graph(train[k]["types"], train[k]["workers"], train[k]["parents"]),
                             Graph(e.types, e.workers, e.parents)) for e, k in zip(examples, nearest)])
+
+
+@dataclass
+class Case:
+    """One example's predicted graph beside its gold graph, with its scores (for error analysis)."""
+
+    id: str
+    instruction: str
+    template: str | None
+    predicted: Graph
+    gold: Graph
+    scores: dict
+    raw_acyclic: bool
+
+
+def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> list[Case]:
+    """Plan every example and score it; `progress(done, total)` is called after each batch."""
+    cases: list[Case] = []
+    for start in range(0, len(examples), batch_size):
+        part = examples[start:start + batch_size]
+        for e, plan in zip(part, planner.decode_batch([x.instruction for x in part])):
+            gold = Graph(e.types, e.workers, e.parents)
+            cases.append(Case(e.id, e.instruction, e.template, plan.graph, gold, score(plan.graph, gold),
+                              plan.raw_acyclic))
+        if progress is not None:
+            progress(len(cases), len(examples))
+    return cases
+
+
+def summarise_cases(cases: Sequence[Case]) -> dict:
+    """What `evaluate_planner` reports, except the baseline, from per-case results."""
+    per_template: dict[str, list[dict]] = {}
+    for c in cases:
+        per_template.setdefault(c.template or "(none)", []).append(c.scores)
+    result = aggregate([c.scores for c in cases])
+    result["raw_acyclic"] = sum(c.raw_acyclic for c in cases) / len(cases) if cases else None
+    result["per_template"] = {t: aggregate(v) for t, v in sorted(per_template.items())}
+    result["worker_confusion"] = confusion([p for c in cases for p in matched_workers(c.predicted, c.gold)])
+    return result

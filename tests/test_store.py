@@ -9,7 +9,8 @@ import pytest
 from orchestai_core import migrations
 from orchestai_core.migrations import MIGRATIONS, migrate, schema_version
 from orchestai_core.schema import LogError, canonical_json, log_totals
-from orchestai_core.store import SORT_COLUMNS, LogFilter, StaleRevisionError, Store, StoreError, fts_query
+from orchestai_core.store import (SORT_COLUMNS, DeviceBusyError, LogFilter, StaleRevisionError, Store, StoreError,
+                                  fts_query)
 
 N_LOGS = 60
 
@@ -453,3 +454,26 @@ def test_unknown_runs_are_a_store_error(store):
         store.get_run(99)
     with pytest.raises(StoreError, match="unknown run 99"):
         store.update_run(99, status="running")
+
+
+def test_claim_device_refuses_a_busy_device_and_requeues_an_ended_run(store):
+    same = lambda name: name in ("cpu",)  # noqa: E731
+    first = store.claim_device("cpu", same, config={"a": 1})
+    assert store.get_run(first)["status"] == "queued" and store.get_run(first)["device"] == "cpu"
+    with pytest.raises(DeviceBusyError, match=f"device cpu is busy with run {first}") as busy:
+        store.claim_device("cpu", same, config={"a": 2})
+    assert busy.value.run["id"] == first and len(store.list_runs()) == 1
+    assert store.claim_device("cuda:0", lambda name: name == "cuda:0", config={"b": 1}) == first + 1
+    assert store.end_run_if_active(first, "stopped") and not store.end_run_if_active(first, "crashed")
+    assert store.get_run(first)["status"] == "stopped"
+    assert store.claim_device("cpu", same, run_id=first) == first
+    assert store.get_run(first)["status"] == "queued" and store.get_run(first)["ended_at"] is None
+    with pytest.raises(StoreError, match="still active"):
+        store.claim_device("cpu", same, run_id=first)
+    assert [r["id"] for r in store.active_runs()] == [first, first + 1]
+
+
+def test_not_review_status_filters_out_one_status(store, make_log):
+    store.import_logs([make_log(f"l{i}") for i in range(3)])
+    store.set_review(["l1"], "rejected", "ann")
+    assert store.log_ids(LogFilter(not_review_status="rejected")) == ["l0", "l2"]

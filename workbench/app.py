@@ -11,5 +11,7 @@ navigation = st.navigation([
     st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
     st.Page(PAGES / "logs.py", title="Logs", icon="🗂️"),
     st.Page(PAGES / "import_export.py", title="Import and export", icon="📦"),
+    st.Page(PAGES / "planner.py", title="Planner", icon="🧭"),
+    st.Page(PAGES / "evaluate.py", title="Evaluate", icon="📏"),
 ])
 navigation.run()
