@@ -11,6 +11,8 @@ navigation = st.navigation([
     st.Page(PAGES / "home.py", title="Home", icon="🏠", default=True),
     st.Page(PAGES / "logs.py", title="Logs", icon="🗂️"),
     st.Page(PAGES / "import_export.py", title="Import and export", icon="📦"),
+    st.Page(PAGES / "train.py", title="Train", icon="🏋️"),
+    st.Page(PAGES / "runs.py", title="Runs", icon="📈"),
     st.Page(PAGES / "planner.py", title="Planner", icon="🧭"),
     st.Page(PAGES / "evaluate.py", title="Evaluate", icon="📏"),
 ])

@@ -1,0 +1,187 @@
+"""The Train and Runs pages through AppTest, with real tiny runs launched in the background."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from planner_fixtures import write_workbench_config
+from streamlit.testing.v1 import AppTest
+
+from orchestai_core.config import load_config
+from orchestai_core.store import Store
+from orchestai_core.synth import generate_logs
+from workbench.services.processes import is_training_alive
+from workbench.services.training import TrainRequest, launch_run
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "workbench" / "app.py")
+TRAIN = str(ROOT / "pages" / "train.py")
+RUNS = str(ROOT / "pages" / "runs.py")
+
+
+@pytest.fixture
+def workbench(tmp_path, tiny_encoder, monkeypatch):
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    path = write_workbench_config(tmp_path, tiny_encoder)
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(path))
+    config = load_config(path)
+    store = Store.open(config["paths"]["database"])
+    store.import_logs(generate_logs(30, seed=2))
+    yield store, config
+    for run in store.active_runs():
+        if run["pid"] and is_training_alive(run["pid"]):
+            os.killpg(run["pid"], signal.SIGKILL)
+    store.close()
+
+
+def wait_for(predicate, timeout=180.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError("timed out")
+
+
+def wait_ended(store, run_id):
+    wait_for(lambda: store.get_run(run_id)["status"] not in ("queued", "running"))
+    wait_for(lambda: not is_training_alive(store.get_run(run_id)["pid"]), timeout=60)
+
+
+def long_run(store, config, epochs=400):
+    request = TrainRequest.from_config(config)
+    request.epochs, request.device = epochs, "cpu"
+    run_id = launch_run(store, config, request)
+    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1)
+    return run_id
+
+
+def _page(path=TRAIN):
+    return AppTest.from_file(path, default_timeout=60).run()
+
+
+def _button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def test_train_page_is_registered_and_its_form_shows_the_config_defaults(workbench):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/train.py").run()
+    assert not at.exception and at.title[0].value == "Train"
+    assert at.number_input(key="train_epochs").value == 2  # the test config's num_epochs
+    assert at.number_input(key="train_batch_size").value == 8
+    assert at.number_input(key="train_lambda").value == pytest.approx(0.3)
+    assert at.selectbox(key="train_device").options[:2] == ["auto (best available)", "cpu"]
+    assert "No training run yet" in at.info[0].value
+
+
+def test_invalid_values_are_refused_with_reasons_and_nothing_starts(workbench):
+    store, _ = workbench
+    at = _page()
+    at.number_input(key="train_epochs").set_value(0)
+    at.number_input(key="train_lr").set_value(0.0)
+    at.text_input(key="train_encoder").set_value("  ")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    error = at.error[0].value
+    assert "Epochs must be between 1 and 10000" in error and "Learning rate must be above 0" in error
+    assert "encoder needs a name" in error
+    assert store.list_runs() == []
+
+
+def test_launch_from_the_page_then_the_monitor_follows_the_run_to_its_end(workbench):
+    store, _ = workbench
+    at = _page()
+    at.selectbox(key="train_device").set_value("cpu")
+    at.button[0].click().run()
+    assert not at.exception
+    [run] = store.list_runs()
+    assert run["data_size"] == 30 and run["config"]["request"]["device"] == "cpu"
+    assert at.selectbox(key="train_monitor_run").value == run["id"]
+    wait_ended(store, run["id"])
+    at = _page()
+    assert not at.exception
+    assert at.subheader[0].value.endswith(f"Run {run['id']} · completed")
+    assert len(at.get("plotly_chart")) == 3
+    assert "completed after 2 epochs" in at.code[-1].value
+    assert {m.label for m in at.metric} >= {"Training time", "ETA (estimate)", "Examples/s", "Best epoch"}
+
+
+def test_a_second_launch_is_refused_while_a_run_holds_the_device(workbench):
+    store, config = workbench
+    run_id = long_run(store, config)
+    at = _page()
+    assert at.selectbox(key="train_monitor_run").value == run_id  # reattached to the active run
+    at.selectbox(key="train_device").set_value("cpu")
+    at.button[0].click().run()
+    assert f"busy with run {run_id}" in at.error[0].value
+    assert len(store.list_runs()) == 1
+
+
+def test_stop_button_stops_the_run_and_resume_continues_it(workbench):
+    store, config = workbench
+    run_id = long_run(store, config)
+    at = _page()
+    _button(at, f"stop_{run_id}").click().run()
+    assert not at.exception
+    assert store.get_run(run_id)["status"] == "stopped"
+    at = _page()
+    _button(at, f"resume_{run_id}").click().run()
+    assert not at.exception
+    assert store.get_run(run_id)["status"] in ("queued", "running")
+    _page()  # the monitor of a resumed run renders
+    _button(_page(), f"stop_{run_id}").click().run()
+    assert store.get_run(run_id)["status"] == "stopped"
+
+
+def test_a_killed_run_shows_as_crashed_with_the_end_of_its_log(workbench):
+    store, config = workbench
+    run_id = long_run(store, config)
+    pid = store.get_run(run_id)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not is_training_alive(pid))
+    at = _page()
+    assert store.get_run(run_id)["status"] == "crashed"
+    assert "crashed" in at.error[0].value and "epoch 1/400" in at.code[0].value
+
+
+def test_runs_page_lists_compares_and_deletes_runs(workbench):
+    store, config = workbench
+    first = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 1,
+                                                      "device": "cpu"}))
+    wait_ended(store, first)
+    second = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 2,
+                                                       "seed": 7, "device": "cpu"}))
+    wait_ended(store, second)
+    at = _page(RUNS)
+    assert not at.exception
+    table, diff, checkpoints = (frame.value for frame in at.dataframe)  # history, settings that differ, files
+    assert list(table["run"]) == [second, first] and list(table["status"]) == ["completed", "completed"]
+    assert {"training.phase1_supervised.num_epochs", "training.phase1_supervised.seed"} <= set(diff["setting"])
+    assert len(at.get("plotly_chart")) == 2
+    assert len(checkpoints) == 4  # best and last of each run
+
+    at.selectbox(key="runs_delete_pick").set_value(first).run()
+    assert _button(at, "runs_delete").disabled
+    at.checkbox(key="runs_delete_sure").check().run()
+    _button(at, "runs_delete").click().run()
+    assert not at.exception
+    assert [r["id"] for r in store.list_runs()] == [second]
+    assert not Path(config["paths"]["checkpoints"], f"run-{first}").exists()
+
+
+def test_use_in_planner_opens_the_planner_with_that_checkpoint(workbench):
+    store, config = workbench
+    run_id = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 1,
+                                                       "device": "cpu"}))
+    wait_ended(store, run_id)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/runs.py").run()
+    last = str(Path(config["paths"]["checkpoints"], f"run-{run_id}", "last.pth"))
+    at.selectbox(key="runs_checkpoint").set_value(last).run()
+    _button(at, "runs_use_in_planner").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Planner"
+    assert at.selectbox(key="planner_checkpoint").value == last

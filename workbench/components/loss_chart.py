@@ -1,0 +1,80 @@
+"""Plotly figures of training runs: loss curves (raw and smoothed), loss components, validation
+metrics, and several runs overlaid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from workbench.services.run_progress import LOSS_COMPONENTS, PLAN_METRICS, series, smooth
+
+X_AXES = {"step": "step", "wall": "wall_time"}
+X_TITLES = {"step": "step", "wall": "training time (s)"}
+TRAIN, VAL = "#4c78a8", "#f58518"
+METRIC_COLOURS = ("#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d")
+LAYOUT = dict(margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25), hovermode="x unified")
+
+
+def _xy(rows: Sequence[dict], x_axis: str) -> tuple[list[float], list[float]]:
+    return [r[X_AXES[x_axis]] for r in rows], [r["value"] for r in rows]
+
+
+def _add_curve(fig: go.Figure, metrics: Sequence[dict], name: str, smoothing: float, x_axis: str,
+               row: int | None = None, col: int | None = None, legend: bool = True) -> None:
+    """Train (raw, faint; smoothed, solid) and validation (markers per epoch) of one loss."""
+    where = {"row": row, "col": col} if row else {}
+    x, y = _xy(series(metrics, "train", name), x_axis)
+    if x:
+        fig.add_trace(go.Scatter(x=x, y=y, name="train (raw)", mode="lines", line=dict(color=TRAIN, width=1),
+                                 opacity=0.3, showlegend=legend, legendgroup="raw"), **where)
+        fig.add_trace(go.Scatter(x=x, y=smooth(y, smoothing), name="train (smoothed)", mode="lines",
+                                 line=dict(color=TRAIN, width=2), showlegend=legend, legendgroup="smooth"), **where)
+    vx, vy = _xy(series(metrics, "val", name), x_axis)
+    if vx:
+        fig.add_trace(go.Scatter(x=vx, y=vy, name="validation", mode="lines+markers", line=dict(color=VAL, width=2),
+                                 showlegend=legend, legendgroup="val"), **where)
+
+
+def loss_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step") -> go.Figure:
+    """The total loss L = L_CE + λ·L_DAG, train and validation."""
+    fig = go.Figure()
+    _add_curve(fig, metrics, "loss", smoothing, x_axis)
+    fig.update_layout(title="Total loss", xaxis_title=X_TITLES[x_axis], yaxis_title="loss", height=340, **LAYOUT)
+    return fig
+
+
+def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step") -> go.Figure:
+    """Each loss component in its own panel: types, workers, edges, DAG penalty."""
+    names = LOSS_COMPONENTS[1:]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}" for n in names])
+    for col, name in enumerate(names, start=1):
+        _add_curve(fig, metrics, name, smoothing, x_axis, row=1, col=col, legend=col == 1)
+    fig.update_layout(title="Loss components", height=320, **LAYOUT)
+    fig.update_xaxes(title_text=X_TITLES[x_axis])
+    return fig
+
+
+def val_metrics_figure(metrics: Sequence[dict]) -> go.Figure:
+    """Plan metrics on the validation logs, per epoch."""
+    fig = go.Figure()
+    for name, colour in zip(PLAN_METRICS, METRIC_COLOURS):
+        rows = series(metrics, "val", name)
+        fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["value"] for r in rows], name=name,
+                                 mode="lines+markers", line=dict(color=colour)))
+    fig.update_layout(title="Validation plan metrics", xaxis_title="epoch", yaxis=dict(range=[0, 1.02]), height=320,
+                      **LAYOUT)
+    return fig
+
+
+def compare_figure(runs: Mapping[str, Sequence[dict]], name: str = "loss", split: str = "val") -> go.Figure:
+    """One curve per run (label → metric rows) of the same metric, by epoch for validation, else by step."""
+    fig = go.Figure()
+    x_key = "epoch" if split == "val" else "step"
+    for label, metrics in runs.items():
+        rows = series(metrics, split, name)
+        fig.add_trace(go.Scatter(x=[r[x_key] for r in rows], y=[r["value"] for r in rows], name=label,
+                                 mode="lines+markers" if split == "val" else "lines"))
+    fig.update_layout(title=f"{split} {name}", xaxis_title=x_key, yaxis_title=name, height=340, **LAYOUT)
+    return fig

@@ -1,0 +1,101 @@
+"""The live monitor of one training run: progress, pace, loss curves, validation metrics, log tail,
+and the Stop / Resume buttons. While the run is active only this fragment refreshes, every
+REFRESH_S seconds, so inputs elsewhere on the page are left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from orchestai_core.checkpoints import LAST
+from orchestai_core.store import Store
+from workbench.components.flash import flash
+from workbench.components.loss_chart import components_figure, loss_figure, val_metrics_figure
+from workbench.services.run_progress import format_seconds, progress
+from workbench.services.training import ACTIVE, LaunchError, log_tail, refresh_runs, resume_run, stop_run
+
+REFRESH_S = 2.0
+STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "failed": "❌", "stopped": "⏹️", "crashed": "💥"}
+
+
+def _header(run: dict) -> None:
+    st.subheader(f"{STATUS_ICON.get(run['status'], '')} Run {run['id']} · {run['status']}")
+    where = [f"device {run['device']}" if run.get("device") else None, f"pid {run['pid']}" if run.get("pid") else None,
+             f"{run['data_size']} logs" if run.get("data_size") else None, f"started {run['started_at']}"
+             if run.get("started_at") else f"queued {run['created_at']}"]
+    st.caption(" · ".join(w for w in where if w))
+
+
+def _figures(run: dict, metrics: list[dict]) -> None:
+    p = progress(run, metrics)
+    st.progress(p.epoch_fraction, text=f"Epoch {p.epoch} of {p.total_epochs or '?'}")
+    st.progress(p.step_fraction, text=f"Step {p.step} of {p.total_steps or '?'}")
+    cols = st.columns(5)
+    cols[0].metric("Training time", format_seconds(p.trained_s))
+    cols[1].metric("ETA (estimate)", format_seconds(p.eta_s) if run["status"] in ACTIVE else "—",
+                   help="From the pace so far; validation and checkpoints included")
+    cols[2].metric("Examples/s", f"{p.examples_per_s:,.0f}" if p.examples_per_s else "—")
+    cols[3].metric("Best epoch", "—" if p.best_epoch is None else f"{p.best_epoch} (val {p.best_val_loss:.4f})")
+    cols[4].metric("GPU memory", f"{p.gpu_memory_mb:,.0f} MiB" if p.gpu_memory_mb is not None else "—")
+
+
+def _charts(run_id: int, metrics: list[dict]) -> None:
+    c1, c2 = st.columns([1, 2])
+    x_axis = c1.radio("x-axis", ["step", "wall"], format_func={"step": "step", "wall": "training time"}.get,
+                      horizontal=True, key=f"monitor_x_{run_id}")
+    smoothing = c2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=f"monitor_smooth_{run_id}",
+                          help="Exponential moving average of the training curves (validation is shown raw)")
+    st.plotly_chart(loss_figure(metrics, smoothing, x_axis), key=f"loss_{run_id}")
+    st.plotly_chart(components_figure(metrics, smoothing, x_axis), key=f"components_{run_id}")
+    st.plotly_chart(val_metrics_figure(metrics), key=f"val_{run_id}")
+
+
+def _controls(store: Store, run: dict) -> None:
+    if run["status"] in ACTIVE:
+        if st.button("Stop", key=f"stop_{run['id']}", help="SIGTERM: finishes the step, saves last.pth"):
+            with st.spinner(f"Stopping run {run['id']}…"):
+                status = stop_run(store, run["id"])
+            flash("success", f"Run {run['id']} is {status}.")
+            st.rerun(scope="app")
+    elif run["status"] in ("stopped", "crashed") and run.get("out_dir") and (Path(run["out_dir"]) / LAST).is_file():
+        if st.button("Resume", key=f"resume_{run['id']}", help=f"Continue from {LAST} as the same run"):
+            try:
+                resume_run(store, run["id"])
+                flash("success", f"Run {run['id']} resumed.")
+            except LaunchError as exc:
+                flash("error", str(exc))
+            st.rerun(scope="app")
+
+
+def _monitor(store: Store, run_id: int, live: bool) -> None:
+    refresh_runs(store)
+    run = store.get_run(run_id)
+    if live and run["status"] not in ACTIVE:
+        st.rerun(scope="app")  # it just ended: redraw the page without the refresh
+    metrics = store.metrics(run_id)
+    _header(run)
+    _controls(store, run)
+    if run["status"] in ("failed", "crashed") and run.get("error"):
+        st.error(f"Run {run_id} {run['status']}. The end of its log:")
+        st.code(run["error"], language=None)
+    _figures(run, metrics)
+    _charts(run_id, metrics)
+    st.markdown("**Log (last lines)**")
+    st.code(log_tail(run) or "(nothing logged yet)", language=None)
+
+
+@st.fragment(run_every=REFRESH_S)
+def _live(store: Store, run_id: int) -> None:
+    _monitor(store, run_id, live=True)
+
+
+@st.fragment
+def _still(store: Store, run_id: int) -> None:
+    _monitor(store, run_id, live=False)
+
+
+def run_monitor(store: Store, run_id: int) -> None:
+    """The monitor of a run: refreshing by itself while the run is queued or running."""
+    active = store.get_run(run_id)["status"] in ACTIVE
+    (_live if active else _still)(store, run_id)
