@@ -35,7 +35,7 @@ if not runs:
     st.info("No training run yet: start one above.")
     st.stop()
 ids = [r["id"] for r in runs]
-labels = {r["id"]: f"Run {r['id']} · {r['status']} · {r['created_at']}" for r in runs}
+labels = {r["id"]: f"Run {r['id']} · launched {r['created_at']}" for r in runs}  # status: in the monitor
 active = [r["id"] for r in runs if r["status"] in ACTIVE]
 if st.session_state.get("train_monitor_run") not in ids:  # first visit, or the run was deleted
     st.session_state["train_monitor_run"] = active[0] if active else ids[0]

@@ -10,8 +10,10 @@ import pytest
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"  # the payload the seeded database carries (see conftest)
-PAGES = {"home": "", "logs": "logs", "import_export": "import_export"}
-TITLES = {"home": "OrchestAI Workbench", "logs": "Logs", "import_export": "Import and export"}
+PAGES = {"home": "", "logs": "logs", "import_export": "import_export", "train": "train", "runs": "runs",
+         "planner": "planner", "evaluate": "evaluate"}
+TITLES = {"home": "OrchestAI Workbench", "logs": "Logs", "import_export": "Import and export", "train": "Train",
+          "runs": "Runs", "planner": "Planner", "evaluate": "Evaluate"}
 
 
 def _open(visit, url, title):

@@ -31,13 +31,15 @@ def _figures(run: dict, metrics: list[dict]) -> None:
     p = progress(run, metrics)
     st.progress(p.epoch_fraction, text=f"Epoch {p.epoch} of {p.total_epochs or '?'}")
     st.progress(p.step_fraction, text=f"Step {p.step} of {p.total_steps or '?'}")
-    cols = st.columns(5)
+    cols = st.columns(6 if p.gpu_memory_mb is not None else 5)
     cols[0].metric("Training time", format_seconds(p.trained_s))
     cols[1].metric("ETA (estimate)", format_seconds(p.eta_s) if run["status"] in ACTIVE else "—",
                    help="From the pace so far; validation and checkpoints included")
     cols[2].metric("Examples/s", f"{p.examples_per_s:,.0f}" if p.examples_per_s else "—")
-    cols[3].metric("Best epoch", "—" if p.best_epoch is None else f"{p.best_epoch} (val {p.best_val_loss:.4f})")
-    cols[4].metric("GPU memory", f"{p.gpu_memory_mb:,.0f} MiB" if p.gpu_memory_mb is not None else "—")
+    cols[3].metric("Best epoch", "—" if p.best_epoch is None else str(p.best_epoch))
+    cols[4].metric("Best val loss", "—" if p.best_val_loss is None else f"{p.best_val_loss:.4f}")
+    if p.gpu_memory_mb is not None:
+        cols[5].metric("GPU memory (peak)", f"{p.gpu_memory_mb:,.0f} MiB")
 
 
 def _charts(run_id: int, metrics: list[dict]) -> None:
