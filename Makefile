@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_DB ?= /tmp/orchestai-logs-bench.db
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -23,8 +24,13 @@ run: install
 test: install
 	$(PY) -m pytest
 
+# Each benchmark prints one JSON line. plan_bench needs a checkpoint: trained first if there is none.
 bench: install
 	$(PY) benchmarks/store_bench.py --logs 100000
+	$(PY) benchmarks/logs_page_bench.py --db $(BENCH_DB) --logs 100000
+	$(PY) benchmarks/train_bench.py --logs 1000 --epochs 2
+	test -f checkpoints/phase1_best_model.pth || $(VENV)/bin/orchestai train --data assets/default_logs.jsonl.gz --quiet
+	$(PY) benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth
 
 # Regenerate the bundled default corpus (a test checks it matches the generator).
 corpus: install
