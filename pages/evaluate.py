@@ -1,0 +1,63 @@
+"""Evaluate: a checkpoint on a dataset of gold plans, computed in the background, set against the
+report's targets and the nearest-neighbour baseline, with the errors to look at."""
+
+import streamlit as st
+
+from orchestai_core.config import load_config
+from orchestai_core.planner_api import CheckpointError
+from workbench.components.checkpoint_picker import checkpoint_picker
+from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, template_view,
+                                             worst_cases_view)
+from workbench.components.text import md_escape
+from workbench.services.evaluation import DATASETS, DatasetError, EvaluationJob, dataset_examples
+from workbench.services.planning import checkpoint_root, get_planner, list_checkpoints
+from workbench.services.store import get_store
+
+JOB = "evaluation_job"
+
+st.title("Evaluate")
+config = load_config()
+store = get_store()
+checkpoints = list_checkpoints(config)
+if not checkpoints:
+    st.info(f"There is no planner checkpoint in {md_escape(checkpoint_root(config))} to evaluate yet: train one "
+            "on the Train page, or start a quick run on the Planner page.")
+    st.stop()
+
+job = st.session_state.get(JOB)
+busy = job is not None and job.running
+checkpoint = checkpoint_picker(checkpoints, key="eval_checkpoint")
+dataset = st.radio("Dataset", list(DATASETS), format_func=DATASETS.get, horizontal=True, key="eval_dataset")
+upload = (st.file_uploader("Log file with gold plans", type=["jsonl", "gz", "json"], key="eval_upload")
+          if dataset == "upload" else None)
+limit = st.number_input("At most this many logs", min_value=1, max_value=100_000, value=500, step=100,
+                        key="eval_limit")
+if st.button("Evaluate", type="primary", icon="📏", key="evaluate", disabled=busy):
+    try:
+        planner = get_planner(checkpoint.path)
+        examples = dataset_examples(dataset, store, planner, limit, upload and (upload.name, upload.getvalue()))
+    except (DatasetError, CheckpointError) as exc:
+        st.error(md_escape(exc))
+    else:
+        source = DATASETS[dataset] if upload is None else upload.name
+        job = st.session_state[JOB] = EvaluationJob(planner, examples, checkpoint.label, source).start()
+
+if job is None:
+    st.info("Pick a checkpoint and a dataset, then press **Evaluate**.")
+    st.stop()
+if job.running:
+    evaluation_progress(job)
+    st.stop()
+if job.error:
+    st.error(f"The evaluation failed: {md_escape(job.error)}")
+    st.stop()
+
+report = job.report
+st.header("Metrics")
+metrics_view(report)
+st.header("Worker confusion")
+confusion_view(report)
+st.header("Per template")
+template_view(report)
+st.header("Worst cases")
+worst_cases_view(report)

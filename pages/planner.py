@@ -1,0 +1,65 @@
+"""Planner: type an instruction and see the planned workflow; weigh cost against quality, compare two
+checkpoints, export the plan or send it to curation."""
+
+import streamlit as st
+
+from orchestai_core.config import load_config
+from orchestai_core.planner_api import CheckpointError
+from workbench.components.checkpoint_picker import checkpoint_picker
+from workbench.components.flash import show_flashes
+from workbench.components.instruction_input import instruction_input
+from workbench.components.plan_actions import plan_actions
+from workbench.components.plan_view import show_plan
+from workbench.components.quick_training import quick_training
+from workbench.components.text import md_escape
+from workbench.services.planning import (InstructionError, agreement, check_instruction, checkpoint_root,
+                                         default_checkpoint, get_planner, list_checkpoints, plan_instruction)
+from workbench.services.store import get_store
+
+st.title("Planner")
+config = load_config()
+store = get_store()
+checkpoints = list_checkpoints(config)
+if not checkpoints:
+    st.info(f"There is no planner checkpoint in {md_escape(checkpoint_root(config))} yet: train one on the "
+            "Train page, or start a quick run (a few epochs on the current logs) here.")
+    quick_training(store, config)
+    st.stop()
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    submitted = instruction_input()
+with right:
+    first = checkpoint_picker(checkpoints, key="planner_checkpoint")
+    cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight",
+                            help="The worker selector's cost weight: 0 picks the likeliest worker, higher values "
+                                 "prefer cheaper workers for each step.")
+    compare = st.toggle("Compare with a second checkpoint", key="planner_compare", disabled=len(checkpoints) < 2)
+    others = [c for c in checkpoints if c.path != first.path]
+    second = (checkpoint_picker(others, key="planner_checkpoint_b", label="Second checkpoint",
+                                default=default_checkpoint(others)) if compare and others else None)
+
+if submitted is None:
+    st.info("Pick an example or type an instruction, then press **Plan**.")
+    st.stop()
+try:
+    text = check_instruction(submitted)
+    plans = [(c, plan_instruction(get_planner(c.path), text, cost_weight)) for c in (first, second) if c]
+except (InstructionError, CheckpointError) as exc:
+    st.warning(md_escape(exc))
+    st.stop()
+
+st.divider()
+show_flashes()
+with st.container(border=True):
+    st.text(text)
+if len(plans) == 2:
+    match = agreement(plans[0][1].plan, plans[1][1].plan)
+    st.caption(f"Second against first: node-F1 {match['node_f1']:.2f} · edge-F1 {match['edge_f1']:.2f} · same "
+               f"worker on {match['same_workers']} of {match['matched']} steps matched by type")
+for key, column, (checkpoint, planned) in zip("ab", st.columns(len(plans)), plans):
+    with column:
+        if len(plans) == 2:
+            st.subheader(md_escape(checkpoint.label))
+        show_plan(planned, key=f"plan_table_{key}")
+        plan_actions(store, planned, str(checkpoint.path), cost_weight, key=key)

@@ -1,0 +1,170 @@
+"""The Evaluate page through AppTest: evaluate a checkpoint on accepted, held-out or uploaded logs in the
+background, then read the metrics against the targets, the confusion matrix, templates and worst cases."""
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from orchestai_core.evaluate import evaluate_planner
+from orchestai_core.store import Store
+from orchestai_core.synth import generate_logs
+from orchestai_core.training_data import example_from_log
+from planner_fixtures import write_workbench_config
+from workbench.services.evaluation import EvaluationJob
+from workbench.services.planning import get_planner
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "workbench" / "app.py")
+PAGE = str(ROOT / "pages" / "evaluate.py")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, tiny_encoder):
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def checkpoint(home, tiny_checkpoint):
+    (home / "checkpoints").mkdir()
+    return Path(shutil.copy(tiny_checkpoint, home / "checkpoints" / "phase1_best_model.pth"))
+
+
+@pytest.fixture
+def store(home):
+    store = Store.open(home / "workbench.db")
+    yield store
+    store.close()
+
+
+def _page():
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+def _evaluate(at, dataset):
+    at.radio(key="eval_dataset").set_value(dataset).run()
+    at.button(key="evaluate").click().run()
+    assert not at.exception
+    job = at.session_state["evaluation_job"]
+    assert job.wait(120)
+    return at.run()
+
+
+TABLES = ("metrics", "templates", "worst")  # the page's tables, in order
+
+
+def _frame(at, name):
+    assert len(at.dataframe) == len(TABLES)
+    return at.dataframe[TABLES.index(name)].value
+
+
+def test_page_is_registered_in_the_navigation(checkpoint):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/evaluate.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Evaluate"
+    assert at.radio(key="eval_dataset").value == "held_out"
+    assert at.radio(key="eval_dataset").options == ["held-out logs of the checkpoint's run", "accepted logs",
+                                                    "an uploaded JSONL file"]
+
+
+def test_without_a_checkpoint_the_page_says_so(home):
+    at = _page()
+    assert not at.exception
+    assert "There is no planner checkpoint in" in at.info[0].value
+    assert not at.button
+
+
+def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint, store):
+    logs = list(generate_logs(8, seed=21))
+    store.import_logs(logs)
+    store.set_review([log["id"] for log in logs[:6]], "accepted", "ann")
+    at = _evaluate(_page(), "accepted")
+    assert not at.exception
+    expected = evaluate_planner(get_planner(checkpoint), [example_from_log(log) for log in logs[:6]])
+    metrics = _frame(at, "metrics").set_index("metric")
+    assert metrics.loc["Node-F1 (decomposition)", "model"] == pytest.approx(expected["node_f1"])
+    assert metrics.loc["DAG validity", "model"] == pytest.approx(expected["dag_validity"])
+    assert metrics.loc["DAG validity", "target"] == "≥ 95%"
+    assert metrics.loc["Worker accuracy (selection)", "target"] == "75%–85%"
+    assert metrics.loc["Edge-F1 (dependencies)", "nearest-neighbour baseline"] == pytest.approx(
+        expected["baseline"]["edge_f1"])
+    assert "6 logs (accepted logs)" in at.caption[0].value.replace("\\", "")
+    templates = _frame(at, "templates")
+    assert sorted(templates["template"]) == sorted(expected["per_template"])
+    assert list(templates["error"]) == sorted(templates["error"], reverse=True)
+    assert len(at.get("plotly_chart")) == (1 if expected["worker_confusion"] else 0)
+    worst = _frame(at, "worst")
+    assert sorted(worst["log"]) == sorted(log["id"] for log in logs[:6])
+    opened = worst["log"][0]
+    assert next(log["instruction"] for log in logs if log["id"] == opened) in [t.value for t in at.text]
+    assert len(at.get("iframe")) == 2  # predicted and gold, side by side
+
+
+def test_a_running_evaluation_shows_its_progress_then_its_results(checkpoint, store):
+    class Gated:
+        """The tiny planner, held at its first batch until the test opens the gate."""
+
+        def __init__(self, planner):
+            self.planner, self.gate = planner, threading.Event()
+
+        def decode_batch(self, texts):
+            assert self.gate.wait(60)
+            return self.planner.decode_batch(texts)
+
+        def __getattr__(self, name):
+            return getattr(self.planner, name)
+
+    planner = Gated(get_planner(checkpoint))
+    examples = [example_from_log(log) for log in generate_logs(5, seed=8)]
+    at = _page()
+    at.session_state["evaluation_job"] = EvaluationJob(planner, examples, "tiny", "five logs").start()
+    at.run()
+    assert not at.exception
+    (bar,) = at.get("progress")
+    assert bar.proto.value == 0 and bar.proto.text == "Planning log 0 of 5…"
+    assert at.button(key="evaluate").disabled  # one evaluation at a time
+    assert not at.dataframe
+    planner.gate.set()
+    assert at.session_state["evaluation_job"].wait(120)
+    at.run()
+    assert not at.get("progress") and not at.button(key="evaluate").disabled
+    assert "5 logs (five logs)" in at.caption[0].value.replace("\\", "")
+
+
+def test_no_accepted_logs_is_a_clear_message(checkpoint, store):
+    store.import_logs(generate_logs(3, seed=2))
+    at = _page()
+    at.radio(key="eval_dataset").set_value("accepted").run()
+    at.button(key="evaluate").click().run()
+    assert "There are no accepted logs yet" in at.error[0].value
+    assert "evaluation_job" not in at.session_state
+
+
+def test_held_out_logs_of_the_run_are_evaluated(checkpoint, store):
+    trained = {p["instruction"] for p in get_planner(checkpoint).train_plans}
+    logs = [*generate_logs(48, seed=11), *generate_logs(3, seed=77)]
+    store.import_logs(logs)
+    at = _evaluate(_page(), "held_out")
+    held = [log["id"] for log in logs if log["instruction"] not in trained]
+    worst = list(_frame(at, "worst")["log"])
+    assert len(worst) == min(10, len(held)) and set(worst) <= set(held)
+    assert f"{len(held)} logs (held-out logs of the checkpoint" in at.caption[0].value.replace("\\", "")
+
+
+def test_an_uploaded_file_is_evaluated_and_a_bad_line_named(checkpoint, spec_example):
+    at = _page()
+    at.radio(key="eval_dataset").set_value("upload").run()
+    at.file_uploader(key="eval_upload").set_value(("gold.jsonl", b"{oops\n", "application/octet-stream")).run()
+    at.button(key="evaluate").click().run()
+    assert at.error[0].value.replace("\\", "").startswith("gold.jsonl: line 1: invalid JSON")
+    good = (json.dumps(spec_example) + "\n").encode()
+    at.file_uploader(key="eval_upload").set_value(("gold.jsonl", good * 2, "application/octet-stream")).run()
+    at = _evaluate(at, "upload")
+    assert "2 logs (gold.jsonl)" in at.caption[0].value.replace("\\", "")
+    assert list(_frame(at, "templates")["template"]) == ["doc-summarize-translate"]

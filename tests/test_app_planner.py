@@ -1,0 +1,232 @@
+"""The Planner page through AppTest: plan an instruction, re-rank workers with the slider, compare two
+checkpoints, send a plan to curation, and refuse bad input with a clear message."""
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from orchestai_core.store import LogFilter, Store
+from orchestai_core.synth import generate_logs
+from planner_fixtures import write_workbench_config
+from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "workbench" / "app.py")
+PAGE = str(ROOT / "pages" / "planner.py")
+XSS = "Translate <img src=x onerror=alert(1)> **now** into French"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, tiny_encoder):
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def trained(home, tiny_checkpoint):
+    """The home with the tiny checkpoint as its best model."""
+    (home / "checkpoints").mkdir()
+    shutil.copy(tiny_checkpoint, home / "checkpoints" / "phase1_best_model.pth")
+    return home
+
+
+@pytest.fixture
+def store(home):
+    store = Store.open(home / "workbench.db")
+    yield store
+    store.close()
+
+
+def _page():
+    return AppTest.from_file(PAGE, default_timeout=60).run()
+
+
+def _plan(at, text):
+    at.text_area(key="planner_text").set_value(text)
+    at.button(key="plan").click().run()
+    assert not at.exception
+    return at
+
+
+def _dag_nodes(iframe):
+    data = re.search(r"const DATA = (.*?);\n", iframe.proto.srcdoc).group(1)
+    return [node["id"] for node in json.loads(data)["nodes"]]
+
+
+def _metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def _badges(at):
+    return [m.value for m in at.markdown if "-badge[" in m.value]
+
+
+def test_page_is_registered_in_the_navigation(trained):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("../pages/planner.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Planner"
+    assert "press **Plan**" in at.info[0].value
+
+
+def test_without_a_checkpoint_the_page_says_so_and_offers_a_quick_run(home):
+    at = _page()
+    assert not at.exception
+    assert "There is no planner checkpoint in" in at.info[0].value
+    assert at.button(key="quick_train").label == "Start a quick training run"
+    assert not at.text_area
+
+
+def test_plan_shows_the_dag_the_table_totals_and_badges(trained):
+    at = _plan(_page(), EXAMPLES[0])
+    expected = get_planner(trained / "checkpoints" / "phase1_best_model.pth").plan(EXAMPLES[0])
+    table = at.dataframe[0].value
+    assert list(table["step"]) == [t["id"] for t in expected["subtasks"]]
+    assert list(table["worker"]) == [t["worker"] for t in expected["subtasks"]]
+    assert list(table["step"][table["critical path"]]) == expected["critical_path"]
+    assert _dag_nodes(at.get("iframe")[0]) == list(table["step"])
+    metrics = _metrics(at)
+    assert metrics["Steps"] == str(len(expected["subtasks"]))
+    assert metrics["Est. cost"] == f"${expected['est_cost_usd']:.4f}"
+    assert metrics["Est. latency (critical path)"] == f"{expected['est_latency_ms'] / 1000:.2f} s"
+    badges = _badges(at)
+    assert any("valid DAG" in b for b in badges)
+    assert any(re.search(r"planned in [\d,]+ ms", b) for b in badges)
+    assert EXAMPLES[0] in [t.value for t in at.text]
+
+
+def test_an_example_fills_the_instruction_box(trained):
+    at = _page()
+    at.selectbox(key="planner_example").set_value(EXAMPLES[3]).run()
+    assert at.text_area(key="planner_text").value == EXAMPLES[3]
+    assert not at.dataframe  # nothing is planned before Plan is pressed
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "The instruction is empty"),
+    ("   \n\t ", "The instruction is empty"),
+    ("x" * 2500, "The instruction is 2,500 characters long; at most 2,000 are accepted"),
+])
+def test_bad_input_gets_a_clear_message_and_no_plan(trained, text, message):
+    at = _plan(_page(), text)
+    assert message in at.warning[0].value.replace("\\", "")
+    assert not at.dataframe and not at.get("iframe")
+
+
+def test_instruction_text_is_shown_as_text(trained):
+    at = _plan(_page(), XSS)
+    assert XSS in [t.value for t in at.text]
+    assert not any("<img" in m.value for m in at.markdown)
+    srcdoc = at.get("iframe")[0].proto.srcdoc
+    assert "<img" not in srcdoc.split("</script>", 1)[1]
+
+
+def test_cost_slider_re_ranks_workers_and_updates_the_estimates(trained):
+    planner = get_planner(trained / "checkpoints" / "phase1_best_model.pth")
+    quality, cheap = (subtask_rows(planner.plan(EXAMPLES[2], cost_weight=w)) for w in (0.0, 5.0))
+    assert quality != cheap  # the slider has something to change on this instruction
+    at = _plan(_page(), EXAMPLES[2])
+    assert at.dataframe[0].value["worker"].tolist() == [r["worker"] for r in quality]
+    at.slider(key="planner_cost_weight").set_value(5.0).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["worker"].tolist() == [r["worker"] for r in cheap]
+    assert table["est. cost (USD)"].tolist() == [r["est. cost (USD)"] for r in cheap]
+    expected = planner.plan(EXAMPLES[2], cost_weight=5.0)
+    assert _metrics(at)["Est. cost"] == f"${expected['est_cost_usd']:.4f}"
+
+
+def test_a_damaged_checkpoint_is_reported_not_raised(home):
+    (home / "checkpoints").mkdir()
+    (home / "checkpoints" / "phase1_best_model.pth").write_bytes(b"half-written")
+    at = _plan(_page(), EXAMPLES[0])
+    assert "not a readable checkpoint" in at.warning[0].value.replace("\\", "")
+    assert not at.dataframe
+
+
+def test_a_plan_without_steps_says_so_and_cannot_be_curated():
+    def script():
+        from orchestai_core.store import Store
+        from workbench.components.plan_actions import plan_actions
+        from workbench.components.plan_view import show_plan
+        from workbench.services.planning import Planned
+
+        empty = Planned({"id": "plan-0", "instruction": "Do nothing", "subtasks": [], "est_cost_usd": 0.0,
+                         "est_latency_ms": 0.0, "critical_path": [], "meta": {}}, 2.0)
+        show_plan(empty, key="t")
+        plan_actions(Store(":memory:"), empty, "ckpt", 0.0, key="t")
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert not at.exception
+    assert "planned no step" in at.warning[0].value
+    assert at.button(key="curate_t").disabled
+    assert not at.get("iframe")
+
+
+def test_compare_two_checkpoints_side_by_side(trained):
+    (trained / "checkpoints" / "run-2").mkdir()
+    newer = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"
+    shutil.copy(trained / "checkpoints" / "phase1_best_model.pth", newer)
+    stamp = newer.stat().st_mtime + 60
+    os.utime(newer, (stamp, stamp))
+    at = _page()
+    assert at.selectbox(key="planner_checkpoint").value == str(newer)  # the newest best by default
+    at.toggle(key="planner_compare").set_value(True).run()
+    assert at.selectbox(key="planner_checkpoint_b").value == str(trained / "checkpoints" / "phase1_best_model.pth")
+    _plan(at, EXAMPLES[1])
+    assert len(at.get("iframe")) == 2 and len(at.dataframe) == 2
+    assert at.dataframe[0].value.equals(at.dataframe[1].value)  # the same weights plan the same
+    assert [s.value for s in at.subheader][0].startswith("run 2 · best")
+    assert any(c.value.startswith("Second against first: node-F1 1.00 · edge-F1 1.00") for c in at.caption)
+
+
+def test_send_to_curation_stores_a_pending_log_once(trained, store):
+    at = _plan(_page(), EXAMPLES[4])
+    at.button(key="curate_a").click().run()
+    assert not at.exception
+    ids = store.log_ids(LogFilter(source="planner"))
+    assert len(ids) == 1
+    row, log = store.log_row(ids[0]), store.get_log(ids[0])
+    assert (row["review_status"], log["instruction"]) == ("pending", EXAMPLES[4])
+    assert [t["id"] for t in log["subtasks"]] == list(at.dataframe[0].value["step"])
+    assert ids[0].replace("-", "\\-") in at.success[0].value
+    assert not [b for b in at.button if b.key == "curate_a"]  # sent: the button gives way to the log id
+    at.run()
+    assert store.log_ids(LogFilter(source="planner")) == ids
+
+
+def test_quick_run_without_logs_says_why_in_one_line(home, store):
+    at = _page()
+    at.button(key="quick_train").click().run()
+    assert not at.exception
+    message = at.error[0].value.replace("\\", "")
+    assert "gives 0 log(s)" in message and "\n" not in message
+    assert [r["status"] for r in store.list_runs()] == ["failed"]
+    assert at.button(key="quick_train")  # it can be tried again
+
+
+def test_quick_run_trains_a_checkpoint_and_the_page_opens_the_planner(home, store):
+    store.import_logs(generate_logs(16, seed=4))
+    at = _page()
+    at.button(key="quick_train").click().run()
+    assert not at.exception
+    (run,) = store.list_runs()
+    assert f"Training run {run['id']} is" in at.info[-1].value
+    deadline = time.monotonic() + 600  # a bound on waiting, not a measurement
+    while store.get_run(run["id"])["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    finished = store.get_run(run["id"])
+    assert finished["status"] == "completed", finished.get("error")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="planner_checkpoint").value == str(home / "checkpoints" / f"run-{run['id']}" /
+                                                              "phase1_best_model.pth")
+    _plan(at, EXAMPLES[0])
+    assert len(at.dataframe[0].value) == len(_dag_nodes(at.get("iframe")[0]))

@@ -1,0 +1,170 @@
+"""The Evaluate page's service: datasets, the background job, and the report's tables; with the
+per-case functions it adds to orchestai_core.evaluate."""
+
+import gzip
+import json
+
+import pytest
+
+from orchestai_core.evaluate import Case, Graph, evaluate_cases, evaluate_planner, score, summarise_cases
+from orchestai_core.synth import generate_logs
+from orchestai_core.training_data import example_from_log
+from workbench.services.evaluation import (DatasetError, EvaluationJob, EvaluationReport, accepted_examples,
+                                           case_rows, confusion_table, dataset_examples, graph_subtasks,
+                                           held_out_examples, metrics_rows, template_rows, uploaded_examples,
+                                           worst_cases)
+from workbench.services.planning import get_planner
+
+GOLD = Graph(["extract", "summarize", "translate"], ["a", "b", "c"], [[], [0], [1]])
+
+
+def _case(case_id, predicted, template="tpl"):
+    return Case(case_id, f"instruction {case_id}", template, predicted, GOLD, score(predicted, GOLD), True)
+
+
+def _report(cases, baseline=None):
+    return EvaluationReport("ckpt", "test set", summarise_cases(cases), baseline or {}, cases)
+
+
+@pytest.fixture(scope="module")
+def planner(tiny_checkpoint):
+    return get_planner(tiny_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return [example_from_log(log) for log in generate_logs(10, seed=5)]
+
+
+def test_per_case_results_add_up_to_evaluate_planner(planner, examples):
+    seen = []
+    cases = evaluate_cases(planner, examples, batch_size=4, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(4, 10), (8, 10), (10, 10)]
+    assert [c.id for c in cases] == [e.id for e in examples]
+    assert all(c.gold.types == e.types for c, e in zip(cases, examples))
+    whole = evaluate_planner(planner, examples)
+    whole.pop("baseline")
+    assert summarise_cases(cases) == whole
+
+
+def test_job_in_the_background_reports_metrics_baseline_and_cases(planner, examples):
+    job = EvaluationJob(planner, examples, "tiny", "synthetic")
+    assert job.running and job.fraction == 0.0
+    assert job.start().wait(120)
+    assert job.error is None and job.fraction == 1.0 and job.done == 10
+    expected = evaluate_planner(planner, examples)
+    assert job.report.baseline == expected.pop("baseline")
+    assert job.report.metrics == expected
+    assert len(job.report.cases) == 10 and job.report.checkpoint == "tiny"
+
+
+def test_a_failing_job_keeps_its_error_instead_of_hanging(examples):
+    class Broken:
+        def decode_batch(self, texts):
+            raise RuntimeError("CUDA out of memory\nmore detail")
+
+    job = EvaluationJob(Broken(), examples, "broken", "synthetic")
+    job.run()
+    assert not job.running and job.report is None
+    assert job.error == "RuntimeError: CUDA out of memory"
+
+
+def test_held_out_logs_are_those_the_checkpoint_did_not_train_on(store, planner):
+    trained = {p["instruction"] for p in planner.train_plans}
+    logs = [*generate_logs(48, seed=11), *generate_logs(6, seed=99)]  # the tiny checkpoint's data, and new logs
+    store.import_logs(logs)
+    store.set_review([logs[-1]["id"]], "rejected", "bob")
+    held = held_out_examples(store, planner, limit=1000)
+    expected = [log["id"] for log in logs[:-1] if log["instruction"] not in trained]
+    assert [e.id for e in held] == expected
+    assert len(expected) >= 5 and not any(e.instruction in trained for e in held)
+    assert [e.id for e in held_out_examples(store, planner, limit=3)] == expected[:3]
+
+
+def test_nothing_held_out_is_a_clear_message(store, planner):
+    store.import_logs([log for log in generate_logs(48, seed=11)
+                       if log["instruction"] in {p["instruction"] for p in planner.train_plans}])
+    with pytest.raises(DatasetError, match="nothing held out"):
+        held_out_examples(store, planner, limit=100)
+
+
+def test_accepted_logs_only_and_a_message_when_there_are_none(store):
+    logs = list(generate_logs(5, seed=3))
+    store.import_logs(logs)
+    with pytest.raises(DatasetError, match="no accepted logs"):
+        accepted_examples(store, 100)
+    store.set_review([logs[1]["id"], logs[3]["id"], logs[4]["id"]], "accepted", "ann")
+    assert [e.id for e in accepted_examples(store, 100)] == [logs[1]["id"], logs[3]["id"], logs[4]["id"]]
+    assert [e.id for e in accepted_examples(store, 2)] == [logs[1]["id"], logs[3]["id"]]
+
+
+def test_uploads_give_examples_or_name_the_bad_line(spec_example):
+    good = json.dumps(spec_example).encode()
+    assert [e.types for e in uploaded_examples("gold.jsonl", good + b"\n\n" + good, 10)] == [
+        ["extract_text", "summarize", "translate", "translate"]] * 2
+    assert len(uploaded_examples("gold.jsonl.gz", gzip.compress(good + b"\n" + good), 1)) == 1
+    with pytest.raises(DatasetError, match=r"^gold.jsonl: line 2: "):
+        uploaded_examples("gold.jsonl", good + b"\n{broken", 10)
+    with pytest.raises(DatasetError, match="expected a .jsonl"):
+        uploaded_examples("gold.csv", good, 10)
+    with pytest.raises(DatasetError, match="no logs"):
+        uploaded_examples("empty.jsonl", b"\n", 10)
+    packed = gzip.compress(good * 50)
+    with pytest.raises(DatasetError, match=r"^cut.jsonl.gz: cannot read \(Compressed file ended"):
+        uploaded_examples("cut.jsonl.gz", packed[:-12], 10)
+    with pytest.raises(DatasetError, match=r"^bad.jsonl.gz: cannot read \(Error -3"):
+        uploaded_examples("bad.jsonl.gz", packed[:10] + b"\xff" * 20 + packed[30:], 10)
+
+
+def test_the_dataset_choice_picks_its_examples(store, spec_example):
+    logs = list(generate_logs(3, seed=6))
+    store.import_logs(logs)
+    store.set_review([logs[2]["id"]], "accepted", "ann")
+    assert [e.id for e in dataset_examples("accepted", store, None, 10)] == [logs[2]["id"]]
+    upload = ("gold.jsonl", json.dumps(spec_example).encode())
+    assert [e.id for e in dataset_examples("upload", store, None, 10, upload)] == ["log-000042"]
+    with pytest.raises(DatasetError, match="Choose a log file"):
+        dataset_examples("upload", store, None, 10)
+
+
+def test_metrics_sit_beside_baseline_and_targets():
+    perfect = _case("p", GOLD)
+    wrong_worker = _case("w", Graph(GOLD.types, ["a", "b", "x"], GOLD.parents))
+    rows = {r["metric"]: r for r in metrics_rows(_report([perfect, wrong_worker], {"node_f1": 0.5}))}
+    assert rows["DAG validity"]["model"] == 1.0 and rows["DAG validity"]["target"] == "≥ 95%"
+    assert rows["DAG validity"]["meets target"] == "✅ yes"
+    assert rows["Worker accuracy (selection)"]["model"] == pytest.approx(5 / 6)
+    assert rows["Worker accuracy (selection)"]["target"] == "75%–85%"
+    assert rows["Node-F1 (decomposition)"]["nearest-neighbour baseline"] == 0.5
+    assert rows["Exact match"]["target"] == "—" and rows["Exact match"]["meets target"] == "—"
+    low = _report([_case("bad", Graph(["other"], ["z"], [[]]))])
+    assert {r["metric"]: r["meets target"] for r in metrics_rows(low)}["Node-F1 (decomposition)"] == "❌ no"
+
+
+def test_templates_are_listed_worst_first():
+    cases = [_case("1", GOLD, "good"), _case("2", Graph(["extract"], ["a"], [[]]), "bad"),
+             _case("3", GOLD, "half"), _case("4", Graph(["extract", "summarize"], ["a", "b"], [[], [0]]), "half")]
+    rows = template_rows(_report(cases))
+    assert [(r["template"], r["logs"], r["error"]) for r in rows] == [("bad", 1, 1.0), ("half", 2, 0.5),
+                                                                     ("good", 1, 0.0)]
+
+
+def test_confusion_table_has_gold_rows_and_predicted_columns():
+    cases = [_case("1", GOLD), _case("2", Graph(GOLD.types, ["a", "x", "c"], GOLD.parents))]
+    gold, predicted, counts = confusion_table(_report(cases))
+    assert gold == ["a", "b", "c"] and predicted == ["a", "b", "c", "x"]
+    assert counts == [[2, 0, 0, 0], [0, 1, 0, 1], [0, 0, 2, 0]]
+
+
+def test_worst_cases_come_first_and_graphs_become_subtasks():
+    cases = [_case("ok", GOLD), _case("worker", Graph(GOLD.types, ["a", "b", "x"], GOLD.parents)),
+             _case("lost", Graph(["extract"], ["a"], [[]])), _case("edges", Graph(GOLD.types, GOLD.workers,
+                                                                                   [[], [0], [0]]))]
+    worst = worst_cases(_report(cases), 3)
+    assert [c.id for c in worst] == ["lost", "edges", "worker"]
+    assert case_rows(worst)[0] == {"log": "lost", "template": "tpl", "node-F1": 0.5, "edge-F1": 0.0,
+                                   "workers right": "1 of 1", "instruction": "instruction lost"}
+    assert graph_subtasks(GOLD) == [
+        {"id": "s1", "type": "extract", "worker": "a", "depends_on": []},
+        {"id": "s2", "type": "summarize", "worker": "b", "depends_on": ["s1"]},
+        {"id": "s3", "type": "translate", "worker": "c", "depends_on": ["s2"]}]

@@ -1,0 +1,236 @@
+"""Evaluation behind the Evaluate page: datasets of gold plans, a background job with progress, and
+its report cut into the tables the page shows (metrics against targets, templates, worst cases)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from orchestai_core.evaluate import Case, Graph, evaluate_cases, nearest_neighbour_baseline, summarise_cases
+from orchestai_core.ingest import UnreadableFileError, read_records
+from orchestai_core.store import LogFilter, Store
+from orchestai_core.training_data import Example, example_from_log
+from workbench.services.transfer import upload_suffix
+
+DATASETS = {
+    "held_out": "held-out logs of the checkpoint's run",
+    "accepted": "accepted logs",
+    "upload": "an uploaded JSONL file",
+}
+METRICS = {
+    "dag_validity": "DAG validity",
+    "node_f1": "Node-F1 (decomposition)",
+    "edge_f1": "Edge-F1 (dependencies)",
+    "exact_match": "Exact match",
+    "worker_accuracy": "Worker accuracy (selection)",
+}
+TARGETS = {  # the original report's targets: (lowest acceptable, top of the expected range or None)
+    "dag_validity": (0.95, None),
+    "worker_accuracy": (0.75, 0.85),
+    "node_f1": (0.70, 0.85),
+}
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be evaluated on (empty, unreadable, invalid line); one line saying why."""
+
+
+# ----------------------------------------------------------------- datasets
+def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
+    """Logs in the store (not rejected) whose instruction the checkpoint did not train on."""
+    trained = {p["instruction"] for p in getattr(planner, "train_plans", None) or []}
+    if not trained:
+        raise DatasetError("This checkpoint does not list the logs it trained on: pick another dataset.")
+    examples = []
+    for log in store.iter_logs(flt=LogFilter(not_review_status="rejected")):
+        if len(examples) >= limit:
+            break
+        if log["instruction"] not in trained:
+            examples.append(example_from_log(log))
+    if not examples:
+        raise DatasetError("Every log in the store was used to train this checkpoint: there is nothing held out.")
+    return examples
+
+
+def accepted_examples(store: Store, limit: int) -> list[Example]:
+    """The accepted logs (reviewed gold plans), in store order."""
+    examples = []
+    for log in store.iter_logs(status="accepted"):
+        if len(examples) >= limit:
+            break
+        examples.append(example_from_log(log))
+    if not examples:
+        raise DatasetError("There are no accepted logs yet: review some on the Logs page, or pick another dataset.")
+    return examples
+
+
+def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
+    """Gold plans from an uploaded log file; any invalid line refuses the file, naming the line."""
+    try:
+        suffix = upload_suffix(name)
+    except ValueError as exc:
+        raise DatasetError(str(exc)) from None
+    fd, tmp = tempfile.mkstemp(prefix="orchestai-eval-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        examples = []
+        for record in read_records(tmp):
+            if record.error:
+                raise DatasetError(f"{name}: line {record.line}: {record.error}")
+            if len(examples) < limit:
+                examples.append(example_from_log(record.log))
+    except UnreadableFileError as exc:
+        raise DatasetError(str(exc).replace(tmp, name)) from None
+    except zlib.error as exc:  # a damaged gzip stream: read_records lets this one through
+        raise DatasetError(f"{name}: cannot read ({exc})") from None
+    finally:
+        os.unlink(tmp)
+    if not examples:
+        raise DatasetError(f"{name}: no logs to evaluate on")
+    return examples
+
+
+def dataset_examples(kind: str, store: Store, planner, limit: int,
+                     upload: tuple[str, bytes] | None = None) -> list[Example]:
+    """The examples of one of DATASETS; `upload` is the (file name, content) of an uploaded file."""
+    if kind == "held_out":
+        return held_out_examples(store, planner, limit)
+    if kind == "accepted":
+        return accepted_examples(store, limit)
+    if kind != "upload":
+        raise ValueError(f"unknown dataset {kind!r}")
+    if upload is None:
+        raise DatasetError("Choose a log file to upload first.")
+    return uploaded_examples(*upload, limit)
+
+
+# ----------------------------------------------------------------- the job
+@dataclass
+class EvaluationReport:
+    """Metrics of one checkpoint on one dataset, with every case for error analysis."""
+
+    checkpoint: str
+    dataset: str
+    metrics: dict
+    baseline: dict
+    cases: list[Case] = field(repr=False)
+    seconds: float = 0.0
+
+
+class EvaluationJob:
+    """One evaluation, run in a background thread (`start`) or in the caller's (`run`)."""
+
+    BATCH = 32
+
+    def __init__(self, planner, examples: list[Example], checkpoint: str, dataset: str):
+        self.planner, self.examples = planner, examples
+        self.checkpoint, self.dataset = checkpoint, dataset
+        self.done, self.total = 0, len(examples)
+        self.phase = "queued"
+        self.report: EvaluationReport | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self.run, name="orchestai-evaluation", daemon=True)
+
+    def start(self) -> "EvaluationJob":
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a started job; True once it has finished."""
+        self._thread.join(timeout)
+        return not self.running
+
+    @property
+    def running(self) -> bool:
+        return self.report is None and self.error is None
+
+    @property
+    def fraction(self) -> float:
+        """Progress from 0 to 1: planning the logs, then the nearest-neighbour baseline (the last tenth)."""
+        if not self.running:
+            return 1.0
+        return 0.9 * self.done / max(self.total, 1) + (0.05 if self.phase == "baseline" else 0.0)
+
+    def status(self) -> str:
+        if self.phase == "baseline":
+            return f"Planned {self.total:,} logs; computing the nearest-neighbour baseline…"
+        return f"Planning log {self.done:,} of {self.total:,}…"
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done = done
+
+    def run(self) -> None:
+        began = time.perf_counter()
+        try:
+            self.phase = "planning"
+            cases = evaluate_cases(self.planner, self.examples, self.BATCH, self._progress)
+            self.phase = "baseline"
+            baseline = nearest_neighbour_baseline(self.planner, self.examples)
+            self.report = EvaluationReport(self.checkpoint, self.dataset, summarise_cases(cases), baseline, cases,
+                                           time.perf_counter() - began)
+        except Exception as exc:  # the thread has no caller: the page shows what went wrong
+            self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        finally:
+            self.phase = "finished"
+
+
+# ----------------------------------------------------------------- tables of the report
+def target_text(metric: str) -> str:
+    low, high = TARGETS.get(metric, (None, None))
+    if low is None:
+        return "—"
+    return f"≥ {low:.0%}" if high is None else f"{low:.0%}–{high:.0%}"
+
+
+def metrics_rows(report: EvaluationReport) -> list[dict]:
+    """Each metric for the model and the baseline, beside the report's target and whether it is met."""
+    rows = []
+    for key, label in METRICS.items():
+        value, low = report.metrics.get(key), TARGETS.get(key, (None,))[0]
+        met = None if low is None or value is None else value >= low
+        rows.append({"metric": label, "model": value, "nearest-neighbour baseline": report.baseline.get(key),
+                     "target": target_text(key), "meets target": {True: "✅ yes", False: "❌ no"}.get(met, "—")})
+    return rows
+
+
+def template_rows(report: EvaluationReport) -> list[dict]:
+    """Per template, worst first: error (1 − exact match), then the other metrics."""
+    rows = [{"template": template, "logs": m["n"], "error": 1 - m["exact_match"], "node-F1": m["node_f1"],
+             "edge-F1": m["edge_f1"], "worker accuracy": m["worker_accuracy"]}
+            for template, m in report.metrics["per_template"].items()]
+    return sorted(rows, key=lambda r: (-r["error"], r["node-F1"], r["template"]))
+
+
+def confusion_table(report: EvaluationReport) -> tuple[list[str], list[str], list[list[int]]]:
+    """(gold workers, predicted workers, counts[gold][predicted]) of the worker confusion matrix."""
+    matrix = report.metrics["worker_confusion"]
+    gold = sorted(matrix)
+    predicted = sorted({p for row in matrix.values() for p in row} | set(gold))
+    return gold, predicted, [[matrix[g].get(p, 0) for p in predicted] for g in gold]
+
+
+def worst_cases(report: EvaluationReport, n: int = 10) -> list[Case]:
+    """The cases furthest from their gold plan: not exact, then lowest node-F1 + edge-F1, then workers."""
+    def badness(case: Case) -> tuple:
+        s = case.scores
+        workers = s["worker_hits"] / s["worker_total"] if s["worker_total"] else 1.0
+        return (s["exact_match"], s["node_f1"] + s["edge_f1"], workers, case.id)
+    return sorted(report.cases, key=badness)[:n]
+
+
+def case_rows(cases: list[Case]) -> list[dict]:
+    """A table row per case: its scores first, the instruction last (it is the longest)."""
+    return [{"log": c.id, "template": c.template, "node-F1": c.scores["node_f1"], "edge-F1": c.scores["edge_f1"],
+             "workers right": f"{c.scores['worker_hits']} of {c.scores['worker_total']}",
+             "instruction": c.instruction} for c in cases]
+
+
+def graph_subtasks(graph: Graph) -> list[dict]:
+    """A graph as subtasks (`s1`, `s2`, … in its order) for the DAG view."""
+    return [{"id": f"s{i + 1}", "type": t, "worker": w, "depends_on": [f"s{p + 1}" for p in parents]}
+            for i, (t, w, parents) in enumerate(zip(graph.types, graph.workers, graph.parents))]

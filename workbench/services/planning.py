@@ -1,0 +1,200 @@
+"""Planning behind the Planner page: checkpoints, the cached planner, checked instructions, plans
+turned into table rows, exported JSON and pending logs for curation."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from orchestai_core.checkpoints import CheckpointFile, find_checkpoints
+from orchestai_core.evaluate import Graph, score
+from orchestai_core.planner_api import CheckpointError, Planner
+from orchestai_core.schema import LogError, validate_log
+from orchestai_core.store import Store
+
+MAX_INSTRUCTION_CHARS = 2000
+SOURCE = "planner"
+INFERENCE_THREADS = 1
+EXAMPLES = (
+    "Summarize board_minutes.pdf and translate the summary into French and German.",
+    "Find the root cause of the timezone bug in reports and fix it, with tests.",
+    "Caption the five product images, tag them, and save everything to the shared drive.",
+    "Research the market for plant-based snacks in two regions, then make a short deck for the board.",
+    "Query the warehouse for weekly active users and post a summary to the team channel.",
+    "Transcribe episode 12 of the podcast, write show notes and email them to the whole team.",
+)
+SUBTASK_KEYS = ("id", "type", "worker", "depends_on")  # what a log keeps of a planned step
+
+
+class InstructionError(ValueError):
+    """An instruction the planner page refuses (empty, blank, too long); the message says which."""
+
+
+@dataclass
+class Planned:
+    """A plan and how long the planner took to make it (wall time of the call, in ms)."""
+
+    plan: dict
+    ms: float
+
+
+def check_instruction(text: str | None) -> str:
+    """The instruction without surrounding blanks, or InstructionError with a one-line reason."""
+    text = (text or "").strip()
+    if not text:
+        raise InstructionError("The instruction is empty: type what the workflow should do.")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise InstructionError(f"The instruction is {len(text):,} characters long; at most "
+                               f"{MAX_INSTRUCTION_CHARS:,} are accepted: shorten it.")
+    return text
+
+
+# ----------------------------------------------------------------- checkpoints and the planner
+def checkpoint_root(config: dict) -> Path:
+    return Path(config["paths"]["checkpoints"])
+
+
+def default_checkpoint(checkpoints: list[CheckpointFile]) -> int:
+    """Index of the newest best-validation checkpoint of a newest-first list, else 0 (the newest)."""
+    return next((i for i, c in enumerate(checkpoints) if c.kind == "best"), 0)
+
+
+def list_checkpoints(config: dict) -> list[CheckpointFile]:
+    """Every checkpoint under `paths.checkpoints`, newest first."""
+    return find_checkpoints(checkpoint_root(config))
+
+
+@st.cache_resource(show_spinner="Loading the planner…", max_entries=4)
+def _load(path: str, modified: float) -> Planner:
+    # One instruction at a time gains nothing from intra-op threads, and their barriers stall for
+    # hundreds of ms when a training run shares the CPU; one thread keeps a plan in a few ms.
+    torch.set_num_threads(INFERENCE_THREADS)
+    planner = Planner.load(path, "auto")
+    planner.plan(EXAMPLES[0])  # the first call pays torch's one-time setup: here, not on the first click
+    return planner
+
+
+def get_planner(path: str | os.PathLike) -> Planner:
+    """The planner of a checkpoint, loaded once per file version (a rewritten file loads again)."""
+    try:
+        modified = Path(path).stat().st_mtime
+    except OSError:
+        raise CheckpointError(f"{path}: no such checkpoint (removed since the list was read?)") from None
+    return _load(str(path), modified)
+
+
+# ----------------------------------------------------------------- plans
+def plan_id_for(text: str) -> str:
+    """A stable id for the plan of an instruction."""
+    return "plan-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0) -> Planned:
+    """Plan a checked instruction, timing the whole call."""
+    began = time.perf_counter()
+    plan = planner.plan(text, cost_weight=cost_weight, plan_id=plan_id_for(text))
+    return Planned(plan, (time.perf_counter() - began) * 1000)
+
+
+def alternatives(task: dict) -> list[tuple[str, float]]:
+    """(worker, probability) of the workers after the chosen one, most likely first."""
+    probs = sorted((task.get("worker_probs") or {}).items(), key=lambda kv: -kv[1])
+    return [(w, p) for w, p in probs if w != task.get("worker")]
+
+
+def subtask_rows(plan: dict) -> list[dict]:
+    """One table row per planned step: worker and its probability, the next two workers, estimates."""
+    path = set(plan.get("critical_path") or [])
+    rows = []
+    for task in plan["subtasks"]:
+        others = alternatives(task)
+        rows.append({
+            "step": task["id"], "type": task["type"], "worker": task.get("worker"),
+            "probability": (task.get("worker_probs") or {}).get(task.get("worker")),
+            "alternative 1": _option(others, 0), "alternative 2": _option(others, 1),
+            "depends on": ", ".join(task.get("depends_on") or []),
+            "est. cost (USD)": task.get("est_cost_usd"), "est. latency (ms)": task.get("est_latency_ms"),
+            "critical path": task["id"] in path,
+        })
+    return rows
+
+
+def _option(options: list[tuple[str, float]], k: int) -> str:
+    return f"{options[k][0]} ({options[k][1]:.0%})" if k < len(options) else "—"
+
+
+def path_cost(plan: dict) -> float:
+    """Estimated cost of the steps on the critical path."""
+    path = set(plan.get("critical_path") or [])
+    return sum(float(t.get("est_cost_usd") or 0.0) for t in plan["subtasks"] if t["id"] in path)
+
+
+def dag_problem(plan: dict) -> str | None:
+    """Why the plan's steps do not form a valid DAG (unknown or cyclic dependencies), or None."""
+    try:
+        validate_log({"id": plan.get("id") or "plan", "instruction": plan.get("instruction") or "-",
+                      "subtasks": [{k: t[k] for k in SUBTASK_KEYS if k in t} for t in plan["subtasks"]]})
+    except LogError as exc:
+        return str(exc)
+    return None
+
+
+def graph_of(plan: dict) -> Graph:
+    """The plan as a (types, workers, parents) graph, for comparing plans with the plan metrics."""
+    index = {t["id"]: i for i, t in enumerate(plan["subtasks"])}
+    return Graph([t["type"] for t in plan["subtasks"]], [t.get("worker") for t in plan["subtasks"]],
+                 [[index[d] for d in t.get("depends_on") or [] if d in index] for t in plan["subtasks"]])
+
+
+def agreement(a: dict, b: dict) -> dict:
+    """How far plan `b` agrees with plan `a`: node-F1, edge-F1 and workers on steps matched by type."""
+    s = score(graph_of(b), graph_of(a))
+    same_types = Counter(t["type"] for t in a["subtasks"]) == Counter(t["type"] for t in b["subtasks"])
+    return {"node_f1": s["node_f1"], "edge_f1": s["edge_f1"], "same_steps": same_types,
+            "same_workers": s["worker_hits"], "matched": s["worker_total"]}
+
+
+def export_json(plan: dict, checkpoint: str, cost_weight: float) -> str:
+    """The plan as a JSON document in the spec's plan format, with how it was made under `meta`."""
+    exported = copy.deepcopy(plan)
+    exported.setdefault("meta", {}).update(checkpoint=checkpoint, cost_weight=cost_weight)
+    return json.dumps(exported, ensure_ascii=False, indent=2)
+
+
+# ----------------------------------------------------------------- curation
+def curation_log(plan: dict, checkpoint: str, cost_weight: float) -> dict:
+    """A valid log of the plan for annotators: steps without outcomes, plan-only figures under `meta`."""
+    now = datetime.now(timezone.utc)
+    log = {
+        "id": f"planner-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}",
+        "instruction": plan["instruction"],
+        "source": SOURCE,
+        "created_at": now.isoformat(timespec="seconds"),
+        "subtasks": [{k: copy.deepcopy(t[k]) for k in SUBTASK_KEYS if k in t} for t in plan["subtasks"]],
+        "meta": {"planner": {
+            "checkpoint": checkpoint, "cost_weight": cost_weight, "plan_id": plan.get("id"),
+            "est_cost_usd": plan.get("est_cost_usd"), "est_latency_ms": plan.get("est_latency_ms"),
+            "critical_path": plan.get("critical_path"),
+            "steps": {t["id"]: {k: t[k] for k in ("worker_probs", "est_cost_usd", "est_latency_ms") if k in t}
+                      for t in plan["subtasks"]},
+        }},
+    }
+    return validate_log(log)
+
+
+def send_to_curation(store: Store, plan: dict, checkpoint: str, cost_weight: float) -> str:
+    """Store the plan as a new pending log (source `planner`); return its id."""
+    log = curation_log(plan, checkpoint, cost_weight)
+    store.import_logs([log])
+    return log["id"]
