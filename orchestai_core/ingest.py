@@ -13,6 +13,7 @@ import json
 import math
 import multiprocessing
 import os
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -264,7 +265,7 @@ def read_records(path: str | os.PathLike, parallel: bool | None = False) -> Iter
         else:
             for line_no, raw in _jsonl_lines(fh):
                 yield check_line(line_no, raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # zlib: a damaged compressed stream
         raise UnreadableFileError(f"{path}: cannot read ({exc})") from None
     finally:
         fh.close()

@@ -131,3 +131,12 @@ def test_a_missing_or_corrupt_file_is_unreadable(store, tmp_path):
     with pytest.raises(UnreadableFileError, match="cannot read"):
         import_file(store, bad)
     assert store.import_batches()[0]["status"] == "failed"
+
+
+def test_a_damaged_compressed_stream_is_unreadable_not_a_crash(store, tmp_path):
+    good = gzip.compress(b"".join(b'{"id": "l%d"}\n' % i for i in range(500)))
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(good[:20] + b"\xff" * 8 + good[28:])  # the deflate block header is garbage
+    with pytest.raises(UnreadableFileError, match="damaged.jsonl.gz: cannot read"):
+        import_file(store, damaged)
+    assert store.import_batches()[0]["status"] == "failed"
