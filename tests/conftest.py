@@ -75,3 +75,14 @@ def tiny_checkpoint(tmp_path_factory, tiny_encoder):
     from planner_fixtures import train_tiny_checkpoint
 
     return train_tiny_checkpoint(tmp_path_factory.mktemp("tiny-checkpoint"), tiny_encoder)
+
+
+@pytest.fixture
+def workbench_home(tmp_path, monkeypatch, tiny_encoder):
+    """A workbench folder whose config (tiny model, short training, paths inside the folder) the app
+    and its services read through env ORCHESTAI_CONFIG; the database is `workbench.db` in it."""
+    from planner_fixtures import write_workbench_config
+
+    monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
+    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
+    return tmp_path

@@ -70,3 +70,28 @@ def train_tiny_checkpoint(out_dir: Path, encoder: str, n_logs: int = 48, epochs:
     trainer.setup(examples)
     trainer.train()
     return out_dir / "phase1_best_model.pth"
+
+
+def wait_for(predicate, timeout: float = 180.0, what: str = "condition"):
+    """Poll `predicate` until it returns something true (returned) or fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_active_runs(store) -> None:
+    """Never leave a training process behind a test: SIGKILL the group of every active run."""
+    import os
+    import signal
+
+    from workbench.services.processes import is_training_alive
+
+    for run in store.active_runs():
+        if run["pid"] and is_training_alive(run["pid"]):
+            os.killpg(run["pid"], signal.SIGKILL)

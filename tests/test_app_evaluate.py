@@ -13,7 +13,6 @@ from orchestai_core.evaluate import evaluate_planner
 from orchestai_core.store import Store
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
-from planner_fixtures import write_workbench_config
 from workbench.services.evaluation import EvaluationJob
 from workbench.services.planning import get_planner
 
@@ -23,10 +22,8 @@ PAGE = str(ROOT / "pages" / "evaluate.py")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, tiny_encoder):
-    monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
-    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
-    return tmp_path
+def home(workbench_home):
+    return workbench_home
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
-from planner_fixtures import write_workbench_config
 from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,10 +22,8 @@ XSS = "Translate <img src=x onerror=alert(1)> **now** into French"
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, tiny_encoder):
-    monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
-    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
-    return tmp_path
+def home(workbench_home):
+    return workbench_home
 
 
 @pytest.fixture

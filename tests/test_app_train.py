@@ -2,11 +2,10 @@
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
-from planner_fixtures import write_workbench_config
+from planner_fixtures import kill_active_runs, wait_for
 from streamlit.testing.v1 import AppTest
 
 from orchestai_core.config import load_config
@@ -22,27 +21,13 @@ RUNS = str(ROOT / "pages" / "runs.py")
 
 
 @pytest.fixture
-def workbench(tmp_path, tiny_encoder, monkeypatch):
-    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
-    path = write_workbench_config(tmp_path, tiny_encoder)
-    monkeypatch.setenv("ORCHESTAI_CONFIG", str(path))
-    config = load_config(path)
+def workbench(workbench_home):
+    config = load_config()
     store = Store.open(config["paths"]["database"])
     store.import_logs(generate_logs(30, seed=2))
     yield store, config
-    for run in store.active_runs():
-        if run["pid"] and is_training_alive(run["pid"]):
-            os.killpg(run["pid"], signal.SIGKILL)
+    kill_active_runs(store)
     store.close()
-
-
-def wait_for(predicate, timeout=180.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError("timed out")
 
 
 def wait_ended(store, run_id):

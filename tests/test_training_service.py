@@ -3,10 +3,9 @@
 import os
 import signal
 import subprocess
-import time
 
 import pytest
-from planner_fixtures import write_workbench_config
+from planner_fixtures import kill_active_runs, wait_for
 
 from orchestai_core.config import load_config
 from orchestai_core.store import LogFilter, Store
@@ -16,26 +15,13 @@ from workbench.services.training import (Device, LaunchError, TrainRequest, dele
                                          refresh_runs, resume_run, run_dir, stop_run, validate_request)
 
 
-def wait_for(predicate, timeout=180.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
-def workbench(tmp_path, tiny_encoder, monkeypatch):
-    monkeypatch.delenv("ORCHESTAI_DB", raising=False)
-    config = load_config(write_workbench_config(tmp_path, tiny_encoder))
+def workbench(workbench_home):
+    config = load_config()
     store = Store.open(config["paths"]["database"])
     store.import_logs(generate_logs(40, seed=1))
     yield store, config
-    for run in store.active_runs():  # never leave a training process behind
-        if run["pid"] and is_training_alive(run["pid"]):
-            os.killpg(run["pid"], signal.SIGKILL)
+    kill_active_runs(store)
     store.close()
 
 
