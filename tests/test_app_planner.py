@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
+from workbench.components.plan_view import usd
 from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,7 @@ def test_plan_shows_the_dag_the_table_totals_and_badges(trained):
     assert _dag_nodes(at.get("iframe")[0]) == list(table["step"])
     metrics = _metrics(at)
     assert metrics["Steps"] == str(len(expected["subtasks"]))
-    assert metrics["Est. cost"] == f"${expected['est_cost_usd']:.4f}"
+    assert metrics["Est. cost"] == usd(expected["est_cost_usd"])
     assert metrics["Est. latency (critical path)"] == f"{expected['est_latency_ms'] / 1000:.2f} s"
     badges = _badges(at)
     assert any("valid DAG" in b for b in badges)
@@ -137,7 +138,7 @@ def test_cost_slider_re_ranks_workers_and_updates_the_estimates(trained):
     assert table["worker"].tolist() == [r["worker"] for r in cheap]
     assert table["est. cost (USD)"].tolist() == [r["est. cost (USD)"] for r in cheap]
     expected = planner.plan(EXAMPLES[2], cost_weight=5.0)
-    assert _metrics(at)["Est. cost"] == f"${expected['est_cost_usd']:.4f}"
+    assert _metrics(at)["Est. cost"] == usd(expected["est_cost_usd"])
 
 
 def test_a_damaged_checkpoint_is_reported_not_raised(home):
@@ -227,3 +228,7 @@ def test_quick_run_trains_a_checkpoint_and_the_page_opens_the_planner(home, stor
                                                               "phase1_best_model.pth")
     _plan(at, EXAMPLES[0])
     assert len(at.dataframe[0].value) == len(_dag_nodes(at.get("iframe")[0]))
+
+
+def test_dollar_amounts_keep_fractions_of_a_cent_visible():
+    assert (usd(0.00004), usd(0.0123), usd(0.0)) == ("$0.000040", "$0.0123", "$0.000000")

@@ -24,6 +24,11 @@ COLUMNS = {
 }
 
 
+def usd(amount: float) -> str:
+    """Dollars with enough decimals that a fraction of a cent still shows ($0.000040, $0.0123)."""
+    return f"${amount:.6f}" if abs(amount) < 0.01 else f"${amount:.4f}"
+
+
 def plan_badges(planned: Planned) -> None:
     """DAG validity and planning time as badges."""
     problem = dag_problem(planned.plan)
@@ -41,9 +46,9 @@ def plan_totals(plan: dict) -> None:
     """Steps, estimated cost (all steps and critical path) and critical-path latency."""
     cols = st.columns(4)
     cols[0].metric("Steps", len(plan["subtasks"]))
-    cols[1].metric("Est. cost", f"${plan['est_cost_usd']:.4f}")
+    cols[1].metric("Est. cost", usd(plan["est_cost_usd"]))
     cols[2].metric("Est. latency (critical path)", f"{plan['est_latency_ms'] / 1000:.2f} s")
-    cols[3].metric("Cost on the critical path", f"${path_cost(plan):.4f}")
+    cols[3].metric("Cost on the critical path", usd(path_cost(plan)))
     path = plan.get("critical_path") or []
     st.caption("Critical path: " + (" → ".join(md_escape(s) for s in path) or "—"))
 
