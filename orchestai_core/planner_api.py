@@ -20,6 +20,7 @@ import torch
 from orchestai_core.dag import critical_path
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
+from orchestai_core.model.selector import relative_costs
 from orchestai_core.model.vocab import Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.train import CHECKPOINT_VERSION, pick_device
@@ -71,9 +72,9 @@ class Planner:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
 
     def _relative_cost(self) -> torch.Tensor:
-        """types × workers: each worker's expected cost for the type over the dearest worker's (0..1)."""
+        """types × workers: each worker's expected cost for the type, 0 (cheapest) .. 1 (dearest), log scale."""
         table = torch.tensor([[self.stats.estimate(t, w)[0] for w in self.workers.items] for t in self.types.items])
-        return table / table.max(dim=1, keepdim=True).values.clamp(min=1e-12)
+        return relative_costs(table)
 
     @staticmethod
     def _check(text: str, position: int | None = None) -> str:

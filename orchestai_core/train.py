@@ -42,7 +42,7 @@ from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
 from orchestai_core.training_data import Example
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 
 
@@ -63,6 +63,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     log_every: int = 5                # steps between loss rows written to the store
     val_metrics_max: int = 200        # validation logs decoded each epoch for plan metrics
+    warmup_steps: int = 50            # linear warm-up of the learning rates, then cosine decay
+    min_lr_ratio: float = 0.05        # the decay ends at this fraction of each rate
+    type_smoothing: float = 0.0       # label smoothing of the type cross-entropy (training only)
+    worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
+    dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -77,6 +82,10 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be between 0 and 1, got {config.val_fraction}")
         if config.batch_size < 1 or config.num_epochs < 1:
             raise ValueError("batch_size and num_epochs must be at least 1")
+        if config.warmup_steps < 0 or not 0 <= config.min_lr_ratio <= 1:
+            raise ValueError("warmup_steps must be 0 or more and min_lr_ratio between 0 and 1")
+        if not (0 <= config.type_smoothing < 1 and 0 <= config.worker_smoothing < 1):
+            raise ValueError("type_smoothing and worker_smoothing must be at least 0 and below 1")
         return config
 
 
@@ -139,6 +148,7 @@ class Phase1Trainer:
         self.progress = progress and self.is_main
         self.stop_requested = False
         self.epoch = self.step = 0
+        self.steps_per_epoch = 0  # known once training starts (the learning-rate schedule needs it)
         self.best_val, self.best_epoch = math.inf, None
         self.history: list[dict] = []
         self.scaler = None
@@ -174,6 +184,7 @@ class Phase1Trainer:
         self.model = PlannerModel.from_config(self.model_cfg, self.types, self.workers).to(self.device)
         self.optimizer = self.model.configure_optimizer(self.cfg.learning_rate, self.cfg.head_learning_rate,
                                                         self.cfg.weight_decay)
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
         if self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -227,13 +238,26 @@ class Phase1Trainer:
             return torch.autocast("cuda", dtype=self.amp_dtype)
         return contextlib.nullcontext()
 
-    def _batch_loss(self, batch: dict, net=None) -> dict[str, torch.Tensor]:
+    def _batch_loss(self, batch: dict, net=None, training: bool = False) -> dict[str, torch.Tensor]:
+        """The loss of a batch; `training` adds label smoothing (validation loss is the plain one)."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        cfg = self.cfg
         with self._autocast():
             type_logits, worker_logits, edge_logits = (net or self.model)(
                 batch["tokens"], batch["token_mask"], batch["prev"], batch["emitted"], batch["node_valid"])
             return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
-                                edge_logits, batch["edge_targets"], batch["node_valid"], self.cfg.lambda_dag)
+                                edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
+                                cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
+                                cfg.dag_scaled)
+
+    def lr_factor(self, step: int) -> float:
+        """Linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio` at the last step."""
+        total = max(1, self.steps_per_epoch * self.cfg.num_epochs)
+        if step < self.cfg.warmup_steps:
+            return (step + 1) / self.cfg.warmup_steps
+        progress = min(1.0, (step - self.cfg.warmup_steps) / max(1, total - self.cfg.warmup_steps))
+        floor = self.cfg.min_lr_ratio
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def _epoch_batches(self) -> list[list[int]]:
         """This rank's batches for the current epoch: the same shuffle on every rank, dealt round-robin."""
@@ -244,6 +268,9 @@ class Phase1Trainer:
 
     def _optimise(self, losses: dict[str, torch.Tensor]) -> None:
         self.optimizer.zero_grad(set_to_none=True)
+        factor = self.lr_factor(self.step)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * factor
         if self.scaler is not None:
             self.scaler.scale(losses["loss"]).backward()
             self.scaler.unscale_(self.optimizer)
@@ -272,7 +299,7 @@ class Phase1Trainer:
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        steps_per_epoch = len(self._epoch_batches())
+        self.steps_per_epoch = steps_per_epoch = len(self._epoch_batches())
         self._update_run(total_epochs=self.cfg.num_epochs, total_steps=steps_per_epoch * self.cfg.num_epochs,
                          data_size=len(self.train_items) + len(self.val_items), heartbeat_at=now_iso())
         self._started = start = time.perf_counter()
@@ -284,7 +311,8 @@ class Phase1Trainer:
                            desc=f"epoch {self.epoch + 1}/{self.cfg.num_epochs}")
                 stopped = False
                 for indices in bar:
-                    losses = self._batch_loss(collate([self.train_items[i] for i in indices], self.types), self.net)
+                    losses = self._batch_loss(collate([self.train_items[i] for i in indices], self.types), self.net,
+                                              training=True)
                     self._optimise(losses)
                     self.step += 1
                     if self.step % self.cfg.log_every == 0:

@@ -4,7 +4,6 @@ import torch
 
 from orchestai_core.dag import find_cycle
 from orchestai_core.model.decode import decode
-from orchestai_core.model.encoder import InstructionEncoder
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 

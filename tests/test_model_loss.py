@@ -56,3 +56,25 @@ def test_logs_without_workers_skip_the_worker_term_but_keep_gradients_defined():
 def test_one_node_workflows_have_a_zero_edge_loss():
     out = planner_loss(*_inputs(True, nodes=1), lambda_dag=0.3)
     assert out["edges"].item() == 0.0 and torch.isfinite(out["loss"])
+
+
+def test_label_smoothing_raises_the_loss_of_confident_correct_predictions():
+    inputs = list(_inputs(True))
+    inputs[2] = torch.nn.functional.one_hot(inputs[3], 4).float() * 20  # certain of the right worker
+    plain = planner_loss(*inputs, lambda_dag=0.3)
+    smoothed = planner_loss(*inputs, lambda_dag=0.3, type_smoothing=0.1, worker_smoothing=0.1)
+    assert plain["workers"].item() < 1e-6 < smoothed["workers"].item()
+    assert smoothed["types"].item() != plain["types"].item()
+    assert smoothed["edges"].item() == plain["edges"].item()
+
+
+def test_scaled_acyclicity_is_smaller_on_large_cycles_and_still_zero_on_dags():
+    n = 40
+    ring = torch.zeros(1, n, n)
+    ring[0, [0, 1, 2], [1, 2, 0]] = 1.0  # a 3-cycle among 40 nodes
+    dense = torch.full((1, n, n), 0.9)  # every pair both ways: the penalty explodes unscaled
+    chain = torch.triu(torch.ones(1, n, n), diagonal=1)
+    valid = torch.ones(1, n, dtype=torch.bool)
+    assert acyclicity(chain, valid, scaled=True).item() == pytest.approx(0.0, abs=1e-4)
+    assert 0 < acyclicity(ring, valid, scaled=True).item() <= acyclicity(ring, valid).item()
+    assert acyclicity(dense, valid, scaled=True).item() < 1e-3 * acyclicity(dense, valid).item()

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from orchestai_core.cli import main
 from orchestai_core.export import write_jsonl
+from orchestai_core.model.batching import collate
 from orchestai_core.model.planner import PlannerConfig
 from orchestai_core.planner_api import Planner
 from orchestai_core.store import Store
@@ -163,3 +164,51 @@ def test_fine_tuning_the_top_encoder_layer_changes_it_and_the_checkpoint_keeps_o
     saved = torch.load(tmp_path / "last.pth", weights_only=False)["model"]
     assert {k for k in saved if k.startswith("encoder.")} == {f"encoder.{k}" for k in after}
     assert not any(k.startswith("encoder.model.") for k in saved)
+
+
+def test_learning_rates_warm_up_then_decay_to_their_floor(tmp_path):
+    trainer = Phase1Trainer(TrainConfig(num_epochs=4, warmup_steps=10, min_lr_ratio=0.1), PlannerConfig(**TINY_MODEL),
+                            tmp_path, "cpu", progress=False)
+    trainer.steps_per_epoch = 25  # 100 steps in all
+    factors = [trainer.lr_factor(step) for step in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a <= b for a, b in zip(factors[:10], factors[1:10]))
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
+    assert factors[-1] == pytest.approx(0.1, abs=0.01) and trainer.lr_factor(100) == pytest.approx(0.1)
+
+
+def test_validation_loss_has_no_label_smoothing(trained):
+    trainer = trained[4]
+    trainer.cfg.worker_smoothing = trainer.cfg.type_smoothing = 0.2
+    try:
+        batch = collate(trainer.val_items, trainer.types)
+        trainer.model.eval()
+        plain, smoothed = trainer._batch_loss(batch), trainer._batch_loss(batch, training=True)
+    finally:
+        trainer.cfg.worker_smoothing, trainer.cfg.type_smoothing = TrainConfig.worker_smoothing, TrainConfig.type_smoothing
+    assert smoothed["workers"].item() > plain["workers"].item()
+    assert trainer.validate()["workers"] == pytest.approx(plain["workers"].item(), rel=1e-4)
+
+
+def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path, tiny_encoder):
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(48, seed=4), data)
+    config = yaml.safe_load(tiny_config(tmp_path, epochs=2).read_text())
+    config["encoder"].update(encoder=tiny_encoder, max_length=64)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "orchestai_core.train", "--config", str(tmp_path / "config.yaml"),
+                             "--data", str(data), "--device", "cpu", "--quiet"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 1  # only the main process prints
+    summary = summaries[0]
+    assert summary["status"] == "completed" and summary["processes"] == 2 and summary["epochs"] == 2
+    assert (tmp_path / "ck" / "phase1_best_model.pth").exists() and (tmp_path / "ck" / "last.pth").exists()
+    store = Store.open(tmp_path / "db.sqlite")
+    runs = store.list_runs()
+    assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["epoch"] == 2
+    assert {r["epoch"] for r in store.metrics(runs[0]["id"]) if r["split"] == "val"} == {1, 2}
+    assert Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Translate the memo into French")

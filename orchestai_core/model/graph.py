@@ -1,5 +1,6 @@
 """Workflow graph generator: rounds of attention message passing over the sub-task embeddings, then a
-biaffine score for every ordered pair (i, j) as the edge "j depends on i"."""
+biaffine score for every ordered pair (i, j) as the edge "j depends on i", plus a term that depends on
+the distance j − i (repeated branches hold look-alike nodes, told apart mostly by how far apart they are)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class WorkflowGraph(nn.Module):
         self.child = nn.Linear(dim, dim)
         self.bilinear = nn.Parameter(torch.zeros(dim, dim))
         self.distance = nn.Embedding(2 * max_nodes + 1, 1)  # bias by j - i: chains favour near parents
+        self.by_distance = nn.Embedding(2 * max_nodes + 1, dim)  # a diagonal bilinear form per j - i
+        nn.init.zeros_(self.by_distance.weight)
         self.max_nodes = max_nodes
 
     def forward(self, nodes: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,4 +48,5 @@ class WorkflowGraph(nn.Module):
         n = nodes.shape[1]
         idx = torch.arange(n, device=nodes.device)
         rel = (idx.view(1, -1) - idx.view(-1, 1)).clamp(-self.max_nodes, self.max_nodes) + self.max_nodes
+        scores = scores + torch.einsum("bid,bjd,ijd->bij", p, c, self.by_distance(rel))
         return scores + self.distance(rel).squeeze(-1), x

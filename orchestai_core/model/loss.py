@@ -7,21 +7,29 @@ import torch
 import torch.nn.functional as F
 
 
-def acyclicity(adjacency: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """NOTEARS h(A) = tr(exp(A∘A)) − n per graph (B×N×N, entries in [0, 1]); zero exactly on DAGs."""
+def acyclicity(adjacency: torch.Tensor, valid: torch.Tensor, scaled: bool = False) -> torch.Tensor:
+    """NOTEARS h(A) = tr(exp(A∘A)) − n per graph (B×N×N, entries in [0, 1]); zero exactly on DAGs.
+    `scaled` divides A∘A by each graph's node count, which bounds h on large graphs."""
     pair = (valid.unsqueeze(-1) & valid.unsqueeze(-2)).to(adjacency.dtype)
     a = adjacency * pair * (1.0 - torch.eye(adjacency.shape[-1], device=adjacency.device, dtype=adjacency.dtype))
+    squared = (a * a).float()
+    if scaled:
+        squared = squared / valid.sum(-1).clamp(min=1).to(squared.dtype).view(-1, 1, 1)
     # Padded rows and columns are zero and add exactly 1 each to the trace, like valid nodes of a DAG.
-    return torch.linalg.matrix_exp((a * a).float()).diagonal(dim1=-2, dim2=-1).sum(-1) - a.shape[-1]
+    return torch.linalg.matrix_exp(squared).diagonal(dim1=-2, dim2=-1).sum(-1) - a.shape[-1]
 
 
 def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_logits, edge_targets, valid,
-                 lambda_dag: float) -> dict[str, torch.Tensor]:
+                 lambda_dag: float, type_smoothing: float = 0.0, worker_smoothing: float = 0.0,
+                 dag_scaled: bool = False) -> dict[str, torch.Tensor]:
     """Loss components and their total. Targets are -100 where there is nothing to learn (padding,
-    or logs that recorded no worker); a batch without any worker adds a zero worker term."""
-    types = F.cross_entropy(type_logits.flatten(0, 1).float(), type_targets.flatten(), ignore_index=-100)
+    or logs that recorded no worker); a batch without any worker adds a zero worker term.
+    The smoothing rates are label smoothing of the two cross-entropies (for training, not validation)."""
+    types = F.cross_entropy(type_logits.flatten(0, 1).float(), type_targets.flatten(), ignore_index=-100,
+                            label_smoothing=type_smoothing)
     if (worker_targets != -100).any():
-        workers = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100)
+        workers = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
+                                  label_smoothing=worker_smoothing)
     else:
         workers = worker_logits.sum().float() * 0.0  # keeps the selector in the graph (DDP needs every gradient)
     pair = valid.unsqueeze(-1) & valid.unsqueeze(-2)
@@ -30,6 +38,6 @@ def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_
         edges = F.binary_cross_entropy_with_logits(edge_logits[pair].float(), edge_targets[pair])
     else:  # only one-node workflows in this batch
         edges = edge_logits.sum().float() * 0.0
-    dag = acyclicity(torch.sigmoid(edge_logits.float()), valid).mean()
+    dag = acyclicity(torch.sigmoid(edge_logits.float()), valid, dag_scaled).mean()
     total = types + workers + edges + lambda_dag * dag
     return {"loss": total, "types": types, "workers": workers, "edges": edges, "dag": dag}

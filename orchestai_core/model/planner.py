@@ -27,6 +27,7 @@ class PlannerConfig:
     type_embedding: int = 64
     gnn_rounds: int = 2
     gnn_heads: int = 4
+    selector_heads: int = 4
     max_nodes: int = 64
     dropout: float = 0.1
 
@@ -48,7 +49,8 @@ class PlannerModel(nn.Module):
         self.decomposer = TaskDecomposer(len(types), encoder.hidden_size, h, config.type_embedding,
                                          config.max_nodes, config.dropout)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
-        self.selector = WorkerSelector(h, len(workers), config.dropout)
+        self.selector = WorkerSelector(h, encoder.hidden_size, len(workers), config.selector_heads,
+                                       config.dropout)
 
     @classmethod
     def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
@@ -58,21 +60,24 @@ class PlannerModel(nn.Module):
     def forward(self, states: torch.Tensor, token_mask: torch.Tensor, prev: torch.Tensor, emitted: torch.Tensor,
                 node_valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Teacher-forced logits from frozen-encoder states: types (B×S×V), workers (B×N×W), edges (B×N×N)."""
-        keys, pooled = self.decomposer.encode(self.encoder.tuned_states(states, token_mask), token_mask)
+        tokens = self.encoder.tuned_states(states, token_mask)
+        keys, pooled = self.decomposer.encode(tokens, token_mask)
         type_logits, nodes = self.decomposer(keys, pooled, token_mask, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
-        return type_logits, self.selector(nodes, pooled), edge_logits
+        return type_logits, self.selector(nodes, tokens, token_mask, pooled), edge_logits
 
     @torch.no_grad()
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """Greedy plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits."""
-        keys, pooled = self.decomposer.encode(self.encoder.tuned_states(states, token_mask), token_mask)
+        tokens = self.encoder.tuned_states(states, token_mask)
+        keys, pooled = self.decomposer.encode(tokens, token_mask)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
         type_ids, nodes, lengths = self.decomposer.generate(keys, pooled, token_mask, self.types[BOS],
                                                             self.types[EOS], never, self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
-        return {"types": type_ids, "lengths": lengths, "edges": edge_logits, "workers": self.selector(nodes, pooled)}
+        return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
+                "workers": self.selector(nodes, tokens, token_mask, pooled)}
 
     @torch.no_grad()
     def plan_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
