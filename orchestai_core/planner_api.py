@@ -61,6 +61,7 @@ class Planner:
         self.metrics = state.get("history", [])
         self.relative_cost = self._relative_cost()
         self.train_plans = state.get("train_plans", [])
+        self.val_ids: list[str] = state.get("val_ids", [])  # ids of the logs held out for validation
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> "Planner":

@@ -428,6 +428,7 @@ class Phase1Trainer:
                 "rng": torch.get_rng_state(), "elapsed": self.elapsed(),
                 "train_plans": [{"instruction": e.instruction, "types": e.types, "workers": e.workers,
                                  "parents": e.parents} for e in self.train_examples],
+                "val_ids": [e.id for e in self.val_examples],  # the held-out split, for evaluation
             }, path)
 
     def _write_metrics(self, rows: list[dict]) -> None:

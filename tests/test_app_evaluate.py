@@ -144,11 +144,11 @@ def test_no_accepted_logs_is_a_clear_message(checkpoint, store):
 
 
 def test_held_out_logs_of_the_run_are_evaluated(checkpoint, store):
-    trained = {p["instruction"] for p in get_planner(checkpoint).train_plans}
-    logs = [*generate_logs(48, seed=11), *generate_logs(3, seed=77)]
+    validation = set(get_planner(checkpoint).val_ids)
+    logs = [*generate_logs(48, seed=11), *generate_logs(3, seed=77)]  # the checkpoint's data, and new logs
     store.import_logs(logs)
     at = _evaluate(_page(), "held_out")
-    held = [log["id"] for log in logs if log["instruction"] not in trained]
+    held = [log["id"] for log in logs if log["id"] in validation]
     worst = list(_frame(at, "worst")["log"])
     assert len(worst) == min(10, len(held)) and set(worst) <= set(held)
     assert f"{len(held)} logs (held-out logs of the checkpoint" in at.caption[0].value.replace("\\", "")

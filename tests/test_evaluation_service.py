@@ -3,6 +3,7 @@ per-case functions it adds to orchestai_core.evaluate."""
 
 import gzip
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -69,7 +70,18 @@ def test_a_failing_job_keeps_its_error_instead_of_hanging(examples):
     assert job.error == "RuntimeError: CUDA out of memory"
 
 
-def test_held_out_logs_are_those_the_checkpoint_did_not_train_on(store, planner):
+def test_held_out_logs_are_the_checkpoints_own_validation_logs(store, planner):
+    logs = [*generate_logs(48, seed=11), *generate_logs(6, seed=99)]  # the tiny checkpoint's data, and new logs
+    store.import_logs(logs)
+    assert planner.val_ids and set(planner.val_ids) < {log["id"] for log in logs[:48]}
+    held = held_out_examples(store, planner, limit=1000)
+    assert [e.id for e in held] == [log["id"] for log in logs if log["id"] in set(planner.val_ids)]
+    assert not {e.instruction for e in held} & {p["instruction"] for p in planner.train_plans}
+    assert len(held_out_examples(store, planner, limit=2)) == 2
+
+
+def test_without_validation_ids_held_out_logs_are_those_the_checkpoint_did_not_train_on(store, planner):
+    planner = SimpleNamespace(train_plans=planner.train_plans, val_ids=[])  # a checkpoint that lists no split
     trained = {p["instruction"] for p in planner.train_plans}
     logs = [*generate_logs(48, seed=11), *generate_logs(6, seed=99)]  # the tiny checkpoint's data, and new logs
     store.import_logs(logs)
@@ -82,6 +94,9 @@ def test_held_out_logs_are_those_the_checkpoint_did_not_train_on(store, planner)
 
 
 def test_nothing_held_out_is_a_clear_message(store, planner):
+    with pytest.raises(DatasetError, match="None of this checkpoint's validation logs is in the store"):
+        held_out_examples(store, planner, limit=100)
+    planner = SimpleNamespace(train_plans=planner.train_plans, val_ids=[])
     store.import_logs([log for log in generate_logs(48, seed=11)
                        if log["instruction"] in {p["instruction"] for p in planner.train_plans}])
     with pytest.raises(DatasetError, match="nothing held out"):

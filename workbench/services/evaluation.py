@@ -41,7 +41,13 @@ class DatasetError(ValueError):
 
 # ----------------------------------------------------------------- datasets
 def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
-    """Logs in the store (not rejected) whose instruction the checkpoint did not train on."""
+    """The checkpoint's own validation logs, as the store has them now; for a checkpoint that does not
+    list them, the logs (not rejected) whose instruction it did not train on."""
+    if getattr(planner, "val_ids", None):
+        examples = [example_from_log(log) for log in store.iter_logs(flt=LogFilter(ids=planner.val_ids[:limit]))]
+        if not examples:
+            raise DatasetError("None of this checkpoint's validation logs is in the store: pick another dataset.")
+        return examples
     trained = {p["instruction"] for p in getattr(planner, "train_plans", None) or []}
     if not trained:
         raise DatasetError("This checkpoint does not list the logs it trained on: pick another dataset.")
