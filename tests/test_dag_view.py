@@ -74,7 +74,9 @@ def test_nodes_labelled_by_type_coloured_by_worker_and_marked_by_status():
     net = build_network(_hostile_subtasks(), highlight=["s1", "s2"])
     nodes = {n["id"]: n for n in net.nodes}
     assert [nodes[i]["label"] for i in ("s1", "s2", "s3")] == [XSS, "✗ summarize", "⊘ translate"]
-    assert nodes["s2"]["borderWidth"] == 3 and nodes["s2"]["color"]["border"] == "#d62728"
+    assert nodes["s2"]["borderWidth"] == 3 and nodes["s2"]["color"]["border"] == "#d62728"  # failed wins
+    assert nodes["s1"]["borderWidth"] == 3 and nodes["s1"]["color"]["border"] == CRITICAL  # on the path
+    assert nodes["s3"]["borderWidth"] == 1
     assert nodes["s3"]["shapeProperties"] == {"borderDashes": [6, 4]}
     assert nodes["s3"]["color"] == "#d0d0d0"  # no worker
     tooltip = nodes["s2"]["tooltip"]
@@ -104,3 +106,11 @@ def test_plan_subtasks_show_worker_probabilities():
              "worker_probs": {"gpt-4o": 0.7, "gpt-4o-mini": 0.3}}]
     tooltip = build_network(plan).nodes[0]["tooltip"]
     assert "worker options: gpt-4o 70%, gpt-4o-mini 30%" in tooltip
+
+
+def test_legend_explains_outcome_marks_only_when_the_workflow_has_them(spec_example):
+    with_outcomes = dag_html(_hostile_subtasks())
+    assert "✗ failed</span>" in with_outcomes and "⊘ skipped</span>" in with_outcomes
+    plan = [{k: v for k, v in t.items() if k != "status"} for t in spec_example["subtasks"]]
+    legend = dag_html(plan).split('id="legend">')[1].split("</div>")[0]
+    assert "gpt-4o-mini" in legend and "failed" not in legend and "skipped" not in legend

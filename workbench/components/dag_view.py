@@ -85,6 +85,8 @@ def build_network(subtasks: Sequence[dict], highlight: Sequence[str] = ()) -> Ne
         options = {"tooltip": _tooltip(task), "borderWidth": 1}
         if status == "failed":
             options.update(borderWidth=3, color={"background": colours[task.get("worker")], "border": FAILED_BORDER})
+        elif task["id"] in on_path:  # the node too, so a one-step path shows
+            options.update(borderWidth=3, color={"background": colours[task.get("worker")], "border": CRITICAL})
         if status == "skipped":
             options.update(shapeProperties={"borderDashes": [6, 4]}, opacity=0.55)
         net.add_node(task["id"], label=STATUS_MARK.get(status, "") + str(task.get("type")), shape="box",
@@ -111,8 +113,11 @@ def _legend(subtasks: Sequence[dict], highlight: Sequence[str]) -> str:
     used = sorted({t.get("worker") for t in subtasks}, key=lambda w: (w is None, w or ""))
     items = [f'<span class="item"><span class="swatch" style="background:{colours[w]}"></span>'
              f'{html.escape(w) if w is not None else "(no worker)"}</span>' for w in used]
-    items.append('<span class="item"><span class="swatch failed"></span>✗ failed</span>')
-    items.append('<span class="item"><span class="swatch skipped"></span>⊘ skipped</span>')
+    statuses = {t.get("status") for t in subtasks}  # plans have none: no outcome marks to explain
+    if "failed" in statuses:
+        items.append('<span class="item"><span class="swatch failed"></span>✗ failed</span>')
+    if "skipped" in statuses:
+        items.append('<span class="item"><span class="swatch skipped"></span>⊘ skipped</span>')
     if highlight:
         items.append('<span class="item"><span class="path"></span>critical path</span>')
     return "".join(items)
