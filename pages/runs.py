@@ -68,7 +68,7 @@ else:
 st.subheader("Delete a run")
 ended = [i for i, r in runs.items() if r["status"] not in ACTIVE]
 if not ended:
-    st.caption("Only runs that have ended can be deleted.")
+    st.caption("Only runs that have ended can be deleted." if runs else "There is no run to delete.")
 else:
     doomed = st.selectbox("Run to delete", ended, format_func=lambda i: f"Run {i} · {runs[i]['status']}",
                           key="runs_delete_pick")
