@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from planner_fixtures import kill_active_runs
+
 from orchestai_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +113,9 @@ def app_url(app_home):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        store = Store.open(app_home / "workbench.db")  # runs launched from the pages live on their own
+        kill_active_runs(store)
+        store.close()
 
 
 @pytest.fixture(scope="session")
