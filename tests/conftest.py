@@ -86,3 +86,20 @@ def workbench_home(tmp_path, monkeypatch, tiny_encoder):
     monkeypatch.setenv("ORCHESTAI_CONFIG", str(write_workbench_config(tmp_path, tiny_encoder)))
     monkeypatch.delenv("ORCHESTAI_DB", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def workbench_store(workbench_home):
+    """The store of the workbench home."""
+    store = Store.open(workbench_home / "workbench.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def workbench_checkpoint(workbench_home, tiny_checkpoint):
+    """The tiny checkpoint, copied in as the workbench's best model; its path."""
+    import shutil
+
+    (workbench_home / "checkpoints").mkdir()
+    return shutil.copy(tiny_checkpoint, workbench_home / "checkpoints" / "phase1_best_model.pth")

@@ -2,7 +2,6 @@
 background, then read the metrics against the targets, the confusion matrix, templates and worst cases."""
 
 import json
-import shutil
 import threading
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from orchestai_core.evaluate import evaluate_planner
-from orchestai_core.store import Store
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
 from workbench.services.evaluation import EvaluationJob
@@ -27,16 +25,13 @@ def home(workbench_home):
 
 
 @pytest.fixture
-def checkpoint(home, tiny_checkpoint):
-    (home / "checkpoints").mkdir()
-    return Path(shutil.copy(tiny_checkpoint, home / "checkpoints" / "phase1_best_model.pth"))
+def checkpoint(workbench_checkpoint):
+    return Path(workbench_checkpoint)
 
 
 @pytest.fixture
-def store(home):
-    store = Store.open(home / "workbench.db")
-    yield store
-    store.close()
+def store(workbench_store):
+    return workbench_store
 
 
 def _page():

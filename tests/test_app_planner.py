@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from orchestai_core.store import LogFilter, Store
+from orchestai_core.store import LogFilter
 from orchestai_core.synth import generate_logs
 from workbench.components.plan_view import usd
 from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
@@ -28,18 +28,14 @@ def home(workbench_home):
 
 
 @pytest.fixture
-def trained(home, tiny_checkpoint):
+def trained(home, workbench_checkpoint):
     """The home with the tiny checkpoint as its best model."""
-    (home / "checkpoints").mkdir()
-    shutil.copy(tiny_checkpoint, home / "checkpoints" / "phase1_best_model.pth")
     return home
 
 
 @pytest.fixture
-def store(home):
-    store = Store.open(home / "workbench.db")
-    yield store
-    store.close()
+def store(workbench_store):
+    return workbench_store
 
 
 def _page():

@@ -156,6 +156,14 @@ class Visit:
                 outside.append(url)
         return outside
 
+    def dag_frame(self):
+        """The frame of the page's workflow graph, once vis-network has drawn it."""
+        handle = self.page.locator('iframe[title="Workflow graph"]').element_handle()
+        frame = handle.content_frame()
+        frame.wait_for_selector("canvas")
+        frame.wait_for_function("window.dagNodes !== undefined")
+        return frame
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

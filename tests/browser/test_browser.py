@@ -22,14 +22,6 @@ def _open(visit, url, title):
     visit.page.wait_for_load_state("networkidle")
 
 
-def _dag_frame(visit):
-    handle = visit.page.locator('iframe[title="Workflow graph"]').element_handle()
-    frame = handle.content_frame()
-    frame.wait_for_selector("canvas")
-    frame.wait_for_function("window.dagNodes !== undefined")
-    return frame
-
-
 def _hover_node(visit, frame, node_id):
     """Move the mouse onto a node and return vis-network's tooltip."""
     graph = visit.page.locator('iframe[title="Workflow graph"]')
@@ -62,7 +54,7 @@ def test_every_page_renders_without_errors_or_outside_requests(app_url, visit, n
 
 def test_open_log_draws_its_dag_offline(app_url, visit):
     _open(visit, f"{app_url}/logs?log=log-1", "Logs")
-    frame = _dag_frame(visit)
+    frame = visit.dag_frame()
     assert frame.evaluate("window.dagNodes.length") == 4
     assert frame.evaluate("window.dagEdges.length") == 3
     assert frame.locator("canvas").count() == 1
@@ -75,7 +67,7 @@ def test_open_log_draws_its_dag_offline(app_url, visit):
 
 def test_script_in_a_log_shows_as_text_and_never_runs(app_url, visit):
     _open(visit, f"{app_url}/logs?log=log-xss", "Logs")
-    frame = _dag_frame(visit)
+    frame = visit.dag_frame()
     assert frame.evaluate("window.dagNodes.length") == 4
     assert frame.evaluate("window.dagNodes.get('s1').label") == f"extract {XSS}"
     legend = frame.locator("#legend").inner_text()

@@ -22,14 +22,6 @@ def _plan(visit, url, text):
     visit.page.locator('[data-testid="stButton"] button', has_text="Plan").click()
 
 
-def _dag_frame(visit):
-    handle = visit.page.locator('iframe[title="Workflow graph"]').element_handle()
-    frame = handle.content_frame()
-    frame.wait_for_selector("canvas")
-    frame.wait_for_function("window.dagNodes !== undefined")
-    return frame
-
-
 def _table_rows(visit) -> int:
     """Data rows of the sub-task table (the grid's aria row count includes its header row)."""
     grid = visit.page.locator('[data-testid="stDataFrame"] [role="grid"]').first
@@ -39,7 +31,7 @@ def _table_rows(visit) -> int:
 
 def test_planning_an_instruction_draws_its_dag_offline(app_url, visit):
     _plan(visit, app_url, INSTRUCTION)
-    frame = _dag_frame(visit)
+    frame = visit.dag_frame()
     badge = visit.page.get_by_text(re.compile(r"planned in [\d,]+ ms"))
     badge.wait_for()
     nodes = frame.evaluate("window.dagNodes.length")
@@ -59,7 +51,7 @@ def test_planning_an_instruction_draws_its_dag_offline(app_url, visit):
 def test_markup_in_an_instruction_stays_text(app_url, visit):
     hostile = f"Translate {XSS} into French </script><script>alert(2)</script>"
     _plan(visit, app_url, hostile)
-    _dag_frame(visit)
+    visit.dag_frame()
     shown = visit.page.locator('[data-testid="stText"]', has_text="Translate")
     assert shown.inner_text() == hostile
     assert visit.page.locator('img[src="x"]').count() == 0
@@ -70,7 +62,7 @@ def test_markup_in_an_instruction_stays_text(app_url, visit):
 
 def test_the_downloaded_plan_matches_the_drawn_dag(app_url, visit):
     _plan(visit, app_url, INSTRUCTION)
-    frame = _dag_frame(visit)
+    frame = visit.dag_frame()
     with visit.page.expect_download() as download:
         visit.page.get_by_role("button", name=re.compile("Download the plan")).click()
     plan = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
