@@ -98,6 +98,15 @@ def test_a_running_row_whose_pid_is_another_program_is_crashed(workbench):
         other.wait()
 
 
+def test_stopping_a_run_whose_process_already_died_calls_it_crashed(workbench):
+    store, _ = workbench
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    run_id = store.create_run({"x": 1})
+    store.update_run(run_id, status="running", pid=finished.pid)
+    assert stop_run(store, run_id, grace=1) == "crashed"
+
+
 def test_invalid_settings_are_refused_with_reasons_before_anything_starts(workbench):
     store, config = workbench
     bad = request(config, epochs=0, batch_size=-1, learning_rate=0.0, lambda_dag=-1.0, encoder=" ",

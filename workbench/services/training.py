@@ -279,9 +279,9 @@ def stop_run(store: Store, run_id: int, grace: float = STOP_GRACE_S) -> str:
     outcome = terminate(run["pid"], grace) if run["pid"] else "gone"
     if outcome == "killed":
         store.end_run_if_active(run_id, "stopped", error=f"did not stop within {grace:.0f} s of SIGTERM; killed")
-    else:  # stopped before the trainer could record it (e.g. while loading the encoder)
-        store.end_run_if_active(run_id, "stopped", error="stopped before training began" if outcome == "ended" else None)
-        refresh_runs(store)
+    elif outcome == "ended":  # a no-op when the trainer recorded its stop; else it was still loading
+        store.end_run_if_active(run_id, "stopped", error="stopped before training began")
+    refresh_runs(store)  # "gone": the process had died by itself, so the run crashed
     return store.get_run(run_id)["status"]
 
 
