@@ -93,20 +93,7 @@ def confusion(pairs: Sequence[tuple[str | None, str | None]]) -> dict[str, dict[
 def evaluate_planner(planner, examples, batch_size: int = 64) -> dict:
     """Metrics of a planner on examples, per template, the worker confusion matrix, and the
     nearest-neighbour baseline (the plan of the most similar training instruction)."""
-    texts = [e.instruction for e in examples]
-    scores, pairs, raw_ok, per_template = [], [], 0, {}
-    for start in range(0, len(examples), batch_size):
-        for e, plan in zip(examples[start:start + batch_size], planner.decode_batch(texts[start:start + batch_size])):
-            gold = Graph(e.types, e.workers, e.parents)
-            s = score(plan.graph, gold)
-            scores.append(s)
-            per_template.setdefault(e.template or "(none)", []).append(s)
-            pairs += matched_workers(plan.graph, gold)
-            raw_ok += plan.raw_acyclic
-    result = aggregate(scores)
-    result["raw_acyclic"] = raw_ok / len(examples) if examples else None
-    result["per_template"] = {t: aggregate(v) for t, v in sorted(per_template.items())}
-    result["worker_confusion"] = confusion(pairs)
+    result = summarise_cases(evaluate_cases(planner, examples, batch_size))
     result["baseline"] = nearest_neighbour_baseline(planner, examples)
     return result
 
