@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +62,13 @@ def find_checkpoints(root: str | os.PathLike) -> list[CheckpointFile]:
     return sorted(found, key=lambda c: (-c.modified, str(c.path)))
 
 
+def best_index(checkpoints: Sequence[CheckpointFile]) -> int | None:
+    """Index of the newest best-validation checkpoint in a newest-first list, if any."""
+    return next((i for i, c in enumerate(checkpoints) if c.kind == "best"), None)
+
+
 def newest_best(root: str | os.PathLike) -> CheckpointFile | None:
     """The most recently written best-validation checkpoint, if any."""
-    return next((c for c in find_checkpoints(root) if c.kind == "best"), None)
+    found = find_checkpoints(root)
+    index = best_index(found)
+    return None if index is None else found[index]

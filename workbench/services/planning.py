@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from orchestai_core.checkpoints import CheckpointFile, find_checkpoints
+from orchestai_core.checkpoints import CheckpointFile, best_index, find_checkpoints
 from orchestai_core.evaluate import Graph, score
 from orchestai_core.planner_api import CheckpointError, Planner
 from orchestai_core.schema import LogError, validate_log
@@ -67,7 +67,8 @@ def checkpoint_root(config: dict) -> Path:
 
 def default_checkpoint(checkpoints: list[CheckpointFile]) -> int:
     """Index of the newest best-validation checkpoint of a newest-first list, else 0 (the newest)."""
-    return next((i for i, c in enumerate(checkpoints) if c.kind == "best"), 0)
+    index = best_index(checkpoints)
+    return 0 if index is None else index
 
 
 def list_checkpoints(config: dict) -> list[CheckpointFile]:
