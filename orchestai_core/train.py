@@ -42,7 +42,7 @@ from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
 from orchestai_core.training_data import Example
 
-CHECKPOINT_VERSION = 3
+CHECKPOINT_VERSION = 4
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 
 
@@ -65,6 +65,7 @@ class TrainConfig:
     val_metrics_max: int = 200        # validation logs decoded each epoch for plan metrics
     warmup_steps: int = 50            # linear warm-up of the learning rates, then cosine decay
     min_lr_ratio: float = 0.05        # the decay ends at this fraction of each rate
+    lambda_count: float = 0.1         # weight of the auxiliary count loss (training only)
     type_smoothing: float = 0.0       # label smoothing of the type cross-entropy (training only)
     worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
@@ -228,8 +229,9 @@ class Phase1Trainer:
             batch = encoder.tokenize([e.instruction for e in part], self.device)
             states = encoder.frozen_states(**batch).float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
-            for i, e, s, n in zip(order[start:start + chunk], part, states, lengths):
-                cached[i] = Encoded(s[:n].clone(), *encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes))
+            numbers = self.model.numbers(batch["input_ids"]).cpu()
+            for i, e, s, v, n in zip(order[start:start + chunk], part, states, numbers, lengths):
+                cached[i] = Encoded(s[:n].clone(), v[:n].clone(), *encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes))
         return [cached[i] for i in range(len(examples))]
 
     # ------------------------------------------------------------------ training
@@ -243,12 +245,12 @@ class Phase1Trainer:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         cfg = self.cfg
         with self._autocast():
-            type_logits, worker_logits, edge_logits = (net or self.model)(
-                batch["tokens"], batch["token_mask"], batch["prev"], batch["emitted"], batch["node_valid"])
+            type_logits, worker_logits, edge_logits, totals = (net or self.model)(
+                batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"], batch["node_valid"])
             return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
                                 edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
                                 cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
-                                cfg.dag_scaled)
+                                cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0)
 
     def lr_factor(self, step: int) -> float:
         """Linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio` at the last step."""
@@ -402,7 +404,8 @@ class Phase1Trainer:
             part = items[start:start + 64]
             batch = collate(part, self.types)
             with self._autocast():
-                out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device))
+                out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device),
+                                          batch["numbers"].to(self.device))
             for item, plan in zip(part, decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers)):
                 gold = Graph([self.types.items[t] for t in item.types],
                              [self.workers.items[w] if w >= 0 else None for w in item.workers], item.parents)

@@ -29,8 +29,9 @@ def test_labels_are_cut_to_max_nodes_with_their_edges():
 
 
 def test_collate_pads_each_batch_to_its_longest_and_masks_targets():
-    short = Encoded(torch.ones(2, 4), [TYPES["extract"]], [0], [[]])
-    long = Encoded(torch.ones(5, 4), [TYPES["extract"], TYPES[UNK], TYPES["translate"]], [1, -100, 0], [[], [0], [0, 1]])
+    short = Encoded(torch.ones(2, 4), torch.zeros(2, 2), [TYPES["extract"]], [0], [[]])
+    long = Encoded(torch.ones(5, 4), torch.full((5, 2), 3.0), [TYPES["extract"], TYPES[UNK], TYPES["translate"]],
+                   [1, -100, 0], [[], [0], [0, 1]])
     batch = collate([short, long], TYPES)
     assert batch["tokens"].shape == (2, 5, 4) and batch["token_mask"].sum(1).tolist() == [2, 5]
     assert batch["type_targets"][0].tolist() == [TYPES["extract"], TYPES["<eos>"], -100, -100]
@@ -38,7 +39,16 @@ def test_collate_pads_each_batch_to_its_longest_and_masks_targets():
     assert batch["prev"][1].tolist() == [TYPES["<bos>"], TYPES["extract"], TYPES[UNK], TYPES["translate"]]
     assert batch["edge_targets"][1].nonzero().tolist() == [[0, 1], [0, 2], [1, 2]]
     assert batch["worker_targets"].tolist() == [[0, -100, -100], [1, -100, 0]]
+    assert batch["numbers"].shape == (2, 5, 2) and batch["numbers"][0, 2:].abs().sum() == 0
 
+
+def test_count_targets_are_each_previous_types_total_in_the_workflow():
+    ids = [TYPES["extract"], TYPES["translate"], TYPES["extract"], TYPES["extract"]]
+    item = Encoded(torch.ones(3, 4), torch.zeros(3, 2), ids, [0] * 4, [[], [0], [], []])
+    short = Encoded(torch.ones(3, 4), torch.zeros(3, 2), [TYPES["translate"]], [0], [[]])
+    batch = collate([item, short], TYPES)
+    assert batch["count_targets"][0].tolist() == [-100, 3, 1, 3, 3]  # BOS has no count
+    assert batch["count_targets"][1].tolist() == [-100, 1, -100, -100, -100]  # padding has none
 
 def test_bucketed_batches_cover_every_example_once_and_group_similar_lengths():
     lengths = [random.Random(i).randint(1, 40) for i in range(100)]

@@ -27,7 +27,10 @@ def test_decoding_random_weights_always_gives_dags_of_known_types():
     model = PlannerModel(config, TYPES, WORKERS, NoEncoder()).eval()
     mask = torch.ones(16, 7, dtype=torch.bool)
     mask[3:, 5:] = False
-    plans = decode(model.generate(torch.randn(16, 7, 24), mask), TYPES, WORKERS)
+    numbers = torch.zeros(16, 7, 2)
+    numbers[:, 2, 0] = torch.arange(16).float()  # some rows write a number, some a long enumeration
+    numbers[::2, 3:5, 1] = 9.0
+    plans = decode(model.generate(torch.randn(16, 7, 24), mask, numbers), TYPES, WORKERS)
     assert len(plans) == 16
     for plan in plans:
         assert 1 <= len(plan.graph.types) <= 12

@@ -78,3 +78,17 @@ def test_scaled_acyclicity_is_smaller_on_large_cycles_and_still_zero_on_dags():
     assert acyclicity(chain, valid, scaled=True).item() == pytest.approx(0.0, abs=1e-4)
     assert 0 < acyclicity(ring, valid, scaled=True).item() <= acyclicity(ring, valid).item()
     assert acyclicity(dense, valid, scaled=True).item() < 1e-3 * acyclicity(dense, valid).item()
+
+
+def test_the_count_term_is_reported_and_weighted_into_the_total_only_when_asked():
+    inputs = _inputs(True)
+    totals = torch.tensor([[0.0, 3.0, 1.0, 1.0], [0.0, 2.0, 2.0, 5.0]], requires_grad=True)
+    targets = torch.tensor([[-100.0, 1.0, 1.0, 1.0], [-100.0, 2.0, 2.0, 2.0]])
+    plain = planner_loss(*inputs, lambda_dag=0.3)
+    unweighted = planner_loss(*inputs, lambda_dag=0.3, totals=totals, count_targets=targets)
+    weighted = planner_loss(*inputs, lambda_dag=0.3, totals=totals, count_targets=targets, lambda_count=0.5)
+    assert "counts" not in plain and unweighted["counts"].item() > 0
+    assert unweighted["loss"].item() == pytest.approx(plain["loss"].item())  # validation: L_CE + λ·L_DAG only
+    assert weighted["loss"].item() == pytest.approx(plain["loss"].item() + 0.5 * unweighted["counts"].item())
+    weighted["loss"].backward()
+    assert totals.grad[0, 0] == 0 and totals.grad[0, 1] != 0

@@ -17,6 +17,7 @@ class Encoded:
     """One example: its instruction's cached encoder states and its label ids."""
 
     tokens: torch.Tensor  # T×E, states after the frozen encoder layers
+    numbers: torch.Tensor  # T×2, the number each token writes and its enumeration's size (0 for none)
     types: list[int]
     workers: list[int]    # -100 where the log recorded no worker (or a worker unknown to the vocabulary)
     parents: list[list[int]]
@@ -52,6 +53,7 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     dim = items[0].tokens.shape[1]
     tokens = torch.zeros(batch, t_max, dim, dtype=items[0].tokens.dtype)
     token_mask = torch.zeros(batch, t_max, dtype=torch.bool)
+    numbers = torch.zeros(batch, t_max, 2)
     prev = torch.zeros(batch, n_max + 1, dtype=torch.long)
     emitted = torch.zeros(batch, n_max + 1, dtype=torch.long)
     worker_targets = torch.full((batch, n_max), -100, dtype=torch.long)
@@ -61,6 +63,7 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
         t, n = item.tokens.shape[0], len(item.types)
         tokens[b, :t] = item.tokens
         token_mask[b, :t] = True
+        numbers[b, :t] = item.numbers
         ids = torch.tensor(item.types, dtype=torch.long)
         prev[b, 0] = types[BOS]
         prev[b, 1:n + 1] = ids
@@ -70,9 +73,12 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
         node_valid[b, :n] = True
         for child, parents in enumerate(item.parents):
             edge_targets[b, parents, child] = 1.0
+    # Each step's previous type, how many times it occurs in the whole workflow (-100 at BOS and padding).
+    totals = torch.nn.functional.one_hot(prev, len(types)).sum(1).gather(1, prev).float()
+    count_targets = totals.masked_fill((prev == types[BOS]) | (prev == 0), -100.0)
     type_targets = emitted.masked_fill(emitted == types[UNK], -100)
     steps = torch.arange(n_max + 1).unsqueeze(0)
     type_targets = type_targets.masked_fill(steps > node_valid.sum(1, keepdim=True), -100)
-    return {"tokens": tokens, "token_mask": token_mask, "prev": prev, "emitted": emitted,
-            "type_targets": type_targets, "worker_targets": worker_targets, "edge_targets": edge_targets,
+    return {"tokens": tokens, "token_mask": token_mask, "numbers": numbers, "prev": prev, "emitted": emitted,
+            "type_targets": type_targets, "count_targets": count_targets, "worker_targets": worker_targets, "edge_targets": edge_targets,
             "node_valid": node_valid}

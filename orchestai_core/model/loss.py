@@ -19,9 +19,18 @@ def acyclicity(adjacency: torch.Tensor, valid: torch.Tensor, scaled: bool = Fals
     return torch.linalg.matrix_exp(squared).diagonal(dim1=-2, dim2=-1).sum(-1) - a.shape[-1]
 
 
+def count_loss(totals: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Smooth-L1 error of the expected total counts against the gold ones (targets -100 are skipped)."""
+    keep = targets != -100
+    if not keep.any():
+        return totals.sum().float() * 0.0
+    return F.smooth_l1_loss(totals[keep].float(), targets[keep].float())
+
+
 def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_logits, edge_targets, valid,
                  lambda_dag: float, type_smoothing: float = 0.0, worker_smoothing: float = 0.0,
-                 dag_scaled: bool = False) -> dict[str, torch.Tensor]:
+                 dag_scaled: bool = False, totals=None, count_targets=None,
+                 lambda_count: float = 0.0) -> dict[str, torch.Tensor]:
     """Loss components and their total. Targets are -100 where there is nothing to learn (padding,
     or logs that recorded no worker); a batch without any worker adds a zero worker term.
     The smoothing rates are label smoothing of the two cross-entropies (for training, not validation)."""
@@ -40,4 +49,8 @@ def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_
         edges = edge_logits.sum().float() * 0.0
     dag = acyclicity(torch.sigmoid(edge_logits.float()), valid, dag_scaled).mean()
     total = types + workers + edges + lambda_dag * dag
-    return {"loss": total, "types": types, "workers": workers, "edges": edges, "dag": dag}
+    out = {"loss": total, "types": types, "workers": workers, "edges": edges, "dag": dag}
+    if totals is not None:
+        out["counts"] = count_loss(totals, count_targets)
+        out["loss"] = total + lambda_count * out["counts"]
+    return out

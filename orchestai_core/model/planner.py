@@ -10,6 +10,7 @@ from torch import nn
 from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
+from orchestai_core.model.numerals import list_sizes, token_values
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
 
@@ -28,6 +29,7 @@ class PlannerConfig:
     gnn_rounds: int = 2
     gnn_heads: int = 4
     selector_heads: int = 4
+    count_heads: int = 4
     max_nodes: int = 64
     dropout: float = 0.1
 
@@ -47,7 +49,7 @@ class PlannerModel(nn.Module):
         h = config.hidden
         self.encoder = encoder
         self.decomposer = TaskDecomposer(len(types), encoder.hidden_size, h, config.type_embedding,
-                                         config.max_nodes, config.dropout)
+                                         config.max_nodes, config.dropout, config.count_heads)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
         self.selector = WorkerSelector(h, encoder.hidden_size, len(workers), config.selector_heads,
                                        config.dropout)
@@ -57,22 +59,23 @@ class PlannerModel(nn.Module):
         encoder = InstructionEncoder.from_pretrained(config.encoder, config.finetune_layers, config.max_length)
         return cls(config, types, workers, encoder)
 
-    def forward(self, states: torch.Tensor, token_mask: torch.Tensor, prev: torch.Tensor, emitted: torch.Tensor,
-                node_valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Teacher-forced logits from frozen-encoder states: types (B×S×V), workers (B×N×W), edges (B×N×N)."""
+    def forward(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor, prev: torch.Tensor,
+                emitted: torch.Tensor, node_valid: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Teacher-forced logits from frozen-encoder states and the numbers the tokens write:
+        types (B×S×V), workers (B×N×W), edges (B×N×N), and expected type totals (B×S)."""
         tokens = self.encoder.tuned_states(states, token_mask)
-        keys, pooled = self.decomposer.encode(tokens, token_mask)
-        type_logits, nodes = self.decomposer(keys, pooled, token_mask, prev, emitted)
+        keys, pooled, counts = self.decomposer.encode(tokens, token_mask, numbers)
+        type_logits, nodes, totals = self.decomposer(keys, pooled, token_mask, counts, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
-        return type_logits, self.selector(nodes, tokens, token_mask, pooled), edge_logits
+        return type_logits, self.selector(nodes, tokens, token_mask, pooled), edge_logits, totals
 
     @torch.no_grad()
-    def generate(self, states: torch.Tensor, token_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor) -> dict[str, torch.Tensor]:
         """Greedy plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits."""
         tokens = self.encoder.tuned_states(states, token_mask)
-        keys, pooled = self.decomposer.encode(tokens, token_mask)
+        keys, pooled, counts = self.decomposer.encode(tokens, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
-        type_ids, nodes, lengths = self.decomposer.generate(keys, pooled, token_mask, self.types[BOS],
+        type_ids, nodes, lengths = self.decomposer.generate(keys, pooled, token_mask, counts, self.types[BOS],
                                                             self.types[EOS], never, self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
@@ -82,7 +85,14 @@ class PlannerModel(nn.Module):
     @torch.no_grad()
     def plan_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """`generate` from token ids (runs the whole encoder)."""
-        return self.generate(self.encoder.frozen_states(input_ids, attention_mask), attention_mask.bool())
+        return self.generate(self.encoder.frozen_states(input_ids, attention_mask), attention_mask.bool(),
+                             self.numbers(input_ids))
+
+    def numbers(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """B×T×2: the number each token writes and the size of the enumeration it is in (0 for none)."""
+        convert = self.encoder.tokenizer.convert_ids_to_tokens
+        rows = [list(zip(token_values(tokens), list_sizes(tokens))) for tokens in map(convert, input_ids.tolist())]
+        return torch.tensor(rows, dtype=torch.float32, device=input_ids.device)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """All weights except the frozen pretrained base encoder."""

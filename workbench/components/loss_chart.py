@@ -46,7 +46,7 @@ def loss_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "
 
 
 def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step") -> go.Figure:
-    """Each loss component in its own panel: types, workers, edges, DAG penalty."""
+    """Each loss component in its own panel: types, workers, edges, DAG penalty and the auxiliary counts."""
     names = LOSS_COMPONENTS[1:]
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}" for n in names])
     for col, name in enumerate(names, start=1):
