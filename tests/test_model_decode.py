@@ -66,3 +66,18 @@ def test_a_cost_weight_moves_the_choice_to_cheaper_workers():
     assert by_quality.graph.workers == ["dear", "dear"]
     assert by_price.graph.workers == ["cheap", "cheap"]
     assert max(by_quality.worker_probs[0], key=by_quality.worker_probs[0].get) == "dear"
+
+
+def test_step_attention_with_projected_tokens_equals_the_teacher_forced_attention():
+    from orchestai_core.model.decomposer import TaskDecomposer
+
+    torch.manual_seed(0)
+    decomposer = TaskDecomposer(10, 24, 16, 8, 12, 0.0)
+    keys, out = torch.randn(3, 7, 24), torch.randn(3, 1, 16)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[1, 4:] = False
+    with torch.no_grad():
+        expected = decomposer._attend(out, keys, mask)
+        assert torch.allclose(decomposer._step_attention(keys, mask)(out), expected, atol=1e-5)
+        keys[1, 5] = 1e3  # a padded token must not draw the attention
+        assert torch.allclose(decomposer._step_attention(keys, mask)(out)[1], expected[1], atol=1e-5)

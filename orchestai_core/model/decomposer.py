@@ -76,6 +76,20 @@ class TaskDecomposer(nn.Module):
         scores = scores.masked_fill(~mask.unsqueeze(1), torch.finfo(scores.dtype).min)
         return self.ctx_proj(torch.einsum("bst,bte->bse", scores.softmax(-1), keys))
 
+    def _step_attention(self, keys: torch.Tensor, mask: torch.Tensor):
+        """`_attend` for one decoding step at a time, with the token side projected once: the query and
+        context projections are affine and the weights sum to one, so both move onto the tokens
+        (B×T×H instead of B×T×E per step)."""
+        scale = keys.shape[-1] ** 0.5
+        key_q = (keys @ self.query.weight) / scale  # B×T×H
+        key_bias = ((keys @ self.query.bias) / scale).masked_fill(~mask, torch.finfo(keys.dtype).min)  # B×T
+        values = self.ctx_proj(keys)  # B×T×H
+
+        def attend(out: torch.Tensor) -> torch.Tensor:  # B×1×H → B×1×H
+            scores = torch.baddbmm(key_bias.unsqueeze(1), out, key_q.transpose(1, 2))
+            return torch.bmm(scores.softmax(-1), values)
+        return attend
+
     def totals(self, counts: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
         """B×S: how many times the instruction asks for the type emitted at each step, in all."""
         features = torch.cat([counts, torch.ones_like(counts[:, :1])], -1)
@@ -116,6 +130,7 @@ class TaskDecomposer(nn.Module):
         batch, device = keys.shape[0], keys.device
         h, c = (part[0] for part in self._initial(pooled))
         lstm = self.lstm
+        attend = self._step_attention(keys, mask)
         prev = torch.full((batch, 1), bos, dtype=torch.long, device=device)
         seen = torch.zeros(batch, self.n_types, dtype=torch.long, device=device)
         rows = torch.arange(batch, device=device)
@@ -132,7 +147,7 @@ class TaskDecomposer(nn.Module):
             x = self._inputs(prev, torch.full_like(prev, step), occurrence, remaining, pooled)[:, 0]
             h, c = torch.lstm_cell(x, (h, c), lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
             out = h.unsqueeze(1)
-            ctx = self._attend(out, keys, mask)
+            ctx = attend(out)
             logits = self.out(torch.cat([out, ctx, remaining], -1))[:, 0] + banned
             if step == 0:
                 logits[:, eos] = float("-inf")
