@@ -31,7 +31,7 @@ class PlannerConfig:
     selector_heads: int = 4
     count_heads: int = 4
     max_nodes: int = 64
-    dropout: float = 0.1
+    dropout: float = 0.2
 
     @classmethod
     def from_dict(cls, data: dict) -> "PlannerConfig":
