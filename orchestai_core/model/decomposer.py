@@ -82,7 +82,8 @@ class TaskDecomposer(nn.Module):
         (B×T×H instead of B×T×E per step)."""
         scale = keys.shape[-1] ** 0.5
         key_q = (keys @ self.query.weight) / scale  # B×T×H
-        key_bias = ((keys @ self.query.bias) / scale).masked_fill(~mask, torch.finfo(keys.dtype).min)  # B×T
+        key_bias = (keys @ self.query.bias) / scale  # B×T
+        key_bias = key_bias.masked_fill(~mask, torch.finfo(key_bias.dtype).min)  # in its own dtype under autocast
         values = self.ctx_proj(keys)  # B×T×H
 
         def attend(out: torch.Tensor) -> torch.Tensor:  # B×1×H → B×1×H
