@@ -1,11 +1,16 @@
 """Workflow graph generator: rounds of attention message passing over the sub-task embeddings, then a
 biaffine score for every ordered pair (i, j) as the edge "j depends on i", plus a term that depends on
-the distance j − i (repeated branches hold look-alike nodes, told apart mostly by how far apart they are)."""
+the distance j − i (repeated branches hold look-alike nodes, told apart mostly by how far apart they are).
+
+The distance term is a bilinear form per distance, kept low-rank (a mix of `DISTANCE_RANK` diagonal
+forms): a full one per distance costs a B×N×N×H product, the largest tensor of a training step."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+DISTANCE_RANK = 8
 
 
 class MessagePassing(nn.Module):
@@ -32,8 +37,9 @@ class WorkflowGraph(nn.Module):
         self.child = nn.Linear(dim, dim)
         self.bilinear = nn.Parameter(torch.zeros(dim, dim))
         self.distance = nn.Embedding(2 * max_nodes + 1, 1)  # bias by j - i: chains favour near parents
-        self.by_distance = nn.Embedding(2 * max_nodes + 1, dim)  # a diagonal bilinear form per j - i
+        self.by_distance = nn.Embedding(2 * max_nodes + 1, DISTANCE_RANK)  # per j - i: a mix of the forms
         nn.init.zeros_(self.by_distance.weight)
+        self.forms = nn.Parameter(torch.randn(DISTANCE_RANK, dim) / dim ** 0.5)  # diagonal bilinear forms
         self.max_nodes = max_nodes
 
     def forward(self, nodes: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,5 +54,6 @@ class WorkflowGraph(nn.Module):
         n = nodes.shape[1]
         idx = torch.arange(n, device=nodes.device)
         rel = (idx.view(1, -1) - idx.view(-1, 1)).clamp(-self.max_nodes, self.max_nodes) + self.max_nodes
-        scores = scores + torch.einsum("bid,bjd,ijd->bij", p, c, self.by_distance(rel))
+        per_form = torch.matmul(p.unsqueeze(1) * self.forms.view(1, -1, 1, p.shape[-1]), c.unsqueeze(1).transpose(-1, -2))
+        scores = scores + (per_form * self.by_distance(rel).permute(2, 0, 1).unsqueeze(0)).sum(1)
         return scores + self.distance(rel).squeeze(-1), x
