@@ -105,8 +105,7 @@ class Planner:
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated."""
         texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
-        batch = self.encoder.tokenize(texts, self.device)
-        out = self.model.plan_tokens(batch["input_ids"], batch["attention_mask"])
+        out = self.model.plan_texts(texts)
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
 
     @torch.no_grad()

@@ -42,7 +42,7 @@ from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
 from orchestai_core.training_data import Example
 
-CHECKPOINT_VERSION = 4
+CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 
 
@@ -226,10 +226,10 @@ class Phase1Trainer:
         cached: dict[int, Encoded] = {}
         for start in range(0, len(order), chunk):
             part = [examples[i] for i in order[start:start + chunk]]
-            batch = encoder.tokenize([e.instruction for e in part], self.device)
+            batch, tokens, words = encoder.tokenize_words([e.instruction for e in part], self.device)
             states = encoder.frozen_states(**batch).float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
-            numbers = self.model.numbers(batch["input_ids"]).cpu()
+            numbers = self.model.numbers(tokens, words)
             for i, e, s, v, n in zip(order[start:start + chunk], part, states, numbers, lengths):
                 cached[i] = Encoded(s[:n].clone(), v[:n].clone(), *encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes))
         return [cached[i] for i in range(len(examples))]

@@ -68,16 +68,44 @@ def test_a_cost_weight_moves_the_choice_to_cheaper_workers():
     assert max(by_quality.worker_probs[0], key=by_quality.worker_probs[0].get) == "dear"
 
 
-def test_step_attention_with_projected_tokens_equals_the_teacher_forced_attention():
+def test_greedy_decoding_and_the_teacher_forced_pass_agree_step_by_step():
+    """The step-by-step decoder (planning) and the whole-sequence pass (training) are one model: fed the
+    greedy plan, the teacher-forced logits pick the same type at every step, and the same node states."""
     from orchestai_core.model.decomposer import TaskDecomposer
 
     torch.manual_seed(0)
-    decomposer = TaskDecomposer(10, 24, 16, 8, 12, 0.0)
-    keys, out = torch.randn(3, 7, 24), torch.randn(3, 1, 16)
-    mask = torch.ones(3, 7, dtype=torch.bool)
-    mask[1, 4:] = False
+    decomposer = TaskDecomposer(len(TYPES), 16, 8, 12, 0.0, count_heads=2).eval()
+    tokens, mask = torch.randn(4, 9, 16), torch.ones(4, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+    numbers = torch.zeros(4, 9, 2)
+    numbers[0, 3, 0] = 5.0
+    request = decomposer.read(tokens, mask, numbers)
+    never = [TYPES["<pad>"], TYPES["<bos>"], TYPES["<unk>"]]
+    types, nodes, lengths = decomposer.generate(request, TYPES["<bos>"], TYPES["<eos>"], never, 12)
+    for b in range(4):
+        n = int(lengths[b])
+        emitted = [*types[b, :n].tolist(), TYPES["<eos>"]]
+        prev = torch.tensor([[TYPES["<bos>"], *emitted[:-1]]])
+        row = decomposer.read(tokens[b:b + 1], mask[b:b + 1], numbers[b:b + 1])
+        with torch.no_grad():
+            logits, forced_nodes, _ = decomposer(row, prev, torch.tensor([emitted]))
+        logits[0, :, never] = float("-inf")
+        logits[0, 0, TYPES["<eos>"]] = float("-inf")  # a plan has at least one step
+        picked = logits[0].argmax(-1).tolist()
+        assert picked[:n] == emitted[:n]
+        assert n == 12 or picked[n] == TYPES["<eos>"]  # at 12 steps the plan is cut
+        assert torch.allclose(forced_nodes[0, :n], nodes[b, :n], atol=1e-5)
+
+
+def test_padding_tokens_draw_no_attention():
+    from orchestai_core.model.decomposer import TaskDecomposer
+
+    torch.manual_seed(1)
+    decomposer = TaskDecomposer(len(TYPES), 16, 8, 12, 0.0, count_heads=2).eval()
+    tokens, mask = torch.randn(1, 6, 16), torch.tensor([[True] * 4 + [False] * 2])
+    prev, emitted = torch.tensor([[TYPES["<bos>"], TYPES["t1"]]]), torch.tensor([[TYPES["t1"], TYPES["<eos>"]]])
     with torch.no_grad():
-        expected = decomposer._attend(out, keys, mask)
-        assert torch.allclose(decomposer._step_attention(keys, mask)(out), expected, atol=1e-5)
-        keys[1, 5] = 1e3  # a padded token must not draw the attention
-        assert torch.allclose(decomposer._step_attention(keys, mask)(out)[1], expected[1], atol=1e-5)
+        before = decomposer(decomposer.read(tokens, mask, torch.zeros(1, 6, 2)), prev, emitted)[0]
+        tokens[0, 4:] = 1e3
+        after = decomposer(decomposer.read(tokens, mask, torch.zeros(1, 6, 2)), prev, emitted)[0]
+    assert torch.allclose(before, after, atol=1e-5)

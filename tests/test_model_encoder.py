@@ -42,6 +42,16 @@ def test_long_instructions_are_truncated_and_unknown_words_still_encode(minilm):
     assert torch.isfinite(minilm(**batch)).all()
 
 
+def test_tokens_are_grouped_into_the_words_between_spaces(minilm):
+    batch, tokens, words = minilm.tokenize_words(["OCR shelf_photo.jpg, a.png and b.png", "Fix it"])
+    assert batch["input_ids"].shape == (2, len(tokens[0])) and len(words[1]) == len(tokens[1])
+    first = dict(zip(tokens[0], words[0]))
+    assert first["[CLS]"] == -1 and first["[SEP]"] == -1
+    pieces = [t for t, w in zip(tokens[0], words[0]) if w == 1]
+    assert "".join(p.removeprefix("##") for p in pieces) == "shelf_photo.jpg,"
+    assert words[1][-1] == -1  # padding
+
+
 def test_a_frozen_encoder_has_nothing_to_train():
     encoder = InstructionEncoder.from_pretrained(DEFAULT_ENCODER, finetune_layers=0)
     assert not any(p.requires_grad for p in encoder.parameters()) and encoder.trainable_state() == {}

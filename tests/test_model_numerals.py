@@ -1,56 +1,99 @@
-"""Numbers and enumeration sizes read from instruction tokens, the count reader's inputs."""
+"""Numbers and enumeration sizes read from an instruction's words, the count reader's inputs."""
 
 import pytest
 import torch
 
 from orchestai_core.model.decomposer import CountReader
 from orchestai_core.model.loss import count_loss
-from orchestai_core.model.numerals import list_sizes, token_values
+from orchestai_core.model.numerals import token_numbers, word_ids, word_value
 
 
-@pytest.mark.parametrize("tokens, values", [
-    (["reconcile", "seven", "files"], [0, 7, 0]),
-    (["review", "12", "cvs"], [0, 12, 0]),
-    (["125", "rows"], [100, 0]),  # capped
-    (["1", "##2", "##5", "rows"], [100, 0, 0, 0]),  # digits split into pieces are read whole
-    (["1", "##2", "rows"], [12, 0, 0]),
-    (["twenty", "-", "one", "files"], [21, 0, 0, 0]),
-    (["half", "a", "dozen", "chapters"], [0, 0, 6, 0]),
-    (["a", "dozen", "chapters"], [0, 12, 0]),
-    (["a", "couple", "of", "vendors"], [0, 2, 0, 0]),
-    (["▁Seven", "▁files"], [7, 0]),  # SentencePiece pieces (T5)
-    (["no", "numbers", "here"], [0, 0, 0]),
+@pytest.mark.parametrize("word, value", [
+    ("seven", 7), ("12", 12), ("12,", 12), ("(3", 3), ("125", 100), ("twenty-one", 21), ("dozen", 12),
+    ("couple", 2), ("Seven", 0),  # words arrive lower-cased; the caller lower-cases
+    ("photo_002.jpg", 0), ("#4512", 0), ("q1", 0), ("numbers", 0),
 ])
-def test_token_values_read_numbers_as_people_write_them(tokens, values):
-    assert token_values(tokens) == values
+def test_a_word_writes_a_number_only_when_it_is_one_as_a_whole(word, value):
+    assert word_value(word) == value
 
 
-def test_enumeration_sizes_mark_separators_and_inner_items():
-    tokens = "translate it into polish , korean , hindi & french and also email it".split()
-    sizes = list_sizes(tokens)
-    assert sizes[4:9] == [4.0] * 5  # ", korean , hindi &"
-    assert sizes[3] == 0.0 and sizes[9] == 0.0  # where the first item starts / the last ends is unknown
-    assert sizes[10] == 2.0  # "french and also": an "A and B" of its own
+def _read(text: str) -> list[tuple[str, tuple[float, float]]]:
+    """(token, numbers) of the tokens that carry a number, for text split on spaces (one token per word)."""
+    tokens = text.split()
+    return [(t, n) for t, n in zip(tokens, token_numbers(tokens, word_ids(tokens))) if n != (0.0, 0.0)]
 
 
-def test_an_oxford_comma_is_one_separator_and_clauses_are_not_items():
-    tokens = "ship the auth service , the api , and the gateway".split()
-    assert max(list_sizes(tokens)) == 3.0
-    long_clauses = "write the report for the board , then email it to the whole team".split()
-    assert max(list_sizes(long_clauses)) == 0.0
+def test_numbers_as_people_write_them():
+    assert _read("reconcile seven files") == [("seven", (7.0, 0.0))]
+    assert _read("narrate half a dozen chapters") == [("dozen", (6.0, 0.0))]
+    assert _read("compare a dozen vendors") == [("dozen", (12.0, 0.0))]
 
 
-def test_count_reader_sums_gates_weighted_by_numbers_and_sizes():
+def test_an_enumeration_puts_its_size_on_the_conjunction_that_closes_it():
+    assert _read("translate it into Polish, Korean, Hindi & French and also email it") == [("&", (0.0, 4.0))]
+    assert _read("ship the auth service, the api, and the gateway") == [("and", (0.0, 3.0))]  # Oxford comma
+    assert _read("translate it into French and German") == [("and", (0.0, 2.0))]
+
+
+def test_two_items_after_a_long_clause_are_an_enumeration():
+    assert _read("i need a summary of the attached quarterly report in the two languages Spanish and Arabic") == [
+        ("two", (2.0, 0.0)), ("and", (0.0, 2.0))]
+
+
+def test_the_last_item_and_a_following_clause_are_not_a_second_enumeration():
+    assert _read("caption a.jpg, b.jpg & c.jpg and tag them") == [("&", (0.0, 3.0))]
+
+
+def test_clauses_are_not_items():
+    assert _read("write the report for the board, then email it to the whole team, then archive it") == []
+
+
+def test_pieces_of_one_word_count_once_with_offsets():
+    # "shelf_photo.jpg," as BERT cuts it: the pieces touch, so they are one word that writes no number
+    tokens = ["[CLS]", "ocr", "shelf", "_", "photo", "_", "00", "##2", ".", "jp", "##g", ",", "a", ".", "png", "and",
+              "b", ".", "png", "[SEP]"]
+    offsets = [(0, 0), (0, 3), (4, 9), (9, 10), (10, 15), (15, 16), (16, 18), (18, 19), (19, 20), (20, 22), (22, 23),
+               (23, 24), (25, 26), (26, 27), (27, 30), (31, 34), (35, 36), (36, 37), (37, 40), (0, 0)]
+    words = word_ids(tokens, offsets)
+    assert words[0] == -1 and words[-1] == -1
+    assert words[2:12] == [1] * 10
+    numbers = token_numbers(tokens, words)
+    assert [n for n in numbers if n != (0.0, 0.0)] == [(0.0, 3.0)]
+    assert numbers[15] == (0.0, 3.0)
+
+
+def test_wordpiece_and_sentencepiece_markers_join_pieces_without_offsets():
+    assert word_ids(["tri", "##age", "7", "tickets"]) == [0, 0, 1, 2]
+    assert word_ids(["▁Sev", "en", "▁files"]) == [0, 0, 1]
+    tokens = ["▁French", ",", "▁German", "▁and", "▁Dutch"]
+    assert token_numbers(tokens, word_ids(tokens))[3] == (0.0, 3.0)
+
+
+def test_count_reader_points_at_a_number_or_an_enumeration_and_sums_token_gates():
     torch.manual_seed(0)
     reader = CountReader(enc_dim=8, hidden=16, heads=2)
+    tokens = torch.randn(2, 5, 8)
+    tokens[0, 1] = 5.0  # the token every pointer head scores highest
+    tokens[1, 2] = 5.0
     with torch.no_grad():
-        reader.gates[-1].weight.zero_()
-        reader.gates[-1].bias.fill_(20.0)  # every gate open
-    tokens = torch.randn(1, 4, 8)
-    numbers = torch.tensor([[[0.0, 0.0], [7.0, 0.0], [0.0, 3.0], [0.0, 3.0]]])
-    mask = torch.tensor([[True, True, True, False]])  # the last token is padding
-    counts = reader(tokens, numbers, mask)[0].tolist()
-    assert counts == pytest.approx([7.0, 7.0, 3.0, 3.0, 3.0, 3.0])
+        reader.scores[-1].weight.zero_()
+        reader.scores[-1].weight[:4, :].fill_(1.0)  # pointer heads score by the sum of the token's units
+        reader.scores[-1].bias.fill_(20.0)  # every token gate open
+        reader.none.fill_(-50.0)
+    numbers = torch.tensor([[[0.0, 0.0], [7.0, 0.0], [2.0, 0.0], [0.0, 0.0], [9.0, 0.0]],  # "seven", "two"
+                            [[0.0, 0.0], [0.0, 0.0], [0.0, 3.0], [0.0, 0.0], [0.0, 0.0]]])  # a list of three
+    mask = torch.tensor([[True, True, True, True, False], [True] * 5])  # padding: its 9 is not read
+    counts = reader(tokens, numbers, mask).tolist()
+    assert counts[0][:4] == pytest.approx([7.0] * 4, abs=1e-3)
+    assert counts[1][:4] == pytest.approx([3.0] * 4, abs=1e-3)
+    assert counts[0][4:] == pytest.approx([4.0, 4.0], abs=1e-3)  # four real tokens
+    assert counts[1][4:] == pytest.approx([5.0, 5.0], abs=1e-3)
+
+
+def test_a_count_is_zero_when_the_instruction_writes_no_number():
+    reader = CountReader(enc_dim=8, hidden=16, heads=1)
+    counts = reader(torch.randn(2, 3, 8), torch.zeros(2, 3, 2), torch.ones(2, 3, dtype=torch.bool))
+    assert counts[:, :2].abs().max().item() == 0.0
 
 
 def test_count_loss_skips_ignored_steps_and_is_zero_when_exact():
@@ -58,7 +101,3 @@ def test_count_loss_skips_ignored_steps_and_is_zero_when_exact():
     assert count_loss(totals, torch.tensor([[-100.0, 2.0, 1.0]])).item() == 0.0
     assert count_loss(totals, torch.tensor([[-100.0, 4.0, 1.0]])).item() > 0.0
     assert count_loss(totals, torch.full((1, 3), -100.0)).item() == 0.0
-
-
-def test_sentencepiece_tokens_are_read_too():
-    assert max(list_sizes(["▁French", "▁,", "▁German", "▁and", "▁Dutch"])) == 3.0

