@@ -52,6 +52,17 @@ def test_tokens_are_grouped_into_the_words_between_spaces(minilm):
     assert words[1][-1] == -1  # padding
 
 
+def test_keeping_the_bottom_layers_gives_the_full_encoders_middle_states(minilm):
+    cut = InstructionEncoder.from_pretrained(DEFAULT_ENCODER, layers=2).eval()
+    batch = cut.tokenize(["Translate the summary into French and German."])
+    with torch.no_grad():
+        middle = minilm.model(**batch, output_hidden_states=True).hidden_states[2]
+        assert torch.allclose(cut(**batch), middle, atol=1e-5)
+    assert len(cut.model.encoder.layer) == 2
+    with pytest.raises(ValueError, match="encoder has 6 layers"):
+        InstructionEncoder.from_pretrained(DEFAULT_ENCODER, layers=7)
+
+
 def test_a_frozen_encoder_has_nothing_to_train():
     encoder = InstructionEncoder.from_pretrained(DEFAULT_ENCODER, finetune_layers=0)
     assert not any(p.requires_grad for p in encoder.parameters()) and encoder.trainable_state() == {}

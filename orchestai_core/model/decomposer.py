@@ -60,16 +60,20 @@ class CountReader(nn.Module):
 
 @dataclass
 class Request:
-    """What the decoder reads of one batch of instructions, computed once before decoding."""
+    """What the decoder reads of one batch of instructions, computed once before decoding. The last
+    token is a learned sentinel: where the attention goes when nothing in the request is left to do."""
 
-    keys: torch.Tensor     # B×T×H, attention keys (scaled)
-    values: torch.Tensor   # B×T×H
-    mask: torch.Tensor     # B×T, True on real tokens
-    pooled: torch.Tensor   # B×H
-    counts: torch.Tensor   # B×3·heads
+    keys: torch.Tensor      # B×(T+1)×H, attention keys (scaled)
+    values: torch.Tensor    # B×(T+1)×H
+    mask: torch.Tensor      # B×(T+1), True on real tokens and the sentinel
+    salience: torch.Tensor  # B×(T+1)×K, how much each token asks for work (0 on padding and the sentinel)
+    pooled: torch.Tensor    # B×H
+    counts: torch.Tensor    # B×3·heads
 
 
 LOCATION_FEATURES = LOCATION_WIDTH + 2  # the shifted previous weights, coverage, and what lies before
+SALIENCE_HEADS = 4
+POOL_HEADS = 4
 
 
 def location_features(previous: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
@@ -83,6 +87,8 @@ def location_features(previous: torch.Tensor, coverage: torch.Tensor) -> torch.T
 class LocationAttention(nn.Module):
     """Dot-product attention whose scores also see where the previous step looked and what has been
     covered, weighted by the decoder's state: enough to stay on a clause or move along to the next.
+    Each step also reports what is left uncovered (salient tokens not yet attended), which tells the
+    decoder whether the request still asks for something.
 
     The content scores of all steps come from one matrix product; only the cheap location terms run
     step by step, so teacher-forced training stays fast."""
@@ -101,22 +107,26 @@ class LocationAttention(nn.Module):
         return content, self.location(h)
 
     @staticmethod
-    def weights(content: torch.Tensor, location: torch.Tensor, previous: torch.Tensor, coverage: torch.Tensor
-                ) -> torch.Tensor:
-        """One step's attention weights B×T from its content scores (B×T) and location weights (B×F)."""
+    def step(request: Request, content: torch.Tensor, location: torch.Tensor, previous: torch.Tensor,
+             coverage: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step from its content scores (B×T) and location weights (B×F): (attention weights B×T,
+        coverage B×T, uncovered salience B×K)."""
         features = location_features(previous, coverage)
-        return (content + torch.bmm(features, location.unsqueeze(-1)).squeeze(-1)).softmax(-1)
+        weights = (content + torch.bmm(features, location.unsqueeze(-1)).squeeze(-1)).softmax(-1)
+        coverage = coverage + weights
+        uncovered = torch.bmm(torch.relu(1.0 - coverage).unsqueeze(1), request.salience).squeeze(1)
+        return weights, coverage, uncovered
 
-    def forward(self, h: torch.Tensor, request: Request) -> torch.Tensor:
-        """Attention weights B×S×T for a whole sequence of decoder states (teacher forcing)."""
+    def forward(self, h: torch.Tensor, request: Request) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention weights B×S×T and uncovered salience B×S×K for a sequence of decoder states (teacher forcing)."""
         content, location = self.prepare(h, request)
-        previous = torch.zeros_like(content[:, 0])
-        coverage, steps = previous, []
+        weights = torch.zeros_like(content[:, 0])
+        coverage, steps, left = weights, [], []
         for t in range(h.shape[1]):
-            previous = self.weights(content[:, t], location[:, t], previous, coverage)
-            coverage = coverage + previous
-            steps.append(previous)
-        return torch.stack(steps, 1)
+            weights, coverage, uncovered = self.step(request, content[:, t], location[:, t], weights, coverage)
+            steps.append(weights)
+            left.append(uncovered)
+        return torch.stack(steps, 1), torch.stack(left, 1)
 
 
 def lstm_step(lstm: nn.LSTM, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,22 +155,36 @@ class TaskDecomposer(nn.Module):
         self.remaining = nn.Sequential(nn.Linear(2 * n_counts, emb_dim), nn.Tanh())
         self.key = nn.Linear(dim, dim)
         self.value = nn.Linear(dim, dim)
-        self.pool = nn.Linear(dim, dim)
+        self.sentinel = nn.Parameter(torch.randn(2, dim) / dim ** 0.5)  # its key and value
+        self.salience = nn.Linear(dim, SALIENCE_HEADS)
+        self.pool_scores = nn.Linear(dim, POOL_HEADS)
+        self.pool = nn.Linear((POOL_HEADS + 1) * dim, dim)
         self.init_state = nn.Linear(dim, 4 * dim)
         self.lstm = nn.LSTM(4 * emb_dim + dim, dim, batch_first=True)
         self.attention = LocationAttention(dim)
-        self.lstm2 = nn.LSTM(2 * dim, dim, batch_first=True)
-        self.out = nn.Sequential(nn.Linear(2 * dim + emb_dim, dim), nn.Tanh(), nn.Dropout(dropout),
+        self.lstm2 = nn.LSTM(2 * dim + SALIENCE_HEADS, dim, batch_first=True)
+        self.out = nn.Sequential(nn.Linear(2 * dim + emb_dim + SALIENCE_HEADS, dim), nn.Tanh(), nn.Dropout(dropout),
                                  nn.Linear(dim, n_types))
         self.node = nn.Linear(2 * dim + emb_dim, dim)
         self.dim, self.n_types = dim, n_types
 
     def read(self, tokens: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor) -> Request:
-        """Keys, values, the pooled request and its counts from token states (B×T×H)."""
+        """Keys, values and salience (with the sentinel appended), the pooled request and its counts
+        from token states (B×T×H). The pooled request is the mean of the tokens and a few learned
+        attention poolings (what the request is about may sit in one word)."""
+        batch = tokens.shape[0]
         m = mask.unsqueeze(-1).to(tokens.dtype)
-        pooled = torch.tanh(self.pool((tokens * m).sum(1) / m.sum(1).clamp(min=1.0)))
-        return Request(self.key(tokens) / self.dim ** 0.5, self.value(tokens), mask, pooled,
-                       self.counter(tokens, numbers, mask))
+        mean = (tokens * m).sum(1) / m.sum(1).clamp(min=1.0)
+        scores = self.pool_scores(tokens).masked_fill(~mask.unsqueeze(-1), torch.finfo(tokens.dtype).min)
+        attended = torch.einsum("bth,btd->bhd", scores.softmax(1), tokens).flatten(1)
+        pooled = torch.tanh(self.pool(torch.cat([mean, attended], -1)))
+        sentinel = self.sentinel.to(tokens.dtype).unsqueeze(1).expand(-1, batch, -1)
+        keys = torch.cat([self.key(tokens), sentinel[0].unsqueeze(1)], 1) / self.dim ** 0.5
+        values = torch.cat([self.value(tokens), sentinel[1].unsqueeze(1)], 1)
+        salience = torch.sigmoid(self.salience(tokens)) * m
+        salience = torch.cat([salience, salience.new_zeros(batch, 1, salience.shape[-1])], 1)
+        full_mask = torch.cat([mask, mask.new_ones(batch, 1)], 1)
+        return Request(keys, values, full_mask, salience, pooled, self.counter(tokens, numbers, mask))
 
     def totals(self, request: Request, prev: torch.Tensor) -> torch.Tensor:
         """B×S: how many times the request asks for the type emitted at each step, in all."""
@@ -201,9 +225,10 @@ class TaskDecomposer(nn.Module):
         inputs, remaining, total = self._inputs(request, prev, positions, occurrence)
         h1, c1, h2, c2 = (x.unsqueeze(0).contiguous() for x in self._initial(request))
         first, _ = self.lstm(inputs, (h1, c1))
-        context = torch.bmm(self.attention(first, request), request.values)
-        out, _ = self.lstm2(torch.cat([first, context], -1), (h2, c2))
-        logits = self.out(torch.cat([out, context, remaining], -1))
+        weights, uncovered = self.attention(first, request)
+        context = torch.bmm(weights, request.values)
+        out, _ = self.lstm2(torch.cat([first, context, uncovered], -1), (h2, c2))
+        logits = self.out(torch.cat([out, context, remaining, uncovered], -1))
         return logits, self.node(torch.cat([out, context, self.type_emb(emitted)], -1)), total
 
     @torch.no_grad()
@@ -230,11 +255,10 @@ class TaskDecomposer(nn.Module):
             inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence)
             h1, c1 = lstm_step(self.lstm, inputs[:, 0], (h1, c1))
             content, location = attention.prepare(h1.unsqueeze(1), request)
-            previous = attention.weights(content[:, 0], location[:, 0], previous, coverage)
-            coverage = coverage + previous
+            previous, coverage, uncovered = attention.step(request, content[:, 0], location[:, 0], previous, coverage)
             context = torch.bmm(previous.unsqueeze(1), request.values).squeeze(1)
-            h2, c2 = lstm_step(self.lstm2, torch.cat([h1, context], -1), (h2, c2))
-            logits = self.out(torch.cat([h2, context, remaining[:, 0]], -1)) + banned
+            h2, c2 = lstm_step(self.lstm2, torch.cat([h1, context, uncovered], -1), (h2, c2))
+            logits = self.out(torch.cat([h2, context, remaining[:, 0], uncovered], -1)) + banned
             if step == 0:
                 logits[:, eos] = float("-inf")
             choice = logits.argmax(-1)

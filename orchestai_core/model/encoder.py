@@ -73,8 +73,11 @@ class InstructionEncoder(nn.Module):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = DEFAULT_ENCODER, finetune_layers: int = 0,
-                        max_length: int = 128) -> "InstructionEncoder":
+                        max_length: int = 128, layers: int = 0) -> "InstructionEncoder":
+        """`layers` > 0 keeps only the bottom `layers` transformer layers (faster, less contextual)."""
         model, tokenizer = load_pretrained(name_or_path)
+        if layers:
+            keep_bottom_layers(model, layers)
         return cls(model, tokenizer, finetune_layers, max_length)
 
     def tokenize(self, texts: list[str], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -157,5 +160,14 @@ def _layers(model: nn.Module) -> list[nn.Module]:
     layers = getattr(getattr(model, "encoder", None), "layer", None)
     if isinstance(layers, nn.ModuleList):
         return list(layers)
-    raise ValueError(f"fine-tuning needs a BERT-style encoder (layers at encoder.layer); "
-                     f"{type(model).__name__} has none: use finetune_layers: 0")
+    raise ValueError(f"fine-tuning or cutting layers needs a BERT-style encoder (layers at encoder.layer); "
+                     f"{type(model).__name__} has none: use finetune_layers: 0 and layers: 0")
+
+
+def keep_bottom_layers(model: nn.Module, layers: int) -> None:
+    """Cut a BERT-style encoder down to its bottom `layers` layers, in place."""
+    present = _layers(model)
+    if not 0 < layers <= len(present):
+        raise ValueError(f"layers is {layers} but the encoder has {len(present)} layers")
+    model.encoder.layer = nn.ModuleList(present[:layers])
+    model.config.num_hidden_layers = layers

@@ -24,6 +24,7 @@ class PlannerConfig:
     encoder: str = DEFAULT_ENCODER
     finetune_layers: int = 0
     max_length: int = 128
+    layers: int = 0  # encoder layers kept, bottom up (0 = all)
     hidden: int = 128
     type_embedding: int = 64
     gnn_rounds: int = 2
@@ -72,7 +73,8 @@ class PlannerModel(nn.Module):
 
     @classmethod
     def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
-        encoder = InstructionEncoder.from_pretrained(config.encoder, config.finetune_layers, config.max_length)
+        encoder = InstructionEncoder.from_pretrained(config.encoder, config.finetune_layers, config.max_length,
+                                                     config.layers)
         return cls(config, types, workers, encoder)
 
     def forward(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor, prev: torch.Tensor,
