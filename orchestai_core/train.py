@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.evaluate import Graph, aggregate, score
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
@@ -69,6 +70,7 @@ class TrainConfig:
     type_smoothing: float = 0.0       # label smoothing of the type cross-entropy (training only)
     worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
+    weight_average: float = 0.98      # decay of the running average of the weights that validation and checkpoints use (0 = off)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -87,6 +89,8 @@ class TrainConfig:
             raise ValueError("warmup_steps must be 0 or more and min_lr_ratio between 0 and 1")
         if not (0 <= config.type_smoothing < 1 and 0 <= config.worker_smoothing < 1):
             raise ValueError("type_smoothing and worker_smoothing must be at least 0 and below 1")
+        if not 0 <= config.weight_average < 1:
+            raise ValueError(f"weight_average must be 0 (off) or a decay below 1, got {config.weight_average}")
         return config
 
 
@@ -189,6 +193,7 @@ class Phase1Trainer:
         if self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.average = WeightAverage(self.model, self.cfg.weight_average) if self.cfg.weight_average else None
         if state is not None:
             self._restore(state)
         self.net = self.model
@@ -208,7 +213,9 @@ class Phase1Trainer:
         return torch.load(path, map_location="cpu", weights_only=False)
 
     def _restore(self, state: dict) -> None:
-        self.model.load_trainable_state_dict(state["model"])
+        self.model.load_trainable_state_dict(state.get("training_model") or state["model"])
+        if self.average is not None and state.get("average"):
+            self.average.load_state_dict(state["average"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
@@ -283,6 +290,12 @@ class Phase1Trainer:
             losses["loss"].backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
+        if self.average is not None:
+            self.average.update()
+
+    def averaged(self):
+        """A block in which the model holds the weights that validation and checkpoints use."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
 
     def _handle_signal(self, signum, frame) -> None:
         self.stop_requested = True
@@ -373,7 +386,8 @@ class Phase1Trainer:
                   f"{plan} · {wall:.1f} s")
 
     def _end_epoch(self, wall: float) -> None:
-        val = self.validate()
+        with self.averaged():
+            val = self.validate()
         self.epoch += 1
         self.history.append({"epoch": self.epoch, **val})
         self._report_epoch(val, wall)
@@ -421,9 +435,15 @@ class Phase1Trainer:
         """Trained weights (not the frozen base encoder), config, vocabularies, metrics, catalogue, cost
         statistics and the training plans for the nearest-neighbour baseline; the main process only."""
         if self.is_main:
+            training = {k: v.clone() for k, v in self.model.trainable_state_dict().items()}
+            with self.averaged():
+                planning = {k: v.clone() for k, v in self.model.trainable_state_dict().items()}
+            resumable = with_optimizer and self.average is not None
             atomic_save({
                 "version": CHECKPOINT_VERSION, "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
-                "types": self.types.items, "workers": self.workers.items, "model": self.model.trainable_state_dict(),
+                "types": self.types.items, "workers": self.workers.items, "model": planning,
+                "training_model": training if resumable else None,  # the raw weights training continues from
+                "average": self.average.state_dict() if resumable else None,
                 "optimizer": self.optimizer.state_dict() if with_optimizer else None,
                 "scaler": self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
                 "epoch": self.epoch, "step": self.step, "best_val_loss": self.best_val, "best_epoch": self.best_epoch,

@@ -79,6 +79,22 @@ def test_save_then_load_gives_identical_plans(trained):
             assert set(s) >= {"id", "type", "worker", "depends_on", "worker_probs"}
 
 
+def test_checkpoints_hold_the_averaged_weights_and_last_also_the_raw_ones_to_resume_from(trained):
+    import torch
+
+    trainer = trained[4]
+    last = torch.load(trained[0] / "ck" / "last.pth", weights_only=False)
+    best = torch.load(trained[0] / "ck" / "phase1_best_model.pth", weights_only=False)
+    raw = trainer.model.trainable_state_dict()
+    assert all(torch.equal(last["training_model"][k], v) for k, v in raw.items())
+    with trainer.averaged():
+        averaged = {k: v.clone() for k, v in trainer.model.trainable_state_dict().items()}
+        assert all(torch.equal(last["model"][k], v) for k, v in averaged.items())
+    assert any(not torch.equal(averaged[k], raw[k]) for k in raw)
+    assert last["average"]["updates"] == trainer.step
+    assert best["training_model"] is None and best["average"] is None  # planning needs only the average
+
+
 def test_empty_instruction_is_refused(trained):
     planner = Planner.load(trained[0] / "ck" / "phase1_best_model.pth", "cpu")
     with pytest.raises(ValueError, match="instruction is empty"):
