@@ -45,6 +45,7 @@ from orchestai_core.training_data import Example
 
 CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
+VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
 
 @dataclass
@@ -407,15 +408,15 @@ class Phase1Trainer:
         """Validation loss components (teacher forced) and plan metrics on greedily decoded validation logs."""
         self.model.eval()
         totals: dict[str, float] = {}
-        for start in range(0, len(self.val_items), 64):
-            part = self.val_items[start:start + 64]
+        for start in range(0, len(self.val_items), VAL_BATCH):
+            part = self.val_items[start:start + VAL_BATCH]
             for k, v in self._batch_loss(collate(part, self.types)).items():
                 totals[k] = totals.get(k, 0.0) + v.item() * len(part)
         result = {k: v / len(self.val_items) for k, v in totals.items()}
         items = self.val_items[:self.cfg.val_metrics_max]
         scores, raw_ok = [], 0
-        for start in range(0, len(items), 64):
-            part = items[start:start + 64]
+        for start in range(0, len(items), VAL_BATCH):
+            part = items[start:start + VAL_BATCH]
             batch = collate(part, self.types)
             with self._autocast():
                 out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device),

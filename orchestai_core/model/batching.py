@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.model.vocab import BOS, EOS, UNK, Vocab
 from orchestai_core.training_data import Example
@@ -48,37 +49,27 @@ def bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random, wi
 def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     """Pad a batch to its longest instruction and workflow; targets are -100 where nothing is learnt."""
     batch = len(items)
-    t_max = max(item.tokens.shape[0] for item in items)
     n_max = max(len(item.types) for item in items)
-    dim = items[0].tokens.shape[1]
-    tokens = torch.zeros(batch, t_max, dim, dtype=items[0].tokens.dtype)
-    token_mask = torch.zeros(batch, t_max, dtype=torch.bool)
-    numbers = torch.zeros(batch, t_max, 2)
-    prev = torch.zeros(batch, n_max + 1, dtype=torch.long)
-    emitted = torch.zeros(batch, n_max + 1, dtype=torch.long)
-    worker_targets = torch.full((batch, n_max), -100, dtype=torch.long)
+    tokens = pad_sequence([item.tokens for item in items], batch_first=True)
+    numbers = pad_sequence([item.numbers for item in items], batch_first=True)
+    token_lengths = torch.tensor([item.tokens.shape[0] for item in items])
+    token_mask = torch.arange(tokens.shape[1]).unsqueeze(0) < token_lengths.unsqueeze(1)
+    lengths = torch.tensor([len(item.types) for item in items])
+    node_valid = torch.arange(n_max).unsqueeze(0) < lengths.unsqueeze(1)
+    emitted = pad_sequence([torch.tensor([*item.types, types[EOS]]) for item in items], batch_first=True)
+    prev = pad_sequence([torch.tensor([types[BOS], *item.types]) for item in items], batch_first=True)
+    worker_targets = pad_sequence([torch.tensor(item.workers, dtype=torch.long) for item in items], batch_first=True,
+                                  padding_value=-100)
     edge_targets = torch.zeros(batch, n_max, n_max)
-    node_valid = torch.zeros(batch, n_max, dtype=torch.bool)
-    for b, item in enumerate(items):
-        t, n = item.tokens.shape[0], len(item.types)
-        tokens[b, :t] = item.tokens
-        token_mask[b, :t] = True
-        numbers[b, :t] = item.numbers
-        ids = torch.tensor(item.types, dtype=torch.long)
-        prev[b, 0] = types[BOS]
-        prev[b, 1:n + 1] = ids
-        emitted[b, :n] = ids
-        emitted[b, n] = types[EOS]
-        worker_targets[b, :n] = torch.tensor(item.workers, dtype=torch.long)
-        node_valid[b, :n] = True
-        for child, parents in enumerate(item.parents):
-            edge_targets[b, parents, child] = 1.0
+    edges = torch.tensor([(b, p, c) for b, item in enumerate(items) for c, ps in enumerate(item.parents) for p in ps],
+                         dtype=torch.long).view(-1, 3)
+    edge_targets[edges[:, 0], edges[:, 1], edges[:, 2]] = 1.0
     # Each step's previous type, how many times it occurs in the whole workflow (-100 at BOS and padding).
     totals = torch.nn.functional.one_hot(prev, len(types)).sum(1).gather(1, prev).float()
     count_targets = totals.masked_fill((prev == types[BOS]) | (prev == 0), -100.0)
     type_targets = emitted.masked_fill(emitted == types[UNK], -100)
     steps = torch.arange(n_max + 1).unsqueeze(0)
-    type_targets = type_targets.masked_fill(steps > node_valid.sum(1, keepdim=True), -100)
+    type_targets = type_targets.masked_fill(steps > lengths.unsqueeze(1), -100)
     return {"tokens": tokens, "token_mask": token_mask, "numbers": numbers, "prev": prev, "emitted": emitted,
-            "type_targets": type_targets, "count_targets": count_targets, "worker_targets": worker_targets, "edge_targets": edge_targets,
-            "node_valid": node_valid}
+            "type_targets": type_targets, "count_targets": count_targets, "worker_targets": worker_targets,
+            "edge_targets": edge_targets, "node_valid": node_valid}

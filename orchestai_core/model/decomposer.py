@@ -18,7 +18,7 @@ Two things a request asks of the decoder that plain content attention cannot giv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +69,10 @@ class Request:
     salience: torch.Tensor  # B×(T+1)×K, how much each token asks for work (0 on padding and the sentinel)
     pooled: torch.Tensor    # B×H
     counts: torch.Tensor    # B×3·heads
+
+    def rows(self, index: torch.Tensor) -> "Request":
+        """The same request for the batch rows `index` only."""
+        return Request(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 LOCATION_FEATURES = LOCATION_WIDTH + 2  # the shifted previous weights, coverage, and what lies before
@@ -194,16 +198,20 @@ class TaskDecomposer(nn.Module):
         weights = self.mix(prev) + self.mix_by_request(torch.cat([self.type_emb(prev), pooled], -1))
         return (weights * features).sum(-1)
 
+    def all_totals(self, request: Request) -> torch.Tensor:
+        """B×V: `totals` of every type at once (decoding looks them up instead of computing them per step)."""
+        return self.totals(request, torch.arange(self.n_types, device=request.mask.device).expand(len(request.mask), -1))
+
     def _remaining(self, counts: torch.Tensor, total: torch.Tensor, occurrence: torch.Tensor) -> torch.Tensor:
         """B×S×E: what remains to emit of the previous type, and per count, after its `occurrence` (B×S)."""
         done = occurrence.unsqueeze(-1).to(counts.dtype)
         left = torch.cat([counts.unsqueeze(1) - done, total.unsqueeze(-1) - done], -1)
         return self.remaining(torch.cat([left.clamp(-4.0, 4.0), torch.sigmoid(4.0 * (left - 0.5))], -1))
 
-    def _inputs(self, request: Request, prev: torch.Tensor, positions: torch.Tensor, occurrence: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _inputs(self, request: Request, prev: torch.Tensor, positions: torch.Tensor, occurrence: torch.Tensor,
+                total: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(first-layer LSTM inputs B×S×D, what remains B×S×E, expected totals B×S)."""
-        total = self.totals(request, prev)
+        total = self.totals(request, prev) if total is None else total
         remaining = self._remaining(request.counts, total, occurrence)
         steps = prev.shape[1]
         inputs = torch.cat([self.type_emb(prev), self.pos_emb(positions), self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
@@ -235,7 +243,9 @@ class TaskDecomposer(nn.Module):
     def generate(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Greedy decoding of at least one and at most `max_nodes` types (`never` are not emitted).
-        Returns type ids (B×N, 0 after END), node embeddings (B×N×H) and lengths (B)."""
+        Returns type ids (B×N, 0 after END), node embeddings (B×N×H) and lengths (B).
+
+        Rows that have ended leave the batch, so a long plan costs only its own steps."""
         batch, device = request.mask.shape[0], request.mask.device
         h1, c1, h2, c2 = self._initial(request)
         attention = self.attention
@@ -243,16 +253,18 @@ class TaskDecomposer(nn.Module):
         coverage = previous
         prev = torch.full((batch, 1), bos, dtype=torch.long, device=device)
         seen = torch.zeros(batch, self.n_types, dtype=torch.long, device=device)
-        rows = torch.arange(batch, device=device)
-        done = torch.zeros(batch, dtype=torch.bool, device=device)
+        rows = torch.arange(batch, device=device)  # the original row of each row still decoding
         lengths = torch.full((batch,), max_nodes, dtype=torch.long, device=device)
+        types = torch.zeros(batch, max_nodes, dtype=torch.long, device=device)
+        states = torch.zeros(batch, max_nodes, 2 * self.dim, dtype=h1.dtype, device=device)
         banned = torch.zeros(self.n_types, device=device)
         banned[never] = float("-inf")
-        types, outs, contexts = [], [], []
+        totals = self.all_totals(request)
         for step in range(max_nodes + 1):
-            seen[rows, prev[:, 0]] += 1
+            seen[torch.arange(len(rows), device=device), prev[:, 0]] += 1
             occurrence = seen.gather(1, prev)
-            inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence)
+            inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence,
+                                                totals.gather(1, prev))
             h1, c1 = lstm_step(self.lstm, inputs[:, 0], (h1, c1))
             content, location = attention.prepare(h1.unsqueeze(1), request)
             previous, coverage, uncovered = attention.step(request, content[:, 0], location[:, 0], previous, coverage)
@@ -262,18 +274,18 @@ class TaskDecomposer(nn.Module):
             if step == 0:
                 logits[:, eos] = float("-inf")
             choice = logits.argmax(-1)
-            if step == max_nodes:
-                choice.fill_(eos)
-            ended = (choice == eos) & ~done
-            lengths[ended] = step
-            done |= ended
-            if done.all():
+            going = choice != eos if step < max_nodes else torch.zeros_like(choice, dtype=torch.bool)
+            lengths[rows[~going]] = step
+            if not going.any():
                 break
-            choice = choice.masked_fill(done, 0)
-            types.append(choice)
-            outs.append(h2)
-            contexts.append(context)
+            if not going.all():  # drop the rows that ended
+                keep = going.nonzero().squeeze(1)
+                request, rows, choice = request.rows(keep), rows[keep], choice[keep]
+                h1, c1, h2, c2, context = h1[keep], c1[keep], h2[keep], c2[keep], context[keep]
+                previous, coverage, seen, totals = previous[keep], coverage[keep], seen[keep], totals[keep]
+            types[rows, step] = choice
+            states[rows, step] = torch.cat([h2, context], -1)
             prev = choice.unsqueeze(1)
-        types_t = torch.stack(types, 1)
-        nodes = self.node(torch.cat([torch.stack(outs, 1), torch.stack(contexts, 1), self.type_emb(types_t)], -1))
-        return types_t, nodes, lengths
+        steps = max(1, int(lengths.max()))
+        types = types[:, :steps]
+        return types, self.node(torch.cat([states[:, :steps], self.type_emb(types)], -1)), lengths
