@@ -46,12 +46,23 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return state
 
 
+MAX_BEAM = 32
+
+
+def check_beam(beam: int) -> int:
+    """A decoding width, or ValueError saying what is wrong with it."""
+    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+        raise ValueError(f"beam must be a whole number from 1 (greedy) to {MAX_BEAM}, got {beam!r}")
+    return beam
+
+
 class Planner:
     """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
 
-    def __init__(self, state: dict, device: str = "auto", int8: bool = False):
+    def __init__(self, state: dict, device: str = "auto", int8: bool = False, beam: int | None = None):
         self.device = pick_device(device)
         self.config = PlannerConfig.from_dict(state["model_config"])
+        self.beam = self.config.beam if beam is None else check_beam(beam)
         self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
         self.model = PlannerModel.from_config(self.config, self.types, self.workers)
         self.model.load_trainable_state_dict(state["model"])
@@ -66,12 +77,15 @@ class Planner:
             self.quantize()
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False) -> "Planner":
+    def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False,
+             beam: int | None = None) -> "Planner":
         """A planner from a checkpoint; CheckpointError (one line) when it cannot be used, ValueError
-        when `int8` cannot be (not on CPU, or a fine-tuned encoder)."""
+        when `int8` cannot be (not on CPU, or a fine-tuned encoder) or `beam` is not a width. `beam`
+        plans are kept while decoding (default: the checkpoint's `model.beam`; 1 = greedy)."""
+        beam = None if beam is None else check_beam(beam)
         state = load_checkpoint(path)
         try:
-            planner = cls(state, device)
+            planner = cls(state, device, beam=beam)
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
         if int8:
@@ -105,7 +119,7 @@ class Planner:
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated."""
         texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
-        out = self.model.plan_texts(texts)
+        out = self.model.plan_texts(texts, self.beam)
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
 
     @torch.no_grad()

@@ -1,5 +1,8 @@
 """Decoding model outputs into plans: always a DAG, raw acyclicity reported, cost weight honoured."""
 
+import itertools
+
+import pytest
 import torch
 
 from orchestai_core.dag import find_cycle
@@ -21,9 +24,11 @@ class NoEncoder(torch.nn.Module):
         return states
 
 
-def test_decoding_random_weights_always_gives_dags_of_known_types():
+@pytest.mark.parametrize("beam", [1, 3])
+def test_decoding_random_weights_always_gives_dags_of_known_types(beam):
     torch.manual_seed(0)
-    config = PlannerConfig(hidden=32, type_embedding=16, gnn_rounds=2, gnn_heads=2, max_nodes=12, dropout=0.0)
+    config = PlannerConfig(hidden=32, type_embedding=16, gnn_rounds=2, gnn_heads=2, max_nodes=12, dropout=0.0,
+                           beam=beam)
     model = PlannerModel(config, TYPES, WORKERS, NoEncoder()).eval()
     mask = torch.ones(16, 7, dtype=torch.bool)
     mask[3:, 5:] = False
@@ -109,3 +114,69 @@ def test_padding_tokens_draw_no_attention():
         tokens[0, 4:] = 1e3
         after = decomposer(decomposer.read(tokens, mask, torch.zeros(1, 6, 2)), prev, emitted)[0]
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def _forced_log_prob(decomposer, request, row: int, types: list[int], never: list[int]) -> tuple[float, torch.Tensor]:
+    """Summed log-probability of emitting `types` then END, under the rules decoding plays by (no
+    `never` types, no END first), and the node states of the teacher-forced pass."""
+    eos, bos = TYPES["<eos>"], TYPES["<bos>"]
+    emitted = [*types, eos]
+    with torch.no_grad():
+        logits, nodes, _ = decomposer(request.rows(torch.tensor([row])), torch.tensor([[bos, *types]]),
+                                      torch.tensor([emitted]))
+    logits[0, :, never] = float("-inf")
+    logits[0, 0, eos] = float("-inf")
+    log_probs = logits[0].log_softmax(-1)
+    return float(sum(log_probs[i, t] for i, t in enumerate(emitted))), nodes[0, :len(types)]
+
+
+def test_a_beam_as_wide_as_every_partial_plan_finds_the_most_probable_plan():
+    """With three types and plans of at most three steps there are 27 partial plans at most: a beam of
+    27 keeps them all, so it must return the plan a search through all 39 plans finds."""
+    from orchestai_core.model.decomposer import TaskDecomposer
+
+    types = Vocab([*TYPE_SPECIALS, "a", "b", "c"])
+    torch.manual_seed(5)
+    decomposer = TaskDecomposer(len(types), 16, 8, 3, 0.0, count_heads=2).eval()
+    with torch.no_grad():
+        decomposer.out[-1].weight.mul_(7.5)  # confident steps: the best plans here have 1, 2 and 3 steps
+    tokens, mask = torch.randn(6, 7, 16) * 3, torch.ones(6, 7, dtype=torch.bool)
+    mask[2, 4:] = False
+    numbers = torch.zeros(6, 7, 2)
+    numbers[1, 2, 0] = 3.0
+    request = decomposer.read(tokens, mask, numbers)
+    never = [types["<pad>"], types["<bos>"], types["<unk>"]]
+    found, nodes, lengths = decomposer.beam_search(request, types["<bos>"], types["<eos>"], never, 3, 27)
+    real = [types[t] for t in "abc"]
+    plans = [list(p) for n in (1, 2, 3) for p in itertools.product(real, repeat=n)]
+    assert len(plans) == 39
+    assert set(lengths.tolist()) == {1, 2, 3}
+    greedy, _, greedy_lengths = decomposer.generate(request, types["<bos>"], types["<eos>"], never, 3)
+    assert (greedy_lengths != lengths).any()  # greedy decoding misses some of them
+    for row in range(6):
+        scored = [(_forced_log_prob(decomposer, request, row, p, never)[0], p) for p in plans]
+        best_score, best = max(scored)
+        n = int(lengths[row])
+        assert found[row, :n].tolist() == best, (row, scored)
+        assert (found[row, n:] == 0).all()
+        assert torch.allclose(nodes[row, :n], _forced_log_prob(decomposer, request, row, best, never)[1], atol=1e-5)
+
+
+def test_a_beam_of_one_scores_at_least_as_well_as_greedy_decoding():
+    """A beam of one follows the greedy path and keeps the best place to end along it."""
+    from orchestai_core.model.decomposer import TaskDecomposer
+
+    torch.manual_seed(5)
+    decomposer = TaskDecomposer(len(TYPES), 16, 8, 10, 0.0, count_heads=2).eval()
+    tokens, mask = torch.randn(8, 9, 16), torch.ones(8, 9, dtype=torch.bool)
+    request = decomposer.read(tokens, mask, torch.zeros(8, 9, 2))
+    never = [TYPES["<pad>"], TYPES["<bos>"], TYPES["<unk>"]]
+    args = (request, TYPES["<bos>"], TYPES["<eos>"], never, 10)
+    greedy, _, greedy_lengths = decomposer.generate(*args)
+    beam1, _, beam1_lengths = decomposer.beam_search(*args, 1)
+    for row in range(8):
+        def score(t, n):
+            return _forced_log_prob(decomposer, request, row, t[row, :int(n[row])].tolist(), never)[0]
+        g = greedy[row, :int(greedy_lengths[row])].tolist()
+        assert beam1[row, :int(beam1_lengths[row])].tolist() == g[:int(beam1_lengths[row])]  # a prefix of greedy's
+        assert score(beam1, beam1_lengths) >= score(greedy, greedy_lengths) - 1e-5

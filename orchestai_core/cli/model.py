@@ -12,6 +12,8 @@ from orchestai_core.cli.options import config_option, db_option, open_config, op
 from orchestai_core.ingest import UnreadableFileError
 from orchestai_core.store import REVIEW_STATUSES
 
+beam_option = click.option("--beam", type=click.IntRange(1, 32), default=None,
+                           help="Plans kept while decoding (1 = greedy; default: the checkpoint's model.beam).")
 int8_option = click.option("--int8", is_flag=True,
                            help="Run the frozen encoder in int8 on CPU: faster, plans may differ slightly.")
 
@@ -94,14 +96,15 @@ def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, dev
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--device", default="auto", show_default=True)
 @int8_option
-def eval_cmd(checkpoint, data, as_json, device, int8):
+@beam_option
+def eval_cmd(checkpoint, data, as_json, device, int8, beam):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy."""
     from orchestai_core.evaluate import evaluate_planner
 
     examples = _examples(data, None, None, {})
     if not examples:
         raise click.ClickException(f"{data}: no logs to evaluate on")
-    planner = _planner(checkpoint, device, int8)
+    planner = _planner(checkpoint, device, int8, beam)
     result = evaluate_planner(planner, examples)
     if as_json:
         click.echo(json.dumps(result))
@@ -120,11 +123,11 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _planner(checkpoint: str, device: str, int8: bool = False):
+def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None):
     from orchestai_core.planner_api import Planner
 
     try:
-        return Planner.load(checkpoint, device, int8=int8)
+        return Planner.load(checkpoint, device, int8=int8, beam=beam)
     except ValueError as exc:  # CheckpointError, a device that is not there, or int8 off CPU
         raise click.ClickException(str(exc)) from None
 
@@ -138,13 +141,14 @@ def _planner(checkpoint: str, device: str, int8: bool = False):
               help="Trade quality for price when picking workers (0 = quality only).")
 @click.option("--device", default="auto", show_default=True)
 @int8_option
-def plan(checkpoint, instruction, input_path, output_path, cost_weight, device, int8):
+@beam_option
+def plan(checkpoint, instruction, input_path, output_path, cost_weight, device, int8, beam):
     """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output)."""
     if bool(instruction) == bool(input_path):
         raise click.UsageError("give either an INSTRUCTION or --input FILE")
     if instruction is not None and not instruction.strip():
         raise click.ClickException("the instruction is empty: type what the workflow should do")
-    planner = _planner(checkpoint, device, int8)
+    planner = _planner(checkpoint, device, int8, beam)
     if instruction:
         click.echo(json.dumps(planner.plan(instruction, cost_weight=cost_weight), ensure_ascii=False))
         return

@@ -133,6 +133,24 @@ class LocationAttention(nn.Module):
         return torch.stack(steps, 1), torch.stack(left, 1)
 
 
+@dataclass
+class DecoderState:
+    """Where decoding stands for each row: both LSTM layers, the attention's last weights and
+    coverage, how often each type has been emitted, and the totals each type is expected to reach."""
+
+    h1: torch.Tensor
+    c1: torch.Tensor
+    h2: torch.Tensor
+    c2: torch.Tensor
+    previous: torch.Tensor  # B×(T+1), last step's attention weights
+    coverage: torch.Tensor  # B×(T+1)
+    seen: torch.Tensor      # B×V
+    totals: torch.Tensor    # B×V, fixed for a request
+
+    def rows(self, index: torch.Tensor) -> "DecoderState":
+        return DecoderState(*(getattr(self, f.name)[index] for f in fields(self)))
+
+
 def lstm_step(lstm: nn.LSTM, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of a one-layer nn.LSTM (B×D) with its own weights: a third of a length-1 call's cost."""
     return torch.lstm_cell(x, state, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
@@ -239,6 +257,40 @@ class TaskDecomposer(nn.Module):
         logits = self.out(torch.cat([out, context, remaining, uncovered], -1))
         return logits, self.node(torch.cat([out, context, self.type_emb(emitted)], -1)), total
 
+    def _start(self, request: Request) -> "DecoderState":
+        h1, c1, h2, c2 = self._initial(request)
+        previous = torch.zeros_like(request.mask, dtype=h1.dtype)
+        seen = torch.zeros(len(request.mask), self.n_types, dtype=torch.long, device=h1.device)
+        return DecoderState(h1, c1, h2, c2, previous, previous, seen, self.all_totals(request))
+
+    def _step(self, request: Request, state: "DecoderState", prev: torch.Tensor, step: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decoding step after emitting `prev` (B×1), updating `state` in place: (type logits B×V,
+        the step's node state B×2H — what the emitted type's sub-task embedding is built from)."""
+        state.seen[torch.arange(len(prev), device=prev.device), prev[:, 0]] += 1
+        occurrence = state.seen.gather(1, prev)
+        inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence,
+                                            state.totals.gather(1, prev))
+        state.h1, state.c1 = lstm_step(self.lstm, inputs[:, 0], (state.h1, state.c1))
+        content, location = self.attention.prepare(state.h1.unsqueeze(1), request)
+        state.previous, state.coverage, uncovered = self.attention.step(request, content[:, 0], location[:, 0],
+                                                                        state.previous, state.coverage)
+        context = torch.bmm(state.previous.unsqueeze(1), request.values).squeeze(1)
+        state.h2, state.c2 = lstm_step(self.lstm2, torch.cat([state.h1, context, uncovered], -1), (state.h2, state.c2))
+        logits = self.out(torch.cat([state.h2, context, remaining[:, 0], uncovered], -1))
+        return logits, torch.cat([state.h2, context], -1)
+
+    def _banned(self, never: list[int], device: torch.device) -> torch.Tensor:
+        banned = torch.zeros(self.n_types, device=device)
+        banned[never] = float("-inf")
+        return banned
+
+    def _nodes(self, types: torch.Tensor, states: torch.Tensor, lengths: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        steps = max(1, int(lengths.max()))
+        types = types[:, :steps]
+        return types, self.node(torch.cat([states[:, :steps], self.type_emb(types)], -1)), lengths
+
     @torch.no_grad()
     def generate(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -247,30 +299,16 @@ class TaskDecomposer(nn.Module):
 
         Rows that have ended leave the batch, so a long plan costs only its own steps."""
         batch, device = request.mask.shape[0], request.mask.device
-        h1, c1, h2, c2 = self._initial(request)
-        attention = self.attention
-        previous = torch.zeros_like(request.mask, dtype=h1.dtype)
-        coverage = previous
+        state = self._start(request)
         prev = torch.full((batch, 1), bos, dtype=torch.long, device=device)
-        seen = torch.zeros(batch, self.n_types, dtype=torch.long, device=device)
         rows = torch.arange(batch, device=device)  # the original row of each row still decoding
         lengths = torch.full((batch,), max_nodes, dtype=torch.long, device=device)
         types = torch.zeros(batch, max_nodes, dtype=torch.long, device=device)
-        states = torch.zeros(batch, max_nodes, 2 * self.dim, dtype=h1.dtype, device=device)
-        banned = torch.zeros(self.n_types, device=device)
-        banned[never] = float("-inf")
-        totals = self.all_totals(request)
+        states = torch.zeros(batch, max_nodes, 2 * self.dim, dtype=state.h1.dtype, device=device)
+        banned = self._banned(never, device)
         for step in range(max_nodes + 1):
-            seen[torch.arange(len(rows), device=device), prev[:, 0]] += 1
-            occurrence = seen.gather(1, prev)
-            inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence,
-                                                totals.gather(1, prev))
-            h1, c1 = lstm_step(self.lstm, inputs[:, 0], (h1, c1))
-            content, location = attention.prepare(h1.unsqueeze(1), request)
-            previous, coverage, uncovered = attention.step(request, content[:, 0], location[:, 0], previous, coverage)
-            context = torch.bmm(previous.unsqueeze(1), request.values).squeeze(1)
-            h2, c2 = lstm_step(self.lstm2, torch.cat([h1, context, uncovered], -1), (h2, c2))
-            logits = self.out(torch.cat([h2, context, remaining[:, 0], uncovered], -1)) + banned
+            logits, node = self._step(request, state, prev, step)
+            logits = logits + banned
             if step == 0:
                 logits[:, eos] = float("-inf")
             choice = logits.argmax(-1)
@@ -280,12 +318,65 @@ class TaskDecomposer(nn.Module):
                 break
             if not going.all():  # drop the rows that ended
                 keep = going.nonzero().squeeze(1)
-                request, rows, choice = request.rows(keep), rows[keep], choice[keep]
-                h1, c1, h2, c2, context = h1[keep], c1[keep], h2[keep], c2[keep], context[keep]
-                previous, coverage, seen, totals = previous[keep], coverage[keep], seen[keep], totals[keep]
+                request, state, rows, choice, node = request.rows(keep), state.rows(keep), rows[keep], choice[keep], node[keep]
             types[rows, step] = choice
-            states[rows, step] = torch.cat([h2, context], -1)
+            states[rows, step] = node
             prev = choice.unsqueeze(1)
-        steps = max(1, int(lengths.max()))
-        types = types[:, :steps]
-        return types, self.node(torch.cat([states[:, :steps], self.type_emb(types)], -1)), lengths
+        return self._nodes(types, states, lengths)
+
+    @torch.no_grad()
+    def beam_search(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Like `generate`, but keeps the `width` most probable partial plans of each request and returns
+        the most probable finished one (summed log-probabilities of its types and END).
+
+        Greedy decoding commits to each step; a plan whose step looks slightly less likely than ending
+        ("…, and then produce a short audio version") is lost. Scores only fall as a plan grows, so the
+        search stops, exactly, once no partial plan can beat the best finished one."""
+        batch, device = request.mask.shape[0], request.mask.device
+        k, v = width, self.n_types
+        request = request.rows(torch.arange(batch, device=device).repeat_interleave(k))
+        state = self._start(request)
+        prev = torch.full((batch * k, 1), bos, dtype=torch.long, device=device)
+        scores = torch.full((batch, k), float("-inf"), device=device)
+        scores[:, 0] = 0.0  # one hypothesis to start from, not k copies of it
+        best = torch.full((batch,), float("-inf"), device=device)
+        best_row = torch.zeros(batch, dtype=torch.long, device=device)
+        lengths = torch.zeros(batch, dtype=torch.long, device=device)
+        first = torch.arange(batch, device=device).unsqueeze(1) * k
+        banned = self._banned(never, device)
+        choices, parents, nodes = [], [], []  # per emitted step: type, the row it extends, node state
+        for step in range(max_nodes + 1):
+            logits, node = self._step(request, state, prev, step)
+            log_probs = (logits.float() + banned).log_softmax(-1)
+            if step == 0:
+                log_probs[:, eos] = float("-inf")
+            total = (scores.view(-1, 1) + log_probs).view(batch, k, v)
+            ended, which = total[:, :, eos].max(1)
+            better = ended > best
+            best = torch.where(better, ended, best)
+            best_row = torch.where(better, first[:, 0] + which, best_row)
+            lengths = torch.where(better, torch.full_like(lengths, step), lengths)
+            if step == max_nodes:
+                break
+            total[:, :, eos] = float("-inf")
+            scores, index = total.view(batch, k * v).topk(k, dim=1)
+            if not bool((scores[:, 0] > best).any()):
+                break  # no partial plan can still win
+            source = (first + torch.div(index, v, rounding_mode="floor")).view(-1)
+            choice = (index % v).view(-1)
+            state = state.rows(source)
+            choices.append(choice)
+            parents.append(source)
+            nodes.append(node[source])
+            prev = choice.unsqueeze(1)
+        # Follow each winner back from the row it ended on.
+        types = torch.zeros(batch, max(1, int(lengths.max())), dtype=torch.long, device=device)
+        states = torch.zeros(*types.shape, 2 * self.dim, dtype=state.h1.dtype, device=device)
+        row = best_row
+        for step in reversed(range(types.shape[1])):
+            active = step < lengths
+            types[:, step] = torch.where(active, choices[step][row], 0)
+            states[:, step] = nodes[step][row] * active.unsqueeze(-1).to(states.dtype)
+            row = torch.where(active, parents[step][row], row)
+        return self._nodes(types, states, lengths)

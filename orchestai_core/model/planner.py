@@ -33,6 +33,7 @@ class PlannerConfig:
     count_heads: int = 4
     max_nodes: int = 64
     dropout: float = 0.2
+    beam: int = 3  # plans kept while decoding (1 = greedy); plan and eval can override it
 
     @classmethod
     def from_dict(cls, data: dict) -> "PlannerConfig":
@@ -40,7 +41,10 @@ class PlannerConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
+        config = cls(**data)
+        if not isinstance(config.beam, int) or config.beam < 1:
+            raise ValueError(f"model.beam must be a whole number of at least 1 (1 = greedy), got {config.beam!r}")
+        return config
 
 
 class TokenProjection(nn.Module):
@@ -88,25 +92,32 @@ class PlannerModel(nn.Module):
         return type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals
 
     @torch.no_grad()
-    def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Greedy plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits."""
+    def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
+                 beam: int | None = None) -> dict[str, torch.Tensor]:
+        """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits. `beam`
+        plans are kept while decoding (default: the config's; 1 = greedy)."""
         tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
         request = self.decomposer.read(tokens, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
-        type_ids, nodes, lengths = self.decomposer.generate(request, self.types[BOS], self.types[EOS], never,
-                                                            self.config.max_nodes)
+        beam = self.config.beam if beam is None else beam
+        if beam > 1:
+            type_ids, nodes, lengths = self.decomposer.beam_search(request, self.types[BOS], self.types[EOS], never,
+                                                                   self.config.max_nodes, beam)
+        else:
+            type_ids, nodes, lengths = self.decomposer.generate(request, self.types[BOS], self.types[EOS], never,
+                                                                self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled)}
 
     @torch.no_grad()
-    def plan_texts(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def plan_texts(self, texts: list[str], beam: int | None = None) -> dict[str, torch.Tensor]:
         """`generate` from instructions (runs the whole encoder)."""
         device = next(self.parameters()).device
         batch, tokens, words = self.encoder.tokenize_words(texts, device)
         return self.generate(self.encoder.frozen_states(**batch), batch["attention_mask"].bool(),
-                             self.numbers(tokens, words).to(device))
+                             self.numbers(tokens, words).to(device), beam)
 
     @staticmethod
     def numbers(tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:

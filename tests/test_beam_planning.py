@@ -1,0 +1,64 @@
+"""The decoding width at planning time: the checkpoint's by default, chosen per planner or per command,
+and refused clearly when it is not a width."""
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from orchestai_core.cli import main
+from orchestai_core.dag import find_cycle, parent_indices
+from orchestai_core.export import write_jsonl
+from orchestai_core.model.planner import PlannerConfig
+from orchestai_core.planner_api import Planner
+from orchestai_core.synth import generate_logs
+
+TEXTS = ["Translate the user manual into French and German", "Fix the crash on empty uploads",
+         "Research three vendors for our CRM migration, then email the result to Maria"]
+
+
+def test_the_planner_uses_the_checkpoints_beam_unless_told_otherwise(tiny_checkpoint):
+    state = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
+    assert Planner.load(tiny_checkpoint, "cpu").beam == PlannerConfig.from_dict(state["model_config"]).beam == 3
+    assert Planner.load(tiny_checkpoint, "cpu", beam=1).beam == 1
+
+
+@pytest.mark.parametrize("beam", [1, 2, 5])
+def test_every_width_plans_dags_of_known_types_and_workers(tiny_checkpoint, beam):
+    planner = Planner.load(tiny_checkpoint, "cpu", beam=beam)
+    plans = planner.plan_batch(TEXTS)
+    for plan in plans:
+        assert plan["subtasks"] and find_cycle(parent_indices(plan["subtasks"])) is None
+        assert {s["type"] for s in plan["subtasks"]} <= set(planner.types.items)
+        assert all(s["worker"] in planner.workers.items for s in plan["subtasks"])
+    assert [p["subtasks"] for p in plans] == [planner.plan(t)["subtasks"] for t in TEXTS]  # alone or in a batch
+
+
+@pytest.mark.parametrize("beam", [0, -1, 33, 2.5, True])
+def test_a_width_that_is_not_one_is_refused_before_loading(tiny_checkpoint, beam):
+    with pytest.raises(ValueError, match=r"beam must be a whole number from 1 \(greedy\) to 32, got"):
+        Planner.load(tiny_checkpoint, "cpu", beam=beam)
+
+
+@pytest.mark.parametrize("beam", [0, "wide"])
+def test_a_config_with_a_bad_beam_is_refused(beam):
+    with pytest.raises(ValueError, match="model.beam must be a whole number of at least 1"):
+        PlannerConfig.from_dict({"beam": beam})
+
+
+def test_cli_plan_and_eval_take_a_beam(tiny_checkpoint, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["plan", "--checkpoint", str(tiny_checkpoint), "--device", "cpu", "--beam", "1",
+                                  TEXTS[2]])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["subtasks"] and find_cycle(parent_indices(plan["subtasks"])) is None
+    result = runner.invoke(main, ["plan", "--checkpoint", str(tiny_checkpoint), "--beam", "0", TEXTS[0]])
+    assert result.exit_code == 2 and "--beam" in result.output and "0 is not in the range 1<=x<=32" in result.output
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(4, seed=5), data)
+    result = runner.invoke(main, ["eval", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--json",
+                                  "--device", "cpu", "--beam", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["dag_validity"] == 1.0
