@@ -1,6 +1,6 @@
 """Planning latency and throughput of a checkpoint on this machine.
 
-    python benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth [--int8]
+    python benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth [--int8] [--beam N]
 
 Prints one JSON line: single-instruction p50/p99 in ms and batched instructions per second, on
 instructions from a fresh synthetic corpus (a seed the model was not trained on).
@@ -26,12 +26,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--int8", action="store_true", help="run the frozen encoder in int8 (CPU)")
+    parser.add_argument("--beam", type=int, help="plans kept while decoding (default: the checkpoint's)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
     args = parser.parse_args()
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    planner = Planner.load(args.checkpoint, args.device, int8=args.int8)
+    planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam)
     texts = [log["instruction"] for log in generate_logs(args.n, seed=424242)]
     planner.plan(texts[0])  # warm-up
     single = []
@@ -44,7 +45,7 @@ def main() -> None:
     batched_s = time.perf_counter() - start
     single.sort()
     print(json.dumps({
-        "n": len(texts), "device": args.device, "int8": planner.int8, "threads": torch.get_num_threads(),
+        "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam, "threads": torch.get_num_threads(),
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(single[min(len(single) - 1, int(0.99 * len(single)))], 2),
         "batched_per_s": round(len(texts) / batched_s, 1), "batch_size": args.batch_size,
