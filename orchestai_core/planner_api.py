@@ -168,4 +168,5 @@ class Planner:
         return {"id": plan_id, "instruction": text, "subtasks": subtasks,
                 "est_cost_usd": round(sum(s["est_cost_usd"] for s in subtasks), 6),
                 "est_latency_ms": round(total_latency, 1), "critical_path": path,
-                "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2)}}
+                "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2),
+                         "beam": self.beam}}

@@ -29,6 +29,7 @@ def test_every_width_plans_dags_of_known_types_and_workers(tiny_checkpoint, beam
     planner = Planner.load(tiny_checkpoint, "cpu", beam=beam)
     plans = planner.plan_batch(TEXTS)
     for plan in plans:
+        assert plan["meta"]["beam"] == beam  # a plan says how it was decoded
         assert plan["subtasks"] and find_cycle(parent_indices(plan["subtasks"])) is None
         assert {s["type"] for s in plan["subtasks"]} <= set(planner.types.items)
         assert all(s["worker"] in planner.workers.items for s in plan["subtasks"])
