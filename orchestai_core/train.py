@@ -437,14 +437,13 @@ class Phase1Trainer:
         """Trained weights (not the frozen base encoder), config, vocabularies, metrics, catalogue, cost
         statistics and the training plans for the nearest-neighbour baseline; the main process only."""
         if self.is_main:
-            training = {k: v.clone() for k, v in self.model.trainable_state_dict().items()}
-            with self.averaged():
+            with self.averaged():  # cloned: the raw weights come back into the same tensors after the block
                 planning = {k: v.clone() for k, v in self.model.trainable_state_dict().items()}
             resumable = with_optimizer and self.average is not None
             atomic_save({
                 "version": CHECKPOINT_VERSION, "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
                 "types": self.types.items, "workers": self.workers.items, "model": planning,
-                "training_model": training if resumable else None,  # the raw weights training continues from
+                "training_model": self.model.trainable_state_dict() if resumable else None,  # raw: training resumes from them
                 "average": self.average.state_dict() if resumable else None,
                 "optimizer": self.optimizer.state_dict() if with_optimizer else None,
                 "scaler": self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,

@@ -335,8 +335,9 @@ class TaskDecomposer(nn.Module):
         search stops, exactly, once no partial plan can beat the best finished one."""
         batch, device = request.mask.shape[0], request.mask.device
         k, v = width, self.n_types
-        request = request.rows(torch.arange(batch, device=device).repeat_interleave(k))
-        state = self._start(request)
+        copies = torch.arange(batch, device=device).repeat_interleave(k)
+        state = self._start(request).rows(copies)  # started once per request, then copied
+        request = request.rows(copies)
         prev = torch.full((batch * k, 1), bos, dtype=torch.long, device=device)
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one hypothesis to start from, not k copies of it
@@ -356,7 +357,7 @@ class TaskDecomposer(nn.Module):
             better = ended > best
             best = torch.where(better, ended, best)
             best_row = torch.where(better, first[:, 0] + which, best_row)
-            lengths = torch.where(better, torch.full_like(lengths, step), lengths)
+            lengths = lengths.masked_fill(better, step)
             if step == max_nodes:
                 break
             total[:, :, eos] = float("-inf")
