@@ -19,6 +19,7 @@ import torch
 
 from orchestai_core.dag import critical_path
 from orchestai_core.model.decode import DecodedPlan, decode
+from orchestai_core.model.beam import check_beam
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.selector import relative_costs
 from orchestai_core.model.vocab import Vocab
@@ -44,16 +45,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: planner checkpoint version {state.get('version')} is not supported "
                               f"(expected {CHECKPOINT_VERSION}); train again")
     return state
-
-
-MAX_BEAM = 32
-
-
-def check_beam(beam: int) -> int:
-    """A decoding width, or ValueError saying what is wrong with it."""
-    if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
-        raise ValueError(f"beam must be a whole number from 1 (greedy) to {MAX_BEAM}, got {beam!r}")
-    return beam
 
 
 class Planner:
@@ -116,10 +107,11 @@ class Planner:
         return text.strip()
 
     @torch.no_grad()
-    def decode_batch(self, texts: list[str], cost_weight: float = 0.0) -> list[DecodedPlan]:
-        """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated."""
+    def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None) -> list[DecodedPlan]:
+        """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
+        `beam` overrides the planner's width for this call."""
         texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
-        out = self.model.plan_texts(texts, self.beam)
+        out = self.model.plan_texts(texts, self._beam(beam))
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
 
     @torch.no_grad()
@@ -133,28 +125,34 @@ class Planner:
             parts.append(torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1).cpu())
         return torch.cat(parts) if parts else torch.zeros(0, self.encoder.hidden_size)
 
+    def _beam(self, beam: int | None) -> int:
+        return self.beam if beam is None else check_beam(beam)
+
     def plan_batch(self, texts: list[str], ids: list[str] | None = None, cost_weight: float = 0.0,
-                   batch_size: int = 64) -> list[dict]:
-        """Plans for many instructions, in batches (instructions of similar length together)."""
+                   batch_size: int = 64, beam: int | None = None) -> list[dict]:
+        """Plans for many instructions, in batches (instructions of similar length together). `beam`
+        overrides the planner's decoding width for this call (1 = greedy)."""
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
+        beam = self._beam(beam)
         texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         plans: list[dict | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded = self.decode_batch([texts[i] for i in part], cost_weight)
+            decoded = self.decode_batch([texts[i] for i in part], cost_weight, beam)
             ms = (time.perf_counter() - began) * 1000 / len(part)
             for i, d in zip(part, decoded):
-                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms)
+                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam)
         return plans
 
-    def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1") -> dict:
-        """One plan in the spec's plan-output shape; `cost_weight` > 0 prefers cheaper workers."""
-        return self.plan_batch([text], [plan_id], cost_weight)[0]
+    def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1", beam: int | None = None) -> dict:
+        """One plan in the spec's plan-output shape; `cost_weight` > 0 prefers cheaper workers, `beam`
+        overrides the decoding width for this call."""
+        return self.plan_batch([text], [plan_id], cost_weight, beam=beam)[0]
 
-    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float) -> dict:
+    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float, beam: int) -> dict:
         g = decoded.graph
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, g.workers, g.parents)):
@@ -169,4 +167,4 @@ class Planner:
                 "est_cost_usd": round(sum(s["est_cost_usd"] for s in subtasks), 6),
                 "est_latency_ms": round(total_latency, 1), "critical_path": path,
                 "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2),
-                         "beam": self.beam}}
+                         "beam": beam}}

@@ -12,8 +12,9 @@ from workbench.components.plan_actions import plan_actions
 from workbench.components.plan_view import show_plan
 from workbench.components.quick_training import quick_training
 from workbench.components.text import md_escape
-from workbench.services.planning import (InstructionError, agreement, check_instruction, checkpoint_root,
-                                         default_checkpoint, get_planner, list_checkpoints, plan_instruction)
+from workbench.services.planning import (BEAM_CHOICES, InstructionError, agreement, beam_label, check_instruction,
+                                         checkpoint_root, default_checkpoint, get_planner, list_checkpoints,
+                                         plan_instruction)
 from workbench.services.store import get_store
 
 st.title("Planner")
@@ -34,6 +35,10 @@ with right:
     cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight",
                             help="The worker selector's cost weight: 0 picks the likeliest worker, higher values "
                                  "prefer cheaper workers for each step.")
+    beam = st.selectbox("Decoding", BEAM_CHOICES, format_func=beam_label, key="planner_beam",
+                        help="How many partial plans are kept while decoding. 1 (greedy) is fastest; a wider beam "
+                             "finds more probable plans and takes longer. Default: the width the checkpoint was "
+                             "trained with (`model.beam`).")
     compare = st.toggle("Compare with a second checkpoint", key="planner_compare", disabled=len(checkpoints) < 2)
     others = [c for c in checkpoints if c.path != first.path]
     second = (checkpoint_picker(others, key="planner_checkpoint_b", label="Second checkpoint",
@@ -44,7 +49,7 @@ if submitted is None:
     st.stop()
 try:
     text = check_instruction(submitted)
-    plans = [(c, plan_instruction(get_planner(c.path), text, cost_weight)) for c in (first, second) if c]
+    plans = [(c, plan_instruction(get_planner(c.path), text, cost_weight, beam)) for c in (first, second) if c]
 except (InstructionError, CheckpointError) as exc:
     st.warning(md_escape(exc))
     st.stop()

@@ -137,6 +137,19 @@ def test_cost_slider_re_ranks_workers_and_updates_the_estimates(trained):
     assert _metrics(at)["Est. cost"] == usd(expected["est_cost_usd"])
 
 
+def test_decoding_choice_plans_with_that_beam_and_says_so(trained):
+    planner = get_planner(trained / "checkpoints" / "phase1_best_model.pth")
+    at = _plan(_page(), EXAMPLES[3])
+    assert any("beam 3" in b for b in _badges(at))  # the checkpoint's own width by default
+    at.selectbox(key="planner_beam").set_value(1).run()
+    assert not at.exception
+    greedy = planner.plan(EXAMPLES[3], beam=1)
+    assert at.dataframe[0].value["step"].tolist() == [t["id"] for t in greedy["subtasks"]]
+    assert at.dataframe[0].value["worker"].tolist() == [t["worker"] for t in greedy["subtasks"]]
+    assert any("greedy decoding" in b for b in _badges(at))
+    assert planner.beam == 3  # the cached planner keeps its own width
+
+
 def test_a_damaged_checkpoint_is_reported_not_raised(home):
     (home / "checkpoints").mkdir()
     (home / "checkpoints" / "phase1_best_model.pth").write_bytes(b"half-written")

@@ -36,15 +36,26 @@ def test_every_width_plans_dags_of_known_types_and_workers(tiny_checkpoint, beam
     assert [p["subtasks"] for p in plans] == [planner.plan(t)["subtasks"] for t in TEXTS]  # alone or in a batch
 
 
+def test_one_call_can_choose_its_own_width(tiny_checkpoint):
+    planner = Planner.load(tiny_checkpoint, "cpu")
+    greedy = Planner.load(tiny_checkpoint, "cpu", beam=1)
+    plan = planner.plan(TEXTS[2], beam=1)
+    assert plan["meta"]["beam"] == 1 and plan["subtasks"] == greedy.plan(TEXTS[2])["subtasks"]
+    assert [p["meta"]["beam"] for p in planner.plan_batch(TEXTS, beam=2)] == [2, 2, 2]
+    assert planner.beam == 3 and planner.plan(TEXTS[0])["meta"]["beam"] == 3  # the call did not change the planner
+    with pytest.raises(ValueError, match=r"beam must be a whole number from 1 \(greedy\) to 32, got 0"):
+        planner.plan(TEXTS[0], beam=0)
+
+
 @pytest.mark.parametrize("beam", [0, -1, 33, 2.5, True])
 def test_a_width_that_is_not_one_is_refused_before_loading(tiny_checkpoint, beam):
     with pytest.raises(ValueError, match=r"beam must be a whole number from 1 \(greedy\) to 32, got"):
         Planner.load(tiny_checkpoint, "cpu", beam=beam)
 
 
-@pytest.mark.parametrize("beam", [0, "wide"])
+@pytest.mark.parametrize("beam", [0, "wide", 33])
 def test_a_config_with_a_bad_beam_is_refused(beam):
-    with pytest.raises(ValueError, match="model.beam must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match=r"model.beam must be a whole number from 1 \(greedy\) to 32, got"):
         PlannerConfig.from_dict({"beam": beam})
 
 

@@ -10,9 +10,10 @@ import click
 
 from orchestai_core.cli.options import config_option, db_option, open_config, open_store
 from orchestai_core.ingest import UnreadableFileError
+from orchestai_core.model.beam import MAX_BEAM
 from orchestai_core.store import REVIEW_STATUSES
 
-beam_option = click.option("--beam", type=click.IntRange(1, 32), default=None,
+beam_option = click.option("--beam", type=click.IntRange(1, MAX_BEAM), default=None,
                            help="Plans kept while decoding (1 = greedy; default: the checkpoint's model.beam).")
 int8_option = click.option("--int8", is_flag=True,
                            help="Run the frozen encoder in int8 on CPU: faster, plans may differ slightly.")

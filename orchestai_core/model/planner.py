@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from orchestai_core.model.beam import check_beam
 from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
@@ -42,8 +43,7 @@ class PlannerConfig:
         if unknown:
             raise ValueError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
         config = cls(**data)
-        if not isinstance(config.beam, int) or config.beam < 1:
-            raise ValueError(f"model.beam must be a whole number of at least 1 (1 = greedy), got {config.beam!r}")
+        check_beam(config.beam, "model.beam")
         return config
 
 

@@ -40,6 +40,9 @@ def plan_badges(planned: Planned) -> None:
         if planned.plan.get("meta", {}).get("raw_adjacency_acyclic") is False:
             st.badge("raw edges had a cycle; decoding kept forward edges only", icon="ℹ️", color="orange")
         st.badge(f"planned in {planned.ms:,.0f} ms", icon="⏱️", color="blue")
+        beam = planned.plan.get("meta", {}).get("beam")
+        if beam is not None:
+            st.badge("greedy decoding" if beam == 1 else f"beam {beam}", icon="🔎", color="gray")
 
 
 def plan_totals(plan: dict) -> None:

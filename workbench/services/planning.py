@@ -35,6 +35,7 @@ EXAMPLES = (
     "Transcribe episode 12 of the podcast, write show notes and email them to the whole team.",
 )
 SUBTASK_KEYS = ("id", "type", "worker", "depends_on")  # what a log keeps of a planned step
+BEAM_CHOICES = (None, 1, 2, 3, 5, 8)  # None: the checkpoint's own `model.beam`
 
 
 class InstructionError(ValueError):
@@ -101,10 +102,17 @@ def plan_id_for(text: str) -> str:
     return "plan-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
-def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0) -> Planned:
-    """Plan a checked instruction, timing the whole call."""
+def beam_label(beam: int | None) -> str:
+    """How the Planner page names a decoding width."""
+    if beam is None:
+        return "as trained (the checkpoint's beam)"
+    return "greedy (beam 1)" if beam == 1 else f"beam {beam}"
+
+
+def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0, beam: int | None = None) -> Planned:
+    """Plan a checked instruction, timing the whole call; `beam` overrides the checkpoint's width."""
     began = time.perf_counter()
-    plan = planner.plan(text, cost_weight=cost_weight, plan_id=plan_id_for(text))
+    plan = planner.plan(text, cost_weight=cost_weight, plan_id=plan_id_for(text), beam=beam)
     return Planned(plan, (time.perf_counter() - began) * 1000)
 
 
