@@ -106,7 +106,7 @@ class Planner:
             raise ValueError(f"the instruction{where} is empty: type what the workflow should do")
         return text.strip()
 
-    @torch.no_grad()
+    @torch.inference_mode()  # outputs are read, never trained on
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
         `beam` overrides the planner's width for this call."""
@@ -114,7 +114,7 @@ class Planner:
         out = self.model.plan_texts(texts, self._beam(beam))
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         """Mean-pooled, normalised encoder embeddings (for the nearest-neighbour baseline)."""
         parts = []

@@ -291,7 +291,7 @@ class TaskDecomposer(nn.Module):
         types = types[:, :steps]
         return types, self.node(torch.cat([states[:, :steps], self.type_emb(types)], -1)), lengths
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Greedy decoding of at least one and at most `max_nodes` types (`never` are not emitted).
@@ -324,7 +324,7 @@ class TaskDecomposer(nn.Module):
             prev = choice.unsqueeze(1)
         return self._nodes(types, states, lengths)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def beam_search(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Like `generate`, but keeps the `width` most probable partial plans of each request and returns

@@ -91,7 +91,7 @@ class PlannerModel(nn.Module):
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
         return type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals
 
-    @torch.no_grad()
+    @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
                  beam: int | None = None) -> dict[str, torch.Tensor]:
         """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits. `beam`
@@ -111,7 +111,7 @@ class PlannerModel(nn.Module):
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled)}
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def plan_texts(self, texts: list[str], beam: int | None = None) -> dict[str, torch.Tensor]:
         """`generate` from instructions (runs the whole encoder)."""
         device = next(self.parameters()).device
