@@ -25,7 +25,7 @@ PLAN = {
          "worker_probs": {"nllb-200": 1.0}, "est_cost_usd": 0.0002, "est_latency_ms": 300.0},
     ],
     "est_cost_usd": 0.0014, "est_latency_ms": 1300.0, "critical_path": ["s1", "s2"],
-    "meta": {"raw_adjacency_acyclic": True, "planning_ms": 3.0},
+    "meta": {"raw_adjacency_acyclic": True, "planning_ms": 3.0, "beam": 3},
 }
 
 
@@ -70,7 +70,7 @@ def test_curation_log_is_valid_pending_material_without_plan_only_fields():
     assert log["subtasks"] == [{"id": t["id"], "type": t["type"], "worker": t["worker"],
                                 "depends_on": t["depends_on"]} for t in PLAN["subtasks"]]
     kept = log["meta"]["planner"]
-    assert kept["checkpoint"] == "/ckpt/best.pth" and kept["cost_weight"] == 1.5
+    assert kept["checkpoint"] == "/ckpt/best.pth" and kept["cost_weight"] == 1.5 and kept["beam"] == 3
     assert kept["steps"]["s2"] == {"worker_probs": {"gpt-4o": 0.3, "nllb-200": 0.6}, "est_cost_usd": 0.0002,
                                    "est_latency_ms": 400.0}
     assert kept["critical_path"] == ["s1", "s2"]
@@ -91,8 +91,8 @@ def test_export_is_the_plan_with_how_it_was_made():
     exported = json.loads(export_json(PLAN, "/ckpt/best.pth", 2.0))
     assert exported["subtasks"] == PLAN["subtasks"]
     assert exported["critical_path"] == ["s1", "s2"] and exported["est_latency_ms"] == 1300.0
-    assert exported["meta"] == {"raw_adjacency_acyclic": True, "planning_ms": 3.0, "checkpoint": "/ckpt/best.pth",
-                                "cost_weight": 2.0}
+    assert exported["meta"] == {"raw_adjacency_acyclic": True, "planning_ms": 3.0, "beam": 3,
+                                "checkpoint": "/ckpt/best.pth", "cost_weight": 2.0}
     assert "checkpoint" not in PLAN["meta"]
 
 

@@ -193,6 +193,7 @@ def curation_log(plan: dict, checkpoint: str, cost_weight: float) -> dict:
         "subtasks": [{k: copy.deepcopy(t[k]) for k in SUBTASK_KEYS if k in t} for t in plan["subtasks"]],
         "meta": {"planner": {
             "checkpoint": checkpoint, "cost_weight": cost_weight, "plan_id": plan.get("id"),
+            "beam": plan.get("meta", {}).get("beam"),  # how the plan was decoded (1 = greedy)
             "est_cost_usd": plan.get("est_cost_usd"), "est_latency_ms": plan.get("est_latency_ms"),
             "critical_path": plan.get("critical_path"),
             "steps": {t["id"]: {k: t[k] for k in ("worker_probs", "est_cost_usd", "est_latency_ms") if k in t}
