@@ -8,7 +8,7 @@ import streamlit as st
 
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from workbench.services.planning import Planned, dag_problem, path_cost, subtask_rows
+from workbench.services.planning import Planned, beam_label, dag_problem, path_cost, subtask_rows
 
 PATH_BACKGROUND = "background-color: #ffe8d1"  # a light tint of the critical-path orange
 COLUMNS = {
@@ -42,7 +42,7 @@ def plan_badges(planned: Planned) -> None:
         st.badge(f"planned in {planned.ms:,.0f} ms", icon="⏱️", color="blue")
         beam = planned.plan.get("meta", {}).get("beam")
         if beam is not None:
-            st.badge("greedy decoding" if beam == 1 else f"beam {beam}", icon="🔎", color="gray")
+            st.badge(beam_label(beam), icon="🔎", color="gray")
 
 
 def plan_totals(plan: dict) -> None:

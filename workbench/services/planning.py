@@ -103,10 +103,10 @@ def plan_id_for(text: str) -> str:
 
 
 def beam_label(beam: int | None) -> str:
-    """How the Planner page names a decoding width."""
+    """How the Planner page names a decoding width, in its selector and on a plan's badge."""
     if beam is None:
         return "as trained (the checkpoint's beam)"
-    return "greedy (beam 1)" if beam == 1 else f"beam {beam}"
+    return "greedy decoding" if beam == 1 else f"beam {beam}"
 
 
 def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0, beam: int | None = None) -> Planned:
