@@ -146,6 +146,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX logs_status_source ON logs (review_status, source);
     CREATE INDEX logs_status_success ON logs (review_status, success);
     """,
+    # 4: what a run had to cut from its data (instructions or workflows too long for the model), as a JSON list.
+    """
+    ALTER TABLE runs ADD COLUMN warnings TEXT;
+    """,
 ]
 
 

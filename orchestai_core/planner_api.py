@@ -136,6 +136,7 @@ class Planner:
             raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
         beam = self._beam(beam)
         texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+        truncated = [n > self.config.max_length for n in self.encoder.token_counts(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         plans: list[dict | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
@@ -144,7 +145,7 @@ class Planner:
             decoded = self.decode_batch([texts[i] for i in part], cost_weight, beam)
             ms = (time.perf_counter() - began) * 1000 / len(part)
             for i, d in zip(part, decoded):
-                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam)
+                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam, truncated[i])
         return plans
 
     def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1", beam: int | None = None) -> dict:
@@ -152,7 +153,7 @@ class Planner:
         overrides the decoding width for this call."""
         return self.plan_batch([text], [plan_id], cost_weight, beam=beam)[0]
 
-    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float, beam: int) -> dict:
+    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float, beam: int, truncated: bool) -> dict:
         g = decoded.graph
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, g.workers, g.parents)):
@@ -167,4 +168,4 @@ class Planner:
                 "est_cost_usd": round(sum(s["est_cost_usd"] for s in subtasks), 6),
                 "est_latency_ms": round(total_latency, 1), "critical_path": path,
                 "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2),
-                         "beam": beam}}
+                         "beam": beam, "truncated": truncated}}

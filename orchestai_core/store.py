@@ -33,7 +33,7 @@ SORT_COLUMNS = (
 RUN_FIELDS = {
     "status", "pid", "device", "data_size", "log_path", "out_dir", "started_at", "ended_at",
     "heartbeat_at", "epoch", "total_epochs", "step", "total_steps", "best_val_loss", "best_epoch",
-    "checkpoint", "summary", "error", "command", "config",
+    "checkpoint", "summary", "error", "command", "config", "warnings",
 }
 IMPORT_AUTHOR = "import"
 
@@ -539,7 +539,7 @@ class Store:
             raise StoreError(f"unknown run field(s): {', '.join(sorted(unknown))}")
         if "status" in fields and fields["status"] not in RUN_STATUSES:
             raise StoreError(f"unknown run status {fields['status']!r}")
-        for name in ("summary", "config", "command"):
+        for name in ("summary", "config", "command", "warnings"):
             if name in fields and fields[name] is not None and not isinstance(fields[name], str):
                 fields[name] = json.dumps(fields[name])
         if not fields:
@@ -660,7 +660,7 @@ def _after(sort: str, descending: bool, cursor: tuple) -> tuple[str, list[Any]]:
 
 
 def _decode_run(row: dict) -> dict:
-    for name in ("config", "command", "summary"):
+    for name in ("config", "command", "summary", "warnings"):
         if row.get(name):
             row[name] = json.loads(row[name])
     return row

@@ -41,7 +41,7 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.training_data import Example
+from orchestai_core.training_data import Cut, Example, cuts
 
 CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
@@ -206,6 +206,16 @@ class Phase1Trainer:
         self.val_items = self._encode(self.val_examples)
         self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}"
                   + (f", resuming after epoch {self.epoch}" if state is not None else ""))
+        self.cuts = self._cuts(self.train_examples + self.val_examples)
+
+    def _cuts(self, examples: list[Example]) -> list[Cut]:
+        """What the model cannot take whole of `examples`, said in the run's log and kept on its row."""
+        found = cuts(examples, self.model.encoder.token_counts([e.instruction for e in examples]),
+                     self.model_cfg.max_length, self.model_cfg.max_nodes)
+        for cut in found:
+            self._say(f"warning: {cut.message}")
+        self._update_run(warnings=[cut.message for cut in found] or None)
+        return found
 
     def _load_last(self) -> dict:
         path = self.out_dir / "last.pth"
@@ -354,6 +364,7 @@ class Phase1Trainer:
                    "best_epoch": self.best_epoch, "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
+                   "cut": {"instructions": 0, "workflows": 0} | {c.what: len(c.ids) for c in self.cuts},
                    "last_metrics": self.history[-1] if self.history else None}
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
         best = (f"best validation loss {self.best_val:.4f} at epoch {self.best_epoch}" if self.best_epoch

@@ -53,6 +53,40 @@ def example_from_log(log: dict) -> Example:
     )
 
 
+SHOWN_IDS = 5  # ids named in a cut's message
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Logs of one kind the model cannot take whole; training keeps them, cut to the model's limit."""
+
+    what: str        # "instructions" (longer than the encoder reads) or "workflows" (more sub-tasks than emitted)
+    ids: list[str]
+    total: int       # logs looked at
+    limit: int
+    setting: str     # the config setting that sets the limit
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(self.ids[:SHOWN_IDS]) + (", …" if len(self.ids) > SHOWN_IDS else "")
+        if self.what == "instructions":
+            why = f"are longer than the encoder reads ({self.limit} tokens, {self.setting}) and are truncated"
+        else:
+            why = (f"have more than {self.limit} sub-tasks ({self.setting}); training sees their first "
+                   f"{self.limit} only")
+        return f"{len(self.ids)} of {self.total} {self.what} {why}: {shown}"
+
+
+def cuts(examples: list[Example], token_counts: list[int], max_length: int, max_nodes: int) -> list[Cut]:
+    """The logs whose instruction (`token_counts`, special tokens included) or workflow exceeds what the
+    model takes; one Cut per kind that has any."""
+    found = [Cut("instructions", [e.id for e, n in zip(examples, token_counts) if n > max_length], len(examples),
+                 max_length, "encoder.max_length"),
+             Cut("workflows", [e.id for e in examples if len(e.types) > max_nodes], len(examples), max_nodes,
+                 "model.max_nodes")]
+    return [cut for cut in found if cut.ids]
+
+
 def write_training_json(logs: Iterable[dict], path: str | os.PathLike) -> int:
     """Write `training_data.json` atomically; return the number of examples written."""
     path = Path(path)

@@ -96,6 +96,12 @@ def test_plan_shows_the_dag_the_table_totals_and_badges(trained):
     assert EXAMPLES[0] in [t.value for t in at.text]
 
 
+def test_a_truncated_instruction_gets_a_badge(trained):
+    assert not any("truncated" in b for b in _badges(_plan(_page(), EXAMPLES[0])))
+    at = _plan(_page(), "Translate the user manual into French, then email it to Maria. " * 6)  # over 64 tokens
+    assert any("instruction truncated" in b for b in _badges(at))
+
+
 def test_an_example_fills_the_instruction_box(trained):
     at = _page()
     at.selectbox(key="planner_example").set_value(EXAMPLES[3]).run()

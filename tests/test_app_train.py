@@ -134,6 +134,16 @@ def test_a_killed_run_shows_as_crashed_with_the_end_of_its_log(workbench):
     assert "crashed" in at.error[0].value and "epoch 1/400" in at.code[0].value
 
 
+def test_the_monitor_shows_what_a_run_had_to_cut_from_its_data(workbench):
+    store, _ = workbench
+    run_id = store.create_run({"tiny": True})
+    warning = "2 of 30 workflows have more than 48 sub-tasks (model.max_nodes); training sees their first 48 only: a, b"
+    store.update_run(run_id, status="completed", warnings=[warning])
+    at = _page()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [warning]
+
+
 def test_runs_page_lists_compares_and_deletes_runs(workbench):
     store, config = workbench
     first = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 1,

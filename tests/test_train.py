@@ -46,6 +46,7 @@ def test_training_lowers_the_loss_and_records_the_run(trained):
     assert history[-1]["loss"] < history[0]["loss"]
     run = store.get_run(run_id)
     assert run["status"] == "completed" and run["epoch"] == 4 and run["best_val_loss"] == summary["best_val_loss"]
+    assert run["warnings"] is None and summary["cut"] == {"instructions": 0, "workflows": 0}  # the data fits
     rows = store.metrics(run_id)
     assert {r["split"] for r in rows} == {"train", "val"}
     assert {"loss", "types", "workers", "edges", "dag"} <= {r["name"] for r in rows if r["split"] == "train"}
@@ -93,6 +94,35 @@ def test_checkpoints_hold_the_averaged_weights_and_last_also_the_raw_ones_to_res
     assert any(not torch.equal(averaged[k], raw[k]) for k in raw)
     assert last["average"]["updates"] == trainer.step
     assert best["training_model"] is None and best["average"] is None  # planning needs only the average
+
+
+def test_a_plan_says_when_its_instruction_was_truncated(trained):
+    planner = Planner.load(trained[0] / "ck" / "phase1_best_model.pth", "cpu")
+    long = "Translate the user manual into French, then email it to Maria. " * 12  # about 170 tokens
+    short, cut = planner.plan_batch(["Fix the crash on empty uploads", long])
+    assert short["meta"]["truncated"] is False and cut["meta"]["truncated"] is True
+    assert planner.encoder.token_counts([long])[0] > planner.config.max_length == 128
+
+
+def test_setup_warns_of_instructions_and_workflows_too_long_for_the_model(tmp_path, capsys):
+    examples = [example_from_log(log) for log in generate_logs(16, seed=5)]
+    examples[3].instruction = "Please, " * 150 + examples[3].instruction
+    store = Store.open(tmp_path / "runs.db")
+    run_id = store.create_run({"tiny": True})
+    trainer = Phase1Trainer(TrainConfig(num_epochs=1, batch_size=8, val_metrics_max=2),
+                            PlannerConfig(**{**TINY_MODEL, "max_nodes": 8}), tmp_path / "ck", "cpu", store, run_id,
+                            progress=False)
+    trainer.setup(examples)
+    long_workflows = [e.id for e in examples if len(e.types) > 8]
+    assert long_workflows and len(long_workflows) < len(examples)
+    warnings = store.get_run(run_id)["warnings"]
+    assert warnings[0].startswith(f"1 of 16 instructions are longer than the encoder reads (128 tokens") and \
+        warnings[0].endswith(examples[3].id)
+    assert warnings[1].startswith(f"{len(long_workflows)} of 16 workflows have more than 8 sub-tasks (model.max_nodes)")
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {w}" for w in warnings]
+    assert trainer.train()["cut"] == {"instructions": 1, "workflows": len(long_workflows)}
+    store.close()
 
 
 def test_empty_instruction_is_refused(trained):

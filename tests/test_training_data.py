@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orchestai_core.training_data import (TRAINING_FORMAT, Example, example_from_log, examples_from_store,
+from orchestai_core.training_data import (TRAINING_FORMAT, Example, cuts, example_from_log, examples_from_store,
                                           load_examples, write_training_json)
 
 
@@ -92,3 +92,26 @@ def test_examples_from_the_store_use_the_latest_revision_and_can_filter_by_revie
     assert [(e.id, e.instruction) for e in examples_from_store(store)] == [
         ("a", "Edited"), ("b", make_log("b")["instruction"])]
     assert [e.id for e in examples_from_store(store, status="accepted")] == ["b"]
+
+
+def _example(id_, steps):
+    return Example(id=id_, instruction="x", template=None, types=["t"] * steps, workers=[None] * steps,
+                   parents=[[]] * steps)
+
+
+def test_cuts_name_the_logs_too_long_for_the_model_and_the_setting_that_limits_them():
+    examples = [_example(f"log-{i}", steps) for i, steps in enumerate([3, 9, 4, 12])]
+    found = cuts(examples, token_counts=[20, 140, 128, 30], max_length=128, max_nodes=8)
+    assert [(c.what, c.ids, c.total) for c in found] == [("instructions", ["log-1"], 4),
+                                                          ("workflows", ["log-1", "log-3"], 4)]
+    assert found[0].message == ("1 of 4 instructions are longer than the encoder reads (128 tokens, "
+                                "encoder.max_length) and are truncated: log-1")
+    assert found[1].message == ("2 of 4 workflows have more than 8 sub-tasks (model.max_nodes); training sees "
+                                "their first 8 only: log-1, log-3")
+    assert cuts(examples, [20, 30, 40, 50], max_length=128, max_nodes=12) == []
+
+
+def test_a_cut_names_a_few_logs_and_says_there_are_more():
+    examples = [_example(f"log-{i}", 2) for i in range(7)]
+    message = cuts(examples, [500] * 7, max_length=128, max_nodes=8)[0].message
+    assert message.startswith("7 of 7 instructions") and message.endswith(": log-0, log-1, log-2, log-3, log-4, …")

@@ -85,6 +85,10 @@ class InstructionEncoder(nn.Module):
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each text, special tokens included, before truncation to `max_length`."""
+        return [len(ids) for ids in self.tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
+
     def tokenize_words(self, texts: list[str], device: torch.device | str = "cpu"
                        ) -> tuple[dict[str, torch.Tensor], list[list[str]], list[list[int]]]:
         """`tokenize`, plus each row's token strings and the word (text between spaces) of every token

@@ -30,13 +30,16 @@ def usd(amount: float) -> str:
 
 
 def plan_badges(planned: Planned) -> None:
-    """DAG validity and planning time as badges."""
+    """DAG validity, truncation, planning time and decoding as badges."""
     problem = dag_problem(planned.plan)
     with st.container(horizontal=True):
         if problem is None:
             st.badge("valid DAG", icon="✅", color="green")
         else:
             st.badge(f"not a valid DAG: {md_escape(problem)}", icon="❌", color="red")
+        if planned.plan.get("meta", {}).get("truncated"):
+            st.badge("instruction truncated: the planner read its beginning only (encoder.max_length)", icon="✂️",
+                     color="orange")
         if planned.plan.get("meta", {}).get("raw_adjacency_acyclic") is False:
             st.badge("raw edges had a cycle; decoding kept forward edges only", icon="ℹ️", color="orange")
         st.badge(f"planned in {planned.ms:,.0f} ms", icon="⏱️", color="blue")

@@ -78,6 +78,8 @@ def _monitor(store: Store, run_id: int, live: bool) -> None:
     metrics = store.metrics(run_id)
     _header(run)
     _controls(store, run)
+    for warning in run.get("warnings") or []:  # data the model could not take whole
+        st.warning(warning, icon="✂️")
     if run["status"] in ("failed", "crashed") and run.get("error"):
         st.error(f"Run {run_id} {run['status']}. The end of its log:")
         st.code(run["error"], language=None)
