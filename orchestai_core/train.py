@@ -72,6 +72,7 @@ class TrainConfig:
     worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
     weight_average: float = 0.98      # decay of the running average of the weights that validation and checkpoints use (0 = off)
+    patience: int = 0                 # epochs without a better validation loss before stopping (0 = all epochs)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -92,6 +93,8 @@ class TrainConfig:
             raise ValueError("type_smoothing and worker_smoothing must be at least 0 and below 1")
         if not 0 <= config.weight_average < 1:
             raise ValueError(f"weight_average must be 0 (off) or a decay below 1, got {config.weight_average}")
+        if config.patience < 0:
+            raise ValueError(f"patience must be 0 (off) or a number of epochs, got {config.patience}")
         return config
 
 
@@ -311,6 +314,10 @@ class Phase1Trainer:
     def _handle_signal(self, signum, frame) -> None:
         self.stop_requested = True
 
+    def out_of_patience(self) -> bool:
+        """Whether `patience` epochs have passed since the best validation loss (the same on every rank)."""
+        return bool(self.cfg.patience) and self.epoch - self.best_epoch >= self.cfg.patience
+
     def _should_stop(self) -> bool:
         """A stop on any rank stops all of them at the same step."""
         if self.world == 1:
@@ -320,7 +327,8 @@ class Phase1Trainer:
         return bool(flag.item())
 
     def train(self) -> dict:
-        """Run epochs until `num_epochs` or a stop signal; returns the run summary."""
+        """Run epochs until `num_epochs`, `patience` epochs without progress, or a stop signal; returns the
+        run summary."""
         from tqdm import tqdm
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -354,13 +362,17 @@ class Phase1Trainer:
                 if self._should_stop():
                     status = "stopped"
                     break
+                if self.out_of_patience():
+                    self._say(f"no better validation loss for {self.cfg.patience} epochs: stopping early")
+                    break
         except BaseException as exc:
             self._update_run(status="failed", ended_at=now_iso(), error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        summary = {"status": status, "epochs": self.epoch, "steps": self.step, "best_val_loss": self.best_val,
+        summary = {"status": status, "epochs": self.epoch, "stopped_early": status == "completed" and
+                   self.epoch < self.cfg.num_epochs, "steps": self.step, "best_val_loss": self.best_val,
                    "best_epoch": self.best_epoch, "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),

@@ -56,6 +56,7 @@ def test_train_page_is_registered_and_its_form_shows_the_config_defaults(workben
     at.switch_page("../pages/train.py").run()
     assert not at.exception and at.title[0].value == "Train"
     assert at.number_input(key="train_epochs").value == 2  # the test config's num_epochs
+    assert at.number_input(key="train_patience").value == 0
     assert at.number_input(key="train_batch_size").value == 8
     assert at.number_input(key="train_lambda").value == pytest.approx(0.3)
     assert at.selectbox(key="train_device").options[:2] == ["auto (best available)", "cpu"]
@@ -142,6 +143,16 @@ def test_the_monitor_shows_what_a_run_had_to_cut_from_its_data(workbench):
     at = _page()
     assert not at.exception
     assert [w.value for w in at.warning] == [warning]
+
+
+def test_the_monitor_says_when_a_run_ended_early_for_lack_of_progress(workbench):
+    store, _ = workbench
+    run_id = store.create_run({"tiny": True})
+    store.update_run(run_id, status="completed", epoch=30, total_epochs=50,
+                     summary={"status": "completed", "epochs": 30, "stopped_early": True})
+    at = _page()
+    assert not at.exception
+    assert any("ended early after epoch 30: the validation loss had stopped improving" in c.value for c in at.caption)
 
 
 def test_runs_page_lists_compares_and_deletes_runs(workbench):

@@ -42,7 +42,7 @@ def trained(tmp_path_factory):
 def test_training_lowers_the_loss_and_records_the_run(trained):
     folder, store, run_id, summary, trainer = trained
     history = trainer.history
-    assert summary["status"] == "completed" and summary["epochs"] == 4
+    assert summary["status"] == "completed" and summary["epochs"] == 4 and not summary["stopped_early"]
     assert history[-1]["loss"] < history[0]["loss"]
     run = store.get_run(run_id)
     assert run["status"] == "completed" and run["epoch"] == 4 and run["best_val_loss"] == summary["best_val_loss"]
@@ -191,6 +191,30 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     import torch
 
     assert len(torch.load(tmp_path / "ck" / "last.pth", weights_only=False)["history"]) == stopped_at + 1
+
+
+def test_patience_ends_training_once_the_validation_loss_stops_improving(tmp_path):
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(24, seed=3), data)
+    config = tiny_config(tmp_path, epochs=10)
+    settings = yaml.safe_load(config.read_text())
+    settings["training"]["phase1_supervised"].update(learning_rate=0.0, head_learning_rate=0.0)  # epoch 1 stays best
+    config.write_text(yaml.safe_dump(settings))
+    result = CliRunner().invoke(main, ["train", "--config", str(config), "--data", str(data), "--patience", "2",
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["status"], summary["epochs"], summary["best_epoch"], summary["stopped_early"]) == (
+        "completed", 3, 1, True)
+    assert "no better validation loss for 2 epochs: stopping early" in result.output
+    run = Store.open(tmp_path / "db.sqlite").get_run(summary["run_id"])
+    assert (run["status"], run["epoch"], run["total_epochs"]) == ("completed", 3, 10)
+
+
+def test_patience_must_be_a_whole_number_of_epochs_or_zero():
+    assert TrainConfig.from_dict({"patience": 3}).patience == 3
+    with pytest.raises(ValueError, match="patience must be 0 \\(off\\) or a number of epochs, got -1"):
+        TrainConfig.from_dict({"patience": -1})
 
 
 def test_fine_tuning_the_top_encoder_layer_changes_it_and_the_checkpoint_keeps_only_that_layer(tmp_path):

@@ -111,9 +111,10 @@ def test_stopping_a_run_whose_process_already_died_calls_it_crashed(workbench):
 def test_invalid_settings_are_refused_with_reasons_before_anything_starts(workbench):
     store, config = workbench
     bad = request(config, epochs=0, batch_size=-1, learning_rate=0.0, lambda_dag=-1.0, encoder=" ",
-                  split="alphabetical", device="cuda:7")
+                  split="alphabetical", device="cuda:7", patience=-1)
     problems = validate_request(bad, [Device("auto", "auto"), Device("cpu", "cpu")])
-    assert len(problems) == 7
+    assert len(problems) == 8
+    assert "Patience must be between 0 (run every epoch) and 10000 epochs (got -1)." in problems
     assert any("Device 'cuda:7' is not available" in p for p in problems)
     with pytest.raises(LaunchError, match="Epochs must be between 1 and 10000"):
         launch_run(store, config, bad)
@@ -130,6 +131,14 @@ def test_encoder_layers_kept_reach_the_runs_config_and_are_checked_against_fine_
         "Encoder layers kept must be between 0 (all) and 48 (got -1)."]
     snapshot = run_config(config, request(config, encoder_layers=3), store)
     assert snapshot["encoder"]["layers"] == 3 and TrainRequest.from_config(snapshot).encoder_layers == 3
+
+
+def test_patience_reaches_the_runs_config(workbench):
+    store, config = workbench
+    assert TrainRequest.from_config(config).patience == 0  # config.yaml: every epoch runs
+    snapshot = run_config(config, request(config, patience=5), store)
+    assert snapshot["training"]["phase1_supervised"]["patience"] == 5
+    assert TrainRequest.from_config(snapshot).patience == 5
 
 
 def test_too_little_data_fails_the_run_and_says_why(workbench):

@@ -36,13 +36,15 @@ def _examples(data: str | None, db_path: str | None, status: str | None, config:
 @db_option
 @click.option("--status", type=click.Choice(REVIEW_STATUSES), help="With the store: only logs with this review status.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override training.phase1_supervised.num_epochs.")
+@click.option("--patience", type=click.IntRange(min=0),
+              help="Stop after this many epochs without a better validation loss (0 = never; default: the config's).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Checkpoint folder (default: paths.checkpoints).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pth with its optimizer state and epoch.")
 @click.option("--seed", type=int, help="Override the seed.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--run-id", type=int, help="An existing run row to report into (the workbench creates one).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, device, run_id, quiet):
+def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet):
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
     Under torchrun every process runs this command; only the first one records the run and prints."""
@@ -55,6 +57,8 @@ def train(config_path, data, db_path, status, epochs, out_dir, resume, seed, dev
         section = dict(config.get("training", {}).get("phase1_supervised", {}))
         if epochs:
             section["num_epochs"] = epochs
+        if patience is not None:
+            section["patience"] = patience
         if seed is not None:
             section["seed"] = seed
         train_cfg = TrainConfig.from_dict(section)

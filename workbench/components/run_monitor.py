@@ -24,6 +24,9 @@ def _header(run: dict) -> None:
     where = [f"device {run['device']}" if run.get("device") else None, f"pid {run['pid']}" if run.get("pid") else None,
              f"{run['data_size']} logs" if run.get("data_size") else None, f"started {run['started_at']}"
              if run.get("started_at") else f"queued {run['created_at']}"]
+    summary = run.get("summary") or {}
+    if summary.get("stopped_early"):
+        where.append(f"ended early after epoch {summary['epochs']}: the validation loss had stopped improving")
     st.caption(" · ".join(w for w in where if w))
 
 

@@ -37,8 +37,10 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
                                         format="%.1e", key="train_lr")
         head_rate = c4.number_input("Learning rate (heads)", value=defaults.head_learning_rate, step=1e-4,
                                     format="%.1e", key="train_head_lr")
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c5, c2, c3, c4 = st.columns(5)
         lambda_dag = c1.number_input("λ_DAG", value=defaults.lambda_dag, step=0.05, format="%.2f", key="train_lambda")
+        patience = c5.number_input("Patience", value=defaults.patience, step=1, key="train_patience",
+                                   help="Epochs without a better validation loss before the run stops; 0 runs them all")
         split = c2.selectbox("Validation split", ["random", "template"], index=["random", "template"].index(defaults.split),
                              help="template: whole templates are held out, to measure unseen kinds of requests",
                              key="train_split")
@@ -55,8 +57,8 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
         submitted = st.form_submit_button("Start training", type="primary")
     if not submitted:
         return None
-    return TrainRequest(data=data, filter=flt, epochs=int(epochs), batch_size=int(batch_size),
-                        learning_rate=float(learning_rate), head_learning_rate=float(head_rate),
-                        lambda_dag=float(lambda_dag), encoder=encoder, finetune_layers=int(finetune),
-                        encoder_layers=int(kept), split=split,
-                        seed=int(seed), device=device)
+    return TrainRequest(data=data, filter=flt, epochs=int(epochs), patience=int(patience),
+                        batch_size=int(batch_size), learning_rate=float(learning_rate),
+                        head_learning_rate=float(head_rate), lambda_dag=float(lambda_dag), encoder=encoder,
+                        finetune_layers=int(finetune), encoder_layers=int(kept), split=split, seed=int(seed),
+                        device=device)

@@ -51,6 +51,7 @@ class TrainRequest:
     data: str = "not_rejected"
     filter: LogFilter = field(default_factory=LogFilter)
     epochs: int = 50
+    patience: int = 0  # epochs without a better validation loss before stopping (0 = all epochs)
     batch_size: int = 32
     learning_rate: float = 1e-4
     head_learning_rate: float = 2e-3
@@ -68,6 +69,7 @@ class TrainRequest:
         encoder = config.get("encoder", {})
         defaults = cls()
         return cls(epochs=section.get("num_epochs", defaults.epochs),
+                   patience=section.get("patience", defaults.patience),
                    batch_size=section.get("batch_size", defaults.batch_size),
                    learning_rate=section.get("learning_rate", defaults.learning_rate),
                    head_learning_rate=section.get("head_learning_rate", defaults.head_learning_rate),
@@ -113,6 +115,8 @@ def validate_request(request: TrainRequest, devices: list[Device] | None = None)
         problems.append(f"Data must be one of {', '.join(DATA_CHOICES)}, not {request.data!r}.")
     if not 1 <= request.epochs <= 10_000:
         problems.append(f"Epochs must be between 1 and 10000 (got {request.epochs}).")
+    if not 0 <= request.patience <= 10_000:
+        problems.append(f"Patience must be between 0 (run every epoch) and 10000 epochs (got {request.patience}).")
     if not 1 <= request.batch_size <= 4096:
         problems.append(f"Batch size must be between 1 and 4096 (got {request.batch_size}).")
     for label, value in (("Learning rate", request.learning_rate), ("Head learning rate", request.head_learning_rate)):
@@ -158,9 +162,9 @@ def run_config(config: dict, request: TrainRequest, store: Store) -> dict:
     """The project config with the form's values, as the run's process reads it."""
     snapshot = copy.deepcopy({k: v for k, v in config.items() if not k.startswith("_")})
     section = snapshot.setdefault("training", {}).setdefault("phase1_supervised", {})
-    section.update(num_epochs=request.epochs, batch_size=request.batch_size, learning_rate=request.learning_rate,
-                   head_learning_rate=request.head_learning_rate, lambda_dag=request.lambda_dag,
-                   split=request.split, seed=request.seed)
+    section.update(num_epochs=request.epochs, patience=request.patience, batch_size=request.batch_size,
+                   learning_rate=request.learning_rate, head_learning_rate=request.head_learning_rate,
+                   lambda_dag=request.lambda_dag, split=request.split, seed=request.seed)
     snapshot.setdefault("encoder", {}).update(encoder=request.encoder, finetune_layers=request.finetune_layers,
                                               layers=request.encoder_layers)
     snapshot["paths"] = {**snapshot.get("paths", {}), "database": str(store.path)}
