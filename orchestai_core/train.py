@@ -315,16 +315,20 @@ class Phase1Trainer:
         self.stop_requested = True
 
     def out_of_patience(self) -> bool:
-        """Whether `patience` epochs have passed since the best validation loss (the same on every rank)."""
-        return bool(self.cfg.patience) and self.epoch - self.best_epoch >= self.cfg.patience
+        """Whether `patience` epochs have passed since the best validation loss; if so on any rank, on all
+        of them (ranks validate alike, but a GPU's last bit may differ)."""
+        return self._on_any_rank(bool(self.cfg.patience) and self.epoch - self.best_epoch >= self.cfg.patience)
 
     def _should_stop(self) -> bool:
         """A stop on any rank stops all of them at the same step."""
+        return self._on_any_rank(self.stop_requested)
+
+    def _on_any_rank(self, flag: bool) -> bool:
         if self.world == 1:
-            return self.stop_requested
-        flag = torch.tensor([float(self.stop_requested)], device=self.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
+            return flag
+        value = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
 
     def train(self) -> dict:
         """Run epochs until `num_epochs`, `patience` epochs without progress, or a stop signal; returns the

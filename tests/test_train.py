@@ -263,19 +263,22 @@ def test_validation_loss_has_no_label_smoothing(trained):
 def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path, tiny_encoder):
     data = tmp_path / "logs.jsonl"
     write_jsonl(generate_logs(48, seed=4), data)
-    config = yaml.safe_load(tiny_config(tmp_path, epochs=2).read_text())
+    config = yaml.safe_load(tiny_config(tmp_path, epochs=3).read_text())
     config["encoder"].update(encoder=tiny_encoder, max_length=64)
+    # no learning: epoch 1 stays the best, so --patience 1 ends the run after epoch 2 on both ranks at once
+    config["training"]["phase1_supervised"].update(learning_rate=0.0, head_learning_rate=0.0)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                              "-m", "orchestai_core.train", "--config", str(tmp_path / "config.yaml"),
-                             "--data", str(data), "--device", "cpu", "--quiet"],
+                             "--data", str(data), "--device", "cpu", "--patience", "1", "--quiet"],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(summaries) == 1  # only the main process prints
     summary = summaries[0]
     assert summary["status"] == "completed" and summary["processes"] == 2 and summary["epochs"] == 2
+    assert summary["stopped_early"] and summary["best_epoch"] == 1
     assert (tmp_path / "ck" / "phase1_best_model.pth").exists() and (tmp_path / "ck" / "last.pth").exists()
     store = Store.open(tmp_path / "db.sqlite")
     runs = store.list_runs()
