@@ -58,7 +58,7 @@ SHOWN_IDS = 5  # ids named in a cut's message
 
 @dataclass(frozen=True)
 class Cut:
-    """Logs of one kind the model cannot take whole; training keeps them, cut to the model's limit."""
+    """Logs of one kind the model cannot take whole; training and evaluation keep them, cut to its limits."""
 
     what: str        # "instructions" (longer than the encoder reads) or "workflows" (more sub-tasks than emitted)
     ids: list[str]
@@ -72,8 +72,8 @@ class Cut:
         if self.what == "instructions":
             why = f"are longer than the encoder reads ({self.limit} tokens, {self.setting}) and are truncated"
         else:
-            why = (f"have more than {self.limit} sub-tasks ({self.setting}); training sees their first "
-                   f"{self.limit} only")
+            why = (f"have more than {self.limit} sub-tasks ({self.setting}); the model learns and plans the "
+                   f"first {self.limit} only")
         return f"{len(self.ids)} of {self.total} {self.what} {why}: {shown}"
 
 

@@ -160,3 +160,16 @@ def test_an_uploaded_file_is_evaluated_and_a_bad_line_named(checkpoint, spec_exa
     at = _evaluate(at, "upload")
     assert "2 logs (gold.jsonl)" in at.caption[0].value.replace("\\", "")
     assert list(_frame(at, "templates")["template"]) == ["doc-summarize-translate"]
+    assert not at.warning  # the spec example's instruction fits
+
+
+def test_an_instruction_longer_than_the_planner_reads_is_named(checkpoint, spec_example):
+    long = {**spec_example, "instruction": "Summarise the report, then translate it into French. " * 8}
+    at = _page()
+    at.radio(key="eval_dataset").set_value("upload").run()
+    at.file_uploader(key="eval_upload").set_value(("gold.jsonl", (json.dumps(long) + "\n").encode(),
+                                                   "application/octet-stream")).run()
+    at = _evaluate(at, "upload")
+    assert [w.value.replace("\\", "") for w in at.warning] == [
+        "1 of 1 instructions are longer than the encoder reads (64 tokens, encoder.max_length) and are truncated: "
+        f"{spec_example['id']}"]

@@ -138,7 +138,7 @@ def test_a_killed_run_shows_as_crashed_with_the_end_of_its_log(workbench):
 def test_the_monitor_shows_what_a_run_had_to_cut_from_its_data(workbench):
     store, _ = workbench
     run_id = store.create_run({"tiny": True})
-    warning = "2 of 30 workflows have more than 48 sub-tasks (model.max_nodes); training sees their first 48 only: a, b"
+    warning = "2 of 30 workflows have more than 48 sub-tasks (model.max_nodes); the model learns and plans the first 48"
     store.update_run(run_id, status="completed", warnings=[warning])
     at = _page()
     assert not at.exception

@@ -74,3 +74,20 @@ def test_cli_plan_and_eval_take_a_beam(tiny_checkpoint, tmp_path):
                                   "--device", "cpu", "--beam", "2"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["dag_validity"] == 1.0
+
+
+def test_eval_names_the_logs_whose_instruction_the_planner_truncates(tiny_checkpoint, tmp_path):
+    logs = list(generate_logs(3, seed=5))
+    for log in logs:
+        log["instruction"] = "Translate the memo into French."
+    logs[1]["instruction"] = "Translate the memo into French, then email it to Maria. " * 8  # over 64 tokens
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(logs, data)
+    runner = CliRunner()
+    result = runner.invoke(main, ["eval", "--checkpoint", str(tiny_checkpoint), "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    message = (f"1 of 3 instructions are longer than the encoder reads (64 tokens, encoder.max_length) and are "
+               f"truncated: {logs[1]['id']}")
+    assert json.loads(result.stdout)["cut"] == [message]
+    result = runner.invoke(main, ["eval", "--checkpoint", str(tiny_checkpoint), "--data", str(data)])
+    assert result.exit_code == 0 and f"warning: {message}" in result.output

@@ -106,8 +106,8 @@ def test_cuts_name_the_logs_too_long_for_the_model_and_the_setting_that_limits_t
                                                           ("workflows", ["log-1", "log-3"], 4)]
     assert found[0].message == ("1 of 4 instructions are longer than the encoder reads (128 tokens, "
                                 "encoder.max_length) and are truncated: log-1")
-    assert found[1].message == ("2 of 4 workflows have more than 8 sub-tasks (model.max_nodes); training sees "
-                                "their first 8 only: log-1, log-3")
+    assert found[1].message == ("2 of 4 workflows have more than 8 sub-tasks (model.max_nodes); the model learns "
+                                "and plans the first 8 only: log-1, log-3")
     assert cuts(examples, [20, 30, 40, 50], max_length=128, max_nodes=12) == []
 
 

@@ -119,6 +119,8 @@ def eval_cmd(checkpoint, data, as_json, device, int8, beam):
     for key in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy"):
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
+    for cut in result["cut"]:
+        click.echo(f"warning: {cut}")
     worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
     click.echo("weakest templates (node-F1, exact match): " +
                ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))
