@@ -375,8 +375,9 @@ class Phase1Trainer:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        summary = {"status": status, "epochs": self.epoch, "stopped_early": status == "completed" and
-                   self.epoch < self.cfg.num_epochs, "steps": self.step, "best_val_loss": self.best_val,
+        stopped_early = status == "completed" and self.epoch < self.cfg.num_epochs  # out of patience
+        summary = {"status": status, "epochs": self.epoch, "stopped_early": stopped_early, "steps": self.step,
+                   "best_val_loss": self.best_val,
                    "best_epoch": self.best_epoch, "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),

@@ -12,6 +12,7 @@ from orchestai_core.checkpoints import LAST
 from orchestai_core.store import Store
 from workbench.components.flash import flash
 from workbench.components.loss_chart import components_figure, loss_figure, val_metrics_figure
+from workbench.components.text import md_escape
 from workbench.services.run_progress import format_seconds, progress
 from workbench.services.training import ACTIVE, LaunchError, log_tail, refresh_runs, resume_run, stop_run
 
@@ -82,7 +83,7 @@ def _monitor(store: Store, run_id: int, live: bool) -> None:
     _header(run)
     _controls(store, run)
     for warning in run.get("warnings") or []:  # data the model could not take whole
-        st.warning(warning, icon="✂️")
+        st.warning(md_escape(warning), icon="✂️")
     if run["status"] in ("failed", "crashed") and run.get("error"):
         st.error(f"Run {run_id} {run['status']}. The end of its log:")
         st.code(run["error"], language=None)

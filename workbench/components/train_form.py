@@ -37,16 +37,16 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
                                         format="%.1e", key="train_lr")
         head_rate = c4.number_input("Learning rate (heads)", value=defaults.head_learning_rate, step=1e-4,
                                     format="%.1e", key="train_head_lr")
-        c1, c5, c2, c3, c4 = st.columns(5)
+        c1, c2, c3, c4, c5 = st.columns(5)
         lambda_dag = c1.number_input("λ_DAG", value=defaults.lambda_dag, step=0.05, format="%.2f", key="train_lambda")
-        patience = c5.number_input("Patience", value=defaults.patience, step=1, key="train_patience",
+        patience = c2.number_input("Patience", value=defaults.patience, step=1, key="train_patience",
                                    help="Epochs without a better validation loss before the run stops; 0 runs them all")
-        split = c2.selectbox("Validation split", ["random", "template"], index=["random", "template"].index(defaults.split),
+        split = c3.selectbox("Validation split", ["random", "template"], index=["random", "template"].index(defaults.split),
                              help="template: whole templates are held out, to measure unseen kinds of requests",
                              key="train_split")
-        seed = c3.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
+        seed = c4.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
         names = [d.name for d in devices]
-        device = c4.selectbox("Device", names, format_func={d.name: d.label for d in devices}.get, key="train_device")
+        device = c5.selectbox("Device", names, format_func={d.name: d.label for d in devices}.get, key="train_device")
         c1, c2, c3 = st.columns([2, 1, 1])
         encoder = c1.text_input("Encoder (name or local path)", value=defaults.encoder, key="train_encoder")
         finetune = c2.number_input("Layers to fine-tune", value=defaults.finetune_layers, step=1,
