@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestai_core.dag import find_cycle
-from orchestai_core.training_data import Cut, cuts
 
 
 @dataclass
@@ -97,15 +96,8 @@ def evaluate_planner(planner, examples, batch_size: int = 64) -> dict:
     examples the planner cannot take whole (`cut`, sentences)."""
     result = summarise_cases(evaluate_cases(planner, examples, batch_size))
     result["baseline"] = nearest_neighbour_baseline(planner, examples)
-    result["cut"] = [c.message for c in planner_cuts(planner, examples)]
+    result["cut"] = [c.message for c in planner.model.cuts(examples)]
     return result
-
-
-def planner_cuts(planner, examples) -> list[Cut]:
-    """The examples whose instruction is longer than the planner reads, or whose workflow is longer than
-    it plans: their scores are those of what it could read or emit."""
-    return cuts(examples, planner.encoder.token_counts([e.instruction for e in examples]), planner.config.max_length,
-                planner.config.max_nodes)
 
 
 def nearest_neighbour_baseline(planner, examples) -> dict:

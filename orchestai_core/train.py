@@ -41,7 +41,7 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.training_data import Cut, Example, cuts
+from orchestai_core.training_data import Cut, Example
 
 CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
@@ -213,8 +213,7 @@ class Phase1Trainer:
 
     def _cuts(self, examples: list[Example]) -> list[Cut]:
         """What the model cannot take whole of `examples`, said in the run's log and kept on its row."""
-        found = cuts(examples, self.model.encoder.token_counts([e.instruction for e in examples]),
-                     self.model_cfg.max_length, self.model_cfg.max_nodes)
+        found = self.model.cuts(examples)
         for cut in found:
             self._say(f"warning: {cut.message}")
         self._update_run(warnings=[cut.message for cut in found] or None)
@@ -314,7 +313,7 @@ class Phase1Trainer:
     def _handle_signal(self, signum, frame) -> None:
         self.stop_requested = True
 
-    def out_of_patience(self) -> bool:
+    def _out_of_patience(self) -> bool:
         """Whether `patience` epochs have passed since the best validation loss; if so on any rank, on all
         of them (ranks validate alike, but a GPU's last bit may differ)."""
         return self._on_any_rank(bool(self.cfg.patience) and self.epoch - self.best_epoch >= self.cfg.patience)
@@ -366,7 +365,7 @@ class Phase1Trainer:
                 if self._should_stop():
                     status = "stopped"
                     break
-                if self.out_of_patience():
+                if self._out_of_patience():
                     self._say(f"no better validation loss for {self.cfg.patience} epochs: stopping early")
                     break
         except BaseException as exc:
@@ -377,8 +376,8 @@ class Phase1Trainer:
                 signal.signal(s, handler)
         stopped_early = status == "completed" and self.epoch < self.cfg.num_epochs  # out of patience
         summary = {"status": status, "epochs": self.epoch, "stopped_early": stopped_early, "steps": self.step,
-                   "best_val_loss": self.best_val,
-                   "best_epoch": self.best_epoch, "seconds": round(time.perf_counter() - start, 1),
+                   "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
+                   "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
                    "cut": {"instructions": 0, "workflows": 0} | {c.what: len(c.ids) for c in self.cuts},

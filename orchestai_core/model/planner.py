@@ -14,6 +14,7 @@ from orchestai_core.model.graph import WorkflowGraph
 from orchestai_core.model.numerals import token_numbers
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
+from orchestai_core.training_data import Cut, Example, cuts
 
 FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
 
@@ -123,6 +124,12 @@ class PlannerModel(nn.Module):
     def numbers(tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
         """B×T×2: per token, the number its word writes and the size of the enumeration it closes."""
         return torch.tensor([token_numbers(t, w) for t, w in zip(tokens, words)], dtype=torch.float32)
+
+    def cuts(self, examples: list[Example]) -> list[Cut]:
+        """What of `examples` this model cannot take whole: instructions longer than its encoder reads,
+        workflows longer than it emits (training learns, and evaluation scores, what it could take)."""
+        return cuts(examples, self.encoder.token_counts([e.instruction for e in examples]), self.config.max_length,
+                    self.config.max_nodes)
 
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """All weights except the frozen pretrained base encoder."""

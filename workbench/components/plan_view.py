@@ -31,19 +31,19 @@ def usd(amount: float) -> str:
 
 def plan_badges(planned: Planned) -> None:
     """DAG validity, truncation, planning time and decoding as badges."""
-    problem = dag_problem(planned.plan)
+    problem, meta = dag_problem(planned.plan), planned.plan.get("meta", {})
     with st.container(horizontal=True):
         if problem is None:
             st.badge("valid DAG", icon="✅", color="green")
         else:
             st.badge(f"not a valid DAG: {md_escape(problem)}", icon="❌", color="red")
-        if planned.plan.get("meta", {}).get("truncated"):
+        if meta.get("truncated"):
             st.badge("instruction truncated: the planner read its beginning only (encoder.max_length)", icon="✂️",
                      color="orange")
-        if planned.plan.get("meta", {}).get("raw_adjacency_acyclic") is False:
+        if meta.get("raw_adjacency_acyclic") is False:
             st.badge("raw edges had a cycle; decoding kept forward edges only", icon="ℹ️", color="orange")
         st.badge(f"planned in {planned.ms:,.0f} ms", icon="⏱️", color="blue")
-        beam = planned.plan.get("meta", {}).get("beam")
+        beam = meta.get("beam")
         if beam is not None:
             st.badge(beam_label(beam), icon="🔎", color="gray")
 

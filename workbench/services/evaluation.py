@@ -10,8 +10,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from orchestai_core.evaluate import (Case, Graph, evaluate_cases, nearest_neighbour_baseline, planner_cuts,
-                                     summarise_cases)
+from orchestai_core.evaluate import Case, Graph, evaluate_cases, nearest_neighbour_baseline, summarise_cases
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.training_data import Example, example_from_log
@@ -179,7 +178,7 @@ class EvaluationJob:
             cases = evaluate_cases(self.planner, self.examples, self.BATCH, self._progress)
             self.phase = "baseline"
             baseline = nearest_neighbour_baseline(self.planner, self.examples)
-            cut = [c.message for c in planner_cuts(self.planner, self.examples)]
+            cut = [c.message for c in self.planner.model.cuts(self.examples)]
             self.report = EvaluationReport(self.checkpoint, self.dataset, summarise_cases(cases), baseline, cases,
                                            time.perf_counter() - began, cut)
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
