@@ -57,7 +57,7 @@ class TrainConfig:
     head_learning_rate: float = 2e-3  # the randomly initialised decomposer, graph and selector
     num_epochs: int = 50
     lambda_dag: float = 0.3
-    train_data_size: int = 1000       # at most this many logs are used (0 = all)
+    train_data_size: int = 0          # a cap on the logs used, a seeded random sample of them (0 = every log)
     val_fraction: float = 0.2
     split: str = "random"             # random | template
     seed: int = 42
@@ -95,6 +95,8 @@ class TrainConfig:
             raise ValueError(f"weight_average must be 0 (off) or a decay below 1, got {config.weight_average}")
         if config.patience < 0:
             raise ValueError(f"patience must be 0 (off) or a number of epochs, got {config.patience}")
+        if config.train_data_size < 0:
+            raise ValueError(f"train_data_size must be 0 (every log) or a number of logs, got {config.train_data_size}")
         return config
 
 
@@ -111,6 +113,36 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("device 'mps' requested but it is not available")
     return torch.device(name)
+
+
+SHOWN_LEFT_OUT = 10  # ids named in the cap's message
+
+
+@dataclass(frozen=True)
+class Capped:
+    """What a `train_data_size` cap left out of training, and how it chose."""
+
+    cap: int
+    total: int
+    seed: int
+    left_out: list[str]
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(self.left_out[:SHOWN_LEFT_OUT]) + (", …" if len(self.left_out) > SHOWN_LEFT_OUT else "")
+        return (f"train_data_size {self.cap}: trained on a random sample (seed {self.seed}) of {self.cap} of "
+                f"{self.total} logs; {len(self.left_out)} left out: {shown}")
+
+
+def cap_examples(examples: list[Example], cap: int, seed: int) -> tuple[list[Example], Capped | None]:
+    """Every example without a cap (0) or under it; else a seeded random sample of `cap` of them, in their
+    original order, and what was left out. Import order plays no part, so recent or curated logs are as
+    likely to be kept as the first ones."""
+    if not cap or len(examples) <= cap:
+        return examples, None
+    kept = set(random.Random(seed).sample(range(len(examples)), cap))
+    left_out = [e.id for i, e in enumerate(examples) if i not in kept]
+    return [e for i, e in enumerate(examples) if i in kept], Capped(cap, len(examples), seed, left_out)
 
 
 def split_examples(examples: list[Example], config: TrainConfig) -> tuple[list[Example], list[Example]]:
@@ -156,6 +188,7 @@ class Phase1Trainer:
         self.catalogue = catalogue or load_catalogue()
         self.progress = progress and self.is_main
         self.stop_requested = False
+        self.capped: Capped | None = None
         self.epoch = self.step = 0
         self.steps_per_epoch = 0  # known once training starts (the learning-rate schedule needs it)
         self.best_val, self.best_epoch = math.inf, None
@@ -176,8 +209,9 @@ class Phase1Trainer:
         torch.manual_seed(self.cfg.seed)
         random.seed(self.cfg.seed)
         torch.set_flush_denormal(True)  # tiny Adam moments otherwise slow CPU arithmetic down many times
-        if self.cfg.train_data_size:
-            examples = examples[:self.cfg.train_data_size]
+        examples, self.capped = cap_examples(examples, self.cfg.train_data_size, self.cfg.seed)
+        if self.capped is not None:
+            self._say(f"warning: {self.capped.message}")
         if len(examples) < 2:
             raise ValueError(f"need at least 2 training logs, got {len(examples)}")
         self.train_examples, self.val_examples = split_examples(examples, self.cfg)
@@ -216,7 +250,8 @@ class Phase1Trainer:
         found = self.model.cuts(examples)
         for cut in found:
             self._say(f"warning: {cut.message}")
-        self._update_run(warnings=[cut.message for cut in found] or None)
+        capped = [self.capped.message] if self.capped is not None else []
+        self._update_run(warnings=capped + [cut.message for cut in found] or None)
         return found
 
     def _load_last(self) -> dict:
@@ -337,7 +372,9 @@ class Phase1Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         self.steps_per_epoch = steps_per_epoch = len(self._epoch_batches())
-        self._update_run(total_epochs=self.cfg.num_epochs, total_steps=steps_per_epoch * self.cfg.num_epochs,
+        # A resume after a stop mid-epoch redoes that epoch from its start: the steps it had taken count too.
+        total_steps = self.step + steps_per_epoch * (self.cfg.num_epochs - self.epoch)
+        self._update_run(total_epochs=self.cfg.num_epochs, total_steps=total_steps,
                          data_size=len(self.train_items) + len(self.val_items), heartbeat_at=now_iso())
         self._started = start = time.perf_counter()
         status = "completed"
@@ -381,6 +418,9 @@ class Phase1Trainer:
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
                    "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
                    "cut": {"instructions": 0, "workflows": 0} | {c.what: len(c.ids) for c in self.cuts},
+                   "capped": None if self.capped is None else {"train_data_size": self.capped.cap,
+                                                               "logs": self.capped.total,
+                                                               "left_out": self.capped.left_out},
                    "last_metrics": self.history[-1] if self.history else None}
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
         best = (f"best validation loss {self.best_val:.4f} at epoch {self.best_epoch}" if self.best_epoch

@@ -9,7 +9,7 @@ def test_phase1_defaults_match_the_design():
     config = load_config()
     phase1 = config["training"]["phase1_supervised"]
     assert (phase1["batch_size"], phase1["learning_rate"], phase1["num_epochs"], phase1["lambda_dag"],
-            phase1["train_data_size"], phase1["val_fraction"]) == (32, 1e-4, 50, 0.3, 1000, 0.2)
+            phase1["train_data_size"], phase1["val_fraction"]) == (32, 1e-4, 50, 0.3, 0, 0.2)
     assert config["paths"]["database"] == str(DEFAULT_CONFIG.parent / "data" / "orchestai.db")
     assert config["_config_path"] == str(DEFAULT_CONFIG)
 
