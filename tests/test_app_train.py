@@ -193,3 +193,19 @@ def test_use_in_planner_opens_the_planner_with_that_checkpoint(workbench):
     assert not at.exception
     assert at.title[0].value == "Planner"
     assert at.selectbox(key="planner_checkpoint").value == last
+
+
+def test_the_monitor_draws_losses_on_a_log_axis_that_a_toggle_turns_linear(workbench):
+    store, _ = workbench
+    run_id = store.create_run({"tiny": True})
+    store.add_metrics(run_id, [{"step": s, "epoch": 0, "split": "train", "name": "loss", "value": v, "wall_time": s}
+                               for s, v in ((1, 8000.0), (2, 3.0), (3, 0.5))])
+    store.update_run(run_id, status="completed", epoch=1, total_epochs=1, step=3, total_steps=3)
+    at = _page()
+    assert not at.exception
+    toggle = next(t for t in at.toggle if t.key == f"monitor_log_{run_id}")
+    assert toggle.value is True
+    assert '"type":"log"' in at.get("plotly_chart")[0].proto.spec.replace(" ", "")
+    toggle.set_value(False).run()
+    assert not at.exception
+    assert '"type":"linear"' in at.get("plotly_chart")[0].proto.spec.replace(" ", "")

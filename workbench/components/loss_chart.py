@@ -37,15 +37,23 @@ def _add_curve(fig: go.Figure, metrics: Sequence[dict], name: str, smoothing: fl
                                  showlegend=legend, legendgroup="val"), **where)
 
 
-def loss_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step") -> go.Figure:
+def _y_scale(log_y: bool) -> str:
+    """Losses span decades between the first steps and the last epochs: a log axis keeps both readable."""
+    return "log" if log_y else "linear"
+
+
+def loss_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step",
+                log_y: bool = True) -> go.Figure:
     """The total loss L = L_CE + λ·L_DAG, train and validation."""
     fig = go.Figure()
     _add_curve(fig, metrics, "loss", smoothing, x_axis)
     fig.update_layout(title="Total loss", xaxis_title=X_TITLES[x_axis], yaxis_title="loss", height=340, **LAYOUT)
+    fig.update_yaxes(type=_y_scale(log_y))
     return fig
 
 
-def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step") -> go.Figure:
+def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step",
+                      log_y: bool = True) -> go.Figure:
     """Each loss component in its own panel: types, workers, edges, DAG penalty and the auxiliary counts."""
     names = LOSS_COMPONENTS[1:]
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}" for n in names])
@@ -53,6 +61,7 @@ def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: s
         _add_curve(fig, metrics, name, smoothing, x_axis, row=1, col=col, legend=col == 1)
     fig.update_layout(title="Loss components", height=320, **LAYOUT)
     fig.update_xaxes(title_text=X_TITLES[x_axis])
+    fig.update_yaxes(type=_y_scale(log_y))
     return fig
 
 
@@ -68,8 +77,10 @@ def val_metrics_figure(metrics: Sequence[dict]) -> go.Figure:
     return fig
 
 
-def compare_figure(runs: Mapping[str, Sequence[dict]], name: str = "loss", split: str = "val") -> go.Figure:
-    """One curve per run (label → metric rows) of the same metric, by epoch for validation, else by step."""
+def compare_figure(runs: Mapping[str, Sequence[dict]], name: str = "loss", split: str = "val",
+                   log_y: bool | None = None) -> go.Figure:
+    """One curve per run (label → metric rows) of the same metric, by epoch for validation, else by step;
+    losses on a log axis by default, plan metrics (0 to 1) on a linear one."""
     fig = go.Figure()
     x_key = "epoch" if split == "val" else "step"
     for label, metrics in runs.items():
@@ -77,4 +88,5 @@ def compare_figure(runs: Mapping[str, Sequence[dict]], name: str = "loss", split
         fig.add_trace(go.Scatter(x=[r[x_key] for r in rows], y=[r["value"] for r in rows], name=label,
                                  mode="lines+markers" if split == "val" else "lines"))
     fig.update_layout(title=f"{split} {name}", xaxis_title=x_key, yaxis_title=name, height=340, **LAYOUT)
+    fig.update_yaxes(type=_y_scale(name in LOSS_COMPONENTS if log_y is None else log_y))
     return fig

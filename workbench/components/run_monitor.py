@@ -47,13 +47,15 @@ def _figures(run: dict, metrics: list[dict]) -> None:
 
 
 def _charts(run_id: int, metrics: list[dict]) -> None:
-    c1, c2 = st.columns([1, 2])
+    c1, c2, c3 = st.columns([2, 1, 3])
     x_axis = c1.radio("x-axis", ["step", "wall"], format_func={"step": "step", "wall": "training time"}.get,
                       horizontal=True, key=f"monitor_x_{run_id}")
-    smoothing = c2.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=f"monitor_smooth_{run_id}",
+    log_y = c2.toggle("Log scale", value=True, key=f"monitor_log_{run_id}",
+                      help="Losses on a logarithmic axis: early spikes and late small changes both stay readable")
+    smoothing = c3.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=f"monitor_smooth_{run_id}",
                           help="Exponential moving average of the training curves (validation is shown raw)")
-    st.plotly_chart(loss_figure(metrics, smoothing, x_axis), key=f"loss_{run_id}")
-    st.plotly_chart(components_figure(metrics, smoothing, x_axis), key=f"components_{run_id}")
+    st.plotly_chart(loss_figure(metrics, smoothing, x_axis, log_y), key=f"loss_{run_id}")
+    st.plotly_chart(components_figure(metrics, smoothing, x_axis, log_y), key=f"components_{run_id}")
     st.plotly_chart(val_metrics_figure(metrics), key=f"val_{run_id}")
 
 
