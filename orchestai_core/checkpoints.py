@@ -22,7 +22,7 @@ class CheckpointFile:
     """One checkpoint file and what its name and folder tell about it."""
 
     path: Path
-    kind: str          # best | last | other
+    kind: str          # best | last | other | bundled (the planner that ships with the project)
     size_bytes: int
     modified: float    # seconds since the epoch
     run_id: int | None
@@ -30,6 +30,8 @@ class CheckpointFile:
     @property
     def label(self) -> str:
         """A short name for selectors: run, kind and time."""
+        if self.kind == "bundled":
+            return "default planner (bundled: the default recipe on the bundled corpus)"
         run = f"run {self.run_id}" if self.run_id is not None else self.path.parent.name or "checkpoints"
         when = datetime.fromtimestamp(self.modified, timezone.utc).strftime("%Y-%m-%d %H:%M")
         return f"{run} · {self.kind} · {when} UTC"
@@ -45,6 +47,14 @@ def _describe(path: Path) -> CheckpointFile:
     kind = {BEST: "best", LAST: "last"}.get(path.name, "other")
     match = RUN_FOLDER.match(path.parent.name)
     return CheckpointFile(path, kind, stat.st_size, stat.st_mtime, int(match.group(1)) if match else None)
+
+
+def bundled_checkpoint(path: str | os.PathLike | None) -> CheckpointFile | None:
+    """The planner that ships with the project (`paths.default_planner`), if the file is there."""
+    if not path or not Path(path).is_file():
+        return None
+    stat = Path(path).stat()
+    return CheckpointFile(Path(path), "bundled", stat.st_size, stat.st_mtime, None)
 
 
 def find_checkpoints(root: str | os.PathLike) -> list[CheckpointFile]:

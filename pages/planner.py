@@ -14,10 +14,29 @@ from workbench.components.quick_training import quick_training
 from workbench.components.text import md_escape
 from workbench.services.planning import (BEAM_CHOICES, InstructionError, agreement, beam_label, check_instruction,
                                          checkpoint_root, default_checkpoint, get_planner, list_checkpoints,
-                                         plan_instruction)
+                                         plan_instruction, planner_quality)
 from workbench.services.store import get_store
 
 st.title("Planner")
+
+
+def show_quality(checkpoint) -> None:
+    """What the chosen planner scored on logs it never trained on: every planner shown carries it."""
+    try:
+        quality = planner_quality(checkpoint, get_planner(checkpoint.path))
+    except CheckpointError as exc:
+        st.warning(md_escape(exc))
+        st.stop()
+    if quality is None:
+        st.caption("Held-out quality unknown: this checkpoint recorded no validation.")
+    elif quality.poor:
+        st.warning(f"{md_escape(quality.caption)}. This planner gets most steps wrong: its plans are not worth "
+                   "demoing. Train longer on the Train page, or pick the bundled default planner.",
+                   icon=":material/warning:")
+    else:
+        st.caption(md_escape(quality.caption))
+
+
 config = load_config()
 store = get_store()
 checkpoints = list_checkpoints(config)
@@ -32,6 +51,7 @@ with left:
     submitted = instruction_input()
 with right:
     first = checkpoint_picker(checkpoints, key="planner_checkpoint")
+    show_quality(first)
     cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight",
                             help="The worker selector's cost weight: 0 picks the likeliest worker, higher values "
                                  "prefer cheaper workers for each step.")

@@ -247,3 +247,45 @@ def test_quick_run_trains_a_checkpoint_and_the_page_opens_the_planner(home, stor
 
 def test_dollar_amounts_keep_fractions_of_a_cent_visible():
     assert (usd(0.00004), usd(0.0123), usd(0.0)) == ("$0.000040", "$0.0123", "$0.000000")
+
+
+def _bundle(home, checkpoint, node_f1):
+    """A bundled planner in the home, with held-out figures beside it as `make planner` writes them."""
+    folder = home / "bundled"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(checkpoint, folder / "default_planner.pth")
+    metrics = {"dag_validity": 1.0, "node_f1": node_f1, "edge_f1": 0.91, "exact_match": 0.8, "worker_accuracy": 0.93}
+    (folder / "default_planner.json").write_text(json.dumps({
+        "data": "orchestai synth --n 200 --seed 7", "logs": 200, "metrics": metrics,
+        "baseline": {**metrics, "node_f1": 0.81, "edge_f1": 0.78}}))
+
+
+def test_on_first_start_the_bundled_planner_plans_with_its_held_out_quality(home, tiny_checkpoint):
+    _bundle(home, tiny_checkpoint, node_f1=0.97)
+    at = _page()
+    assert not at.exception and not any(b.key == "quick_train" for b in at.button)
+    assert at.selectbox(key="planner_checkpoint").value.endswith("default_planner.pth")
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Held-out quality (200 fresh synthetic logs: orchestai synth --n 200 --seed 7)" in caption
+    assert "node-F1 0.97" in caption and "copying the nearest training plan: node-F1 0.81" in caption
+    _plan(at, EXAMPLES[0])
+    assert _dag_nodes(at.get("iframe")[0])
+
+
+def test_a_trained_best_checkpoint_is_preferred_to_the_bundled_one_and_shows_its_validation_quality(
+        trained, tiny_checkpoint):
+    _bundle(trained, tiny_checkpoint, node_f1=0.97)
+    at = _page()
+    assert not at.exception
+    assert at.selectbox(key="planner_checkpoint").value.endswith(os.path.join("checkpoints", "phase1_best_model.pth"))
+    planner = get_planner(trained / "checkpoints" / "phase1_best_model.pth")
+    shown = " ".join([c.value for c in at.caption] + [w.value for w in at.warning]).replace("\\", "")
+    assert f"its {len(planner.val_ids)} validation logs at its best epoch" in shown
+
+
+def test_a_planner_whose_plans_are_mostly_wrong_says_so_plainly(home, tiny_checkpoint):
+    _bundle(home, tiny_checkpoint, node_f1=0.08)
+    at = _page()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "node-F1 0.08" in warning and "not worth demoing" in warning

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from orchestai_core.cli import data, model
+from orchestai_core.cli import bundle, data, model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,5 +14,5 @@ def main() -> None:
 
 
 for command in (data.init, data.import_cmd, data.export, data.synth, data.stats, model.train, model.eval_cmd,
-                model.plan):
+                model.plan, bundle.bundle_planner):
     main.add_command(command)

@@ -17,7 +17,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from orchestai_core.checkpoints import CheckpointFile, best_index, find_checkpoints
+from orchestai_core.checkpoints import CheckpointFile, best_index, bundled_checkpoint, find_checkpoints
+from orchestai_core.default_planner import read_quality
 from orchestai_core.evaluate import Graph, score
 from orchestai_core.planner_api import CheckpointError, Planner
 from orchestai_core.schema import LogError, validate_log
@@ -67,14 +68,62 @@ def checkpoint_root(config: dict) -> Path:
 
 
 def default_checkpoint(checkpoints: list[CheckpointFile]) -> int:
-    """Index of the newest best-validation checkpoint of a newest-first list, else 0 (the newest)."""
+    """Index of the newest best-validation checkpoint of a newest-first list, else of the bundled planner,
+    else 0 (the newest)."""
     index = best_index(checkpoints)
+    if index is None:
+        index = next((i for i, c in enumerate(checkpoints) if c.kind == "bundled"), None)
     return 0 if index is None else index
 
 
 def list_checkpoints(config: dict) -> list[CheckpointFile]:
-    """Every checkpoint under `paths.checkpoints`, newest first."""
-    return find_checkpoints(checkpoint_root(config))
+    """Every checkpoint under `paths.checkpoints`, newest first, then the bundled planner (if it is there)."""
+    bundled = bundled_checkpoint(config["paths"].get("default_planner"))
+    return find_checkpoints(checkpoint_root(config)) + ([bundled] if bundled else [])
+
+
+QUALITY_NAMES = {"node_f1": "node-F1", "edge_f1": "edge-F1", "exact_match": "exact match",
+                 "worker_accuracy": "worker accuracy", "dag_validity": "DAG validity"}
+POOR_NODE_F1 = 0.5  # below this a planner's steps are mostly wrong: said plainly where it is shown
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What a planner scored on logs it never trained on, and on which."""
+
+    metrics: dict
+    source: str
+    baseline: dict | None = None
+
+    @property
+    def poor(self) -> bool:
+        return (self.metrics.get("node_f1") or 0.0) < POOR_NODE_F1
+
+    @property
+    def caption(self) -> str:
+        figures = " · ".join(f"{name} {self.metrics[k]:.2f}" for k, name in QUALITY_NAMES.items()
+                             if self.metrics.get(k) is not None)
+        text = f"Held-out quality ({self.source}): {figures}"
+        if self.baseline:
+            text += (f"; copying the nearest training plan: node-F1 {self.baseline['node_f1']:.2f} · "
+                     f"edge-F1 {self.baseline['edge_f1']:.2f}")
+        return text
+
+
+def planner_quality(checkpoint: CheckpointFile, planner: Planner) -> Quality | None:
+    """The bundled planner's figures on the fixed held-out sample; a trained checkpoint's validation
+    figures at its best epoch (its held-out split, greedy decoding); None when it recorded none."""
+    if checkpoint.kind == "bundled":
+        measured = read_quality(checkpoint.path)
+        if measured is not None:
+            return Quality(measured["metrics"], f"{measured['logs']} fresh synthetic logs: {measured['data']}",
+                           measured.get("baseline"))
+    epochs = [row for row in planner.metrics if row.get("node_f1") is not None]
+    if not epochs:
+        return None
+    best = min(epochs, key=lambda row: row["loss"])
+    return Quality({k: best.get(k) for k in QUALITY_NAMES},
+                   f"its {len(planner.val_ids)} validation logs at its best epoch {best['epoch']}, greedy")
 
 
 @st.cache_resource(show_spinner="Loading the planner…", max_entries=4)
