@@ -66,9 +66,9 @@ def test_every_documented_subtask_field_is_checked(name, type_text):
         validate_log(log)
 
 
-def test_every_example_in_the_doc_is_a_valid_log():
+def test_every_example_in_the_doc_is_a_valid_log(spec_example_line):
     blocks = re.findall(r"```json\n(.*?)\n```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 2 and blocks[0] == spec_example_line
     for block in blocks:
         log = json.loads(block)
         assert validate_log(copy.deepcopy(log)) == log
