@@ -1,4 +1,4 @@
-"""The execution-log format, version 1 (`shared/spec/log-format.md`): parsing and validation.
+"""The execution-log format, version 1.1 (`docs/log-format.md`): parsing and validation.
 
 `validate_log` checks one decoded JSON value and raises `LogError` whose message names the field,
 e.g. `subtasks[3].depends_on: unknown subtask id 's9'`. Valid logs are returned unchanged, so
@@ -16,10 +16,19 @@ import orjson
 
 from orchestai_core.dag import critical_path, find_cycle, parent_indices
 
+FORMAT_VERSION = "1.1"
 LOG_FIELDS = {
     "id", "instruction", "subtasks", "success", "total_cost_usd", "total_latency_ms",
     "template", "source", "created_at", "meta",
 }
+REQUIRED_LOG_FIELDS = ("id", "instruction", "subtasks")
+# The sub-task fields the format defines and checks; other sub-task fields (a plan's `worker_probs`, …)
+# are kept as they are.
+SUBTASK_FIELDS = {
+    "id", "type", "description", "worker", "depends_on", "status", "cost_usd", "latency_ms",
+    "tokens_in", "tokens_out", "choice_prob",
+}
+REQUIRED_SUBTASK_FIELDS = ("id", "type")
 SUBTASK_STATUSES = ("success", "failed", "skipped")
 MAX_SUBTASKS = 64
 MAX_ID_LENGTH = 128
@@ -71,14 +80,35 @@ def _number(value: Any, where: str, *, integer: bool = False) -> None:
         raise LogError(f"{where}: too large to store ({len(str(int(value)))} digits, at most {limit:.3g})")
 
 
+def _probability(value: Any, where: str) -> None:
+    """A probability in (0, 1]: a step that was chosen had a chance above 0 of being chosen."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LogError(f"{where}: expected a number, got {_type_name(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LogError(f"{where}: must be finite")
+    if not 0 < value <= 1:
+        shown = str(value)
+        raise LogError(f"{where}: must be in (0, 1], got {shown if len(shown) <= 24 else f'{len(shown)} digits'}")
+
+
 _SUBTASK_NUMBERS = ("cost_usd", "latency_ms")
 _SUBTASK_INTEGERS = ("tokens_in", "tokens_out")
+
+
+def _choice_prob(task: dict, where: str) -> None:
+    """`choice_prob` is the probability of choosing this step's worker: it needs a worker to refer to."""
+    value = task["choice_prob"]
+    if type(value) not in (int, float) or not 0 < value <= 1:
+        _probability(value, f"{where}.choice_prob")
+    if task.get("worker") is None:
+        raise LogError(f"{where}.choice_prob: given without a worker (it is the probability of choosing "
+                       f"this step's worker)")
 
 
 def _subtask(task: Any, where: str) -> None:
     if type(task) is not dict:
         raise LogError(f"{where}: expected an object, got {_type_name(task)}")
-    for field in ("id", "type"):
+    for field in REQUIRED_SUBTASK_FIELDS:
         value = task.get(field)
         if type(value) is not str or not value or value.isspace():
             if field not in task:
@@ -109,6 +139,8 @@ def _subtask(task: Any, where: str) -> None:
             value = task[field]
             if type(value) is not int or not 0 <= value <= MAX_INTEGER:
                 _number(value, f"{where}.{field}", integer=True)
+    if "choice_prob" in task:
+        _choice_prob(task, where)
 
 
 def _dependencies(subtasks: list[dict]) -> None:
@@ -136,7 +168,7 @@ def validate_log(obj: Any) -> dict:
     unknown = sorted(set(obj) - LOG_FIELDS)
     if unknown:
         raise LogError(f"{unknown[0]}: unknown top-level field (put extra data under 'meta')")
-    for field in ("id", "instruction", "subtasks"):
+    for field in REQUIRED_LOG_FIELDS:
         if field not in obj:
             raise LogError(f"{field}: required field missing")
     _string(obj["id"], "id", non_empty=True, max_len=MAX_ID_LENGTH)

@@ -31,6 +31,7 @@ class Example:
     costs: list[float | None] = field(default_factory=list)
     latencies: list[float | None] = field(default_factory=list)
     success: bool | None = None
+    choice_probs: list[float | None] = field(default_factory=list)  # propensity of each worker (format 1.1)
 
 
 def example_from_log(log: dict) -> Example:
@@ -50,6 +51,7 @@ def example_from_log(log: dict) -> Example:
         costs=[s.get("cost_usd") for s in ordered],
         latencies=[s.get("latency_ms") for s in ordered],
         success=log.get("success"),
+        choice_probs=[s.get("choice_prob") for s in ordered],
     )
 
 

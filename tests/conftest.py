@@ -7,7 +7,7 @@ import pytest
 
 from orchestai_core.store import Store
 
-# The example of shared/spec/log-format.md, character for character.
+# The example of the log format (docs/log-format.md), character for character.
 SPEC_EXAMPLE_LINE = (
     '{"id": "log-000042", "instruction": "Summarize the attached report and translate the summary into French'
     ' and German.", "template": "doc-summarize-translate", "success": true, "subtasks": [{"id": "s1", "type":'

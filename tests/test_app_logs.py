@@ -269,3 +269,44 @@ def test_unknown_log_in_the_address_is_reported(db):
     at = _page("nope")
     assert not at.exception
     assert "There is no log nope" in at.warning[0].value
+
+
+def _editor(at, log_id, revision):
+    return next(f for f in at.dataframe if f.key == f"editor-{log_id}-{revision}")
+
+
+def test_choice_prob_is_shown_edited_with_validation_and_kept_by_edits_elsewhere(db):
+    log = db.get_log("log-2")
+    log["subtasks"][1]["choice_prob"] = 0.8
+    db.save_revision(log, "bob")
+    at = _page("log-2")
+    assert not at.exception
+    workflow_table = next(f for f in at.dataframe if f.key is None)
+    assert workflow_table.value["choice_prob"].tolist()[1] == 0.8
+    assert list(_editor(at, "log-2", 2).value["choice_prob"])[1] == 0.8
+    _edit(at, "log-2", 2, edited_rows={1: {"choice_prob": 0}})
+    at.run()
+    assert "row 2 (s2): choice_prob: must be in (0, 1], got 0" in at.error[0].value.replace("\\", "")
+    assert _button(at, "save_revision").disabled
+    _edit(at, "log-2", 2, edited_rows={1: {"choice_prob": 0.35}})
+    at.run()
+    assert "s2.choice_prob: 0.8 → 0.35" in at.code[0].value
+    _button(at, "save_revision").click().run()
+    assert db.get_log("log-2")["subtasks"][1]["choice_prob"] == 0.35
+    at.text_area(key="instruction-log-2-3").set_value("Summarise report 2 for the board, briefly").run()
+    _button(at, "save_revision").click().run()
+    assert not at.exception
+    saved = db.get_log("log-2")
+    assert saved == {**db.get_log("log-2", 3), "instruction": "Summarise report 2 for the board, briefly"}
+    assert saved["subtasks"][1]["choice_prob"] == 0.35
+
+
+def test_changing_a_worker_but_not_its_choice_prob_warns_and_still_saves(db):
+    log = db.get_log("log-2")
+    log["subtasks"][1]["choice_prob"] = 0.8
+    db.save_revision(log, "bob")
+    at = _page("log-2")
+    _edit(at, "log-2", 2, edited_rows={1: {"worker": "gpt-4o"}})
+    at.run()
+    assert "choice_prob 0.8 is still the probability of choosing 'gpt-4o-mini'" in at.warning[0].value.replace("\\", "")
+    assert not _button(at, "save_revision").disabled

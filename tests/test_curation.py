@@ -8,8 +8,8 @@ import pytest
 from orchestai_core.schema import canonical_json
 from orchestai_core.store import LogFilter, StoreError
 from workbench.services.curation import (
-    describe_filter, edit_problems, facets, filter_from_state, log_from_table, neighbour, revision_diff,
-    subtasks_table, worker_facet,
+    choice_prob_warnings, describe_filter, edit_problems, facets, filter_from_state, log_from_table, neighbour,
+    revision_diff, subtasks_table, worker_facet,
 )
 
 
@@ -134,6 +134,46 @@ def _edited(spec_example, change):
 def test_invalid_edits_say_what_is_wrong_and_where(spec_example, change, problem):
     problems = edit_problems(_edited(spec_example, change))
     assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_choice_prob_is_a_column_kept_when_untouched_changed_when_edited_and_dropped_when_cleared(spec_example):
+    spec_example["subtasks"][0]["choice_prob"] = 1
+    spec_example["subtasks"][1]["choice_prob"] = 0.8
+    spec_example["subtasks"][2]["choice_prob"] = 0.5
+    rows = subtasks_table(spec_example["subtasks"])
+    assert [r["choice_prob"] for r in rows] == [1, 0.8, 0.5, None]
+    rows = [{**r, "choice_prob": float("nan") if r["choice_prob"] is None else float(r["choice_prob"])}
+            for r in rows]  # what the editor hands back
+    assert canonical_json(log_from_table(spec_example, rows)) == canonical_json(spec_example)  # 1 stays 1
+    rows[1]["choice_prob"], rows[2]["choice_prob"], rows[3]["choice_prob"] = 0.35, None, 1.0
+    edited = log_from_table(spec_example, rows)["subtasks"]
+    assert [t.get("choice_prob") for t in edited] == [1, 0.35, None, 1.0]
+    assert "choice_prob" not in edited[2]
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda rows: rows[1].update(choice_prob=0.0), "row 2 (s2): choice_prob: must be in (0, 1], got 0.0"),
+    (lambda rows: rows[1].update(choice_prob=1.5), "row 2 (s2): choice_prob: must be in (0, 1], got 1.5"),
+    (lambda rows: rows[1].update(choice_prob=0.5, worker=None), "row 2 (s2): choice_prob: given without a worker"),
+])
+def test_an_edited_choice_prob_outside_0_1_or_without_worker_is_refused(spec_example, change, problem):
+    problems = edit_problems(_edited(spec_example, change))
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_changing_a_worker_but_not_its_choice_prob_is_warned_about(spec_example):
+    spec_example["subtasks"][1]["choice_prob"] = 0.8
+    spec_example["subtasks"][2]["choice_prob"] = 0.6
+    rows = subtasks_table(spec_example["subtasks"])
+    rows[1]["worker"] = "gpt-4o"                                  # same choice_prob: stale
+    rows[2].update(worker="gpt-4o", choice_prob=0.3)             # re-entered: fine
+    rows[3]["worker"] = "gpt-4o"                                  # no choice_prob: fine
+    edited = log_from_table(spec_example, rows)
+    assert edit_problems(edited) == []
+    assert choice_prob_warnings(spec_example, edited) == [
+        "row 2 (s2): the worker changed from 'gpt-4o-mini' to 'gpt-4o' but choice_prob 0.8 is still the "
+        "probability of choosing 'gpt-4o-mini': clear it or enter the new worker's, unless only the name was wrong"]
+    assert choice_prob_warnings(spec_example, spec_example) == []
 
 
 def test_empty_instruction_is_refused(spec_example):

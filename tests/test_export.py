@@ -102,3 +102,33 @@ def test_an_empty_store_exports_an_empty_file(store, tmp_path):
     out = tmp_path / "empty.jsonl"
     assert export_jsonl(store, out) == 0
     assert out.read_bytes() == b""
+
+
+def test_choice_prob_survives_import_an_edit_that_leaves_it_export_and_import_again(tmp_path, write_lines, make_log):
+    log = make_log("p")
+    for task, prob in zip(log["subtasks"], (1, 0.25, 0.5, 1e-06)):
+        task["choice_prob"] = prob
+    beyond_one = make_log("bad")
+    beyond_one["subtasks"][0]["choice_prob"] = 1.5
+    one, two = Store.open(tmp_path / "one.db"), Store.open(tmp_path / "two.db")
+    report = import_file(one, write_lines([log, beyond_one]))
+    assert report.imported == 1
+    assert report.rejects == [{"line": 2, "error": "line 2: subtasks[0].choice_prob: must be in (0, 1], got 1.5"}]
+    one.save_revision({**one.get_log("p"), "instruction": "Edited"}, "ana")
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    export_jsonl(one, first)
+    import_file(two, first)
+    export_jsonl(two, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert two.get_log("p") == {**log, "instruction": "Edited"}
+    assert type(two.get_log("p")["subtasks"][0]["choice_prob"]) is int  # 1 stays 1, not 1.0
+
+
+def test_the_training_format_carries_choice_probs_in_node_order(store, tmp_path, make_log):
+    log = make_log("p")
+    log["subtasks"][1]["choice_prob"] = 0.25
+    log["subtasks"][3]["choice_prob"] = 1
+    store.import_logs([log])
+    out = tmp_path / "training_data.json"
+    export_logs(store, out, "training-json")
+    assert load_examples(out)[0].choice_probs == [None, 0.25, None, 1]

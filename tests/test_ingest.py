@@ -140,3 +140,15 @@ def test_a_damaged_compressed_stream_is_unreadable_not_a_crash(store, tmp_path):
     with pytest.raises(UnreadableFileError, match="damaged.jsonl.gz: cannot read"):
         import_file(store, damaged)
     assert store.import_batches()[0]["status"] == "failed"
+
+
+def test_a_json_array_item_with_a_bad_choice_prob_is_rejected_with_its_line(store, tmp_path, make_log):
+    good, bad = make_log("good"), make_log("bad")
+    good["subtasks"][0]["choice_prob"] = 0.5
+    bad["subtasks"][2]["choice_prob"] = 0
+    path = tmp_path / "logs.json"
+    path.write_text("[\n" + json.dumps(good) + ",\n" + json.dumps(bad) + "\n]")
+    report = import_file(store, path)
+    assert report.imported == 1
+    assert report.rejects == [{"line": 3, "error": "line 3: subtasks[2].choice_prob: must be in (0, 1], got 0"}]
+    assert store.get_log("good")["subtasks"][0]["choice_prob"] == 0.5

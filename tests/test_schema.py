@@ -131,6 +131,47 @@ def test_invalid_logs_are_rejected_with_the_field_named(spec_example, change, me
         validate_log(broken(spec_example, change))
 
 
+@pytest.mark.parametrize("inside, outside", [(1, 1.0000001), (1.0, 2), (1e-12, 0), (0.25, -0.25)])
+def test_choice_prob_is_kept_inside_the_interval_0_exclusive_1_inclusive_and_refused_outside(spec_example, inside,
+                                                                                             outside):
+    spec_example["subtasks"][2]["choice_prob"] = inside
+    assert validate_log(spec_example)["subtasks"][2]["choice_prob"] is inside
+    spec_example["subtasks"][2]["choice_prob"] = outside
+    with pytest.raises(LogError, match=r"^subtasks\[2\]\.choice_prob: must be in \(0, 1\]"):
+        validate_log(spec_example)
+
+
+@pytest.mark.parametrize("prob, message", [
+    (0, r"must be in \(0, 1\], got 0$"),
+    (0.0, r"must be in \(0, 1\], got 0.0$"),
+    (-0.2, r"must be in \(0, 1\], got -0.2$"),
+    (1.0000001, r"must be in \(0, 1\], got 1.0000001$"),
+    (2, r"must be in \(0, 1\], got 2$"),
+    (10 ** 400, r"must be in \(0, 1\], got 401 digits$"),
+    (True, r"expected a number, got boolean"),
+    ("0.5", r"expected a number, got string"),
+    (None, r"expected a number, got null"),
+    ([0.5], r"expected a number, got array"),
+    (float("nan"), r"must be finite"),
+    (float("inf"), r"must be finite"),
+])
+def test_choice_prob_outside_0_1_or_not_a_number_is_rejected(spec_example, prob, message):
+    spec_example["subtasks"][2]["choice_prob"] = prob
+    with pytest.raises(LogError, match=r"^subtasks\[2\]\.choice_prob: " + message):
+        validate_log(spec_example)
+
+
+@pytest.mark.parametrize("worker", ["absent", None])
+def test_choice_prob_needs_the_worker_it_is_the_probability_of(spec_example, worker):
+    task = spec_example["subtasks"][1]
+    task.pop("worker") if worker == "absent" else task.update(worker=worker)
+    task["choice_prob"] = 0.5
+    with pytest.raises(LogError, match=r"^subtasks\[1\]\.choice_prob: given without a worker"):
+        validate_log(spec_example)
+    del task["choice_prob"]
+    assert validate_log(spec_example) is spec_example  # a worker-less step without choice_prob is fine
+
+
 @pytest.mark.parametrize("value, kind", [([1, 2], "array"), ("log", "string"), (None, "null"), (3, "integer")])
 def test_a_log_must_be_an_object(value, kind):
     with pytest.raises(LogError, match=f"^log: expected a JSON object, got {kind}"):

@@ -13,7 +13,7 @@ from orchestai_core.store import LogFilter, StaleRevisionError, Store, StoreErro
 from workbench.components.flash import flash
 from workbench.components.text import md_escape
 from workbench.services.curation import (
-    EDIT_COLUMNS, edit_problems, log_from_table, revision_diff, subtasks_table, worker_facet,
+    EDIT_COLUMNS, choice_prob_warnings, edit_problems, log_from_table, revision_diff, subtasks_table, worker_facet,
 )
 
 BASES_KEY = "edit_base"          # log id -> revision the open editor started from
@@ -24,7 +24,7 @@ def editor_frame(subtasks: Sequence[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(subtasks_table(subtasks), columns=list(EDIT_COLUMNS))
     for name in ("id", "type", "description", "worker", "depends_on", "status"):
         frame[name] = frame[name].astype(object)
-    for name in ("cost_usd", "latency_ms"):
+    for name in ("choice_prob", "cost_usd", "latency_ms"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     for name in ("tokens_in", "tokens_out"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
@@ -44,6 +44,9 @@ def _column_config(workers: Sequence[str]) -> dict:
         "type": cc.TextColumn("type", required=True),
         "description": cc.TextColumn("description", width="large"),
         "worker": cc.SelectboxColumn("worker", options=list(workers)),
+        "choice_prob": cc.NumberColumn("choice prob", min_value=0.0, max_value=1.0,
+                                       help="probability with which the system chose this worker, in (0, 1]; "
+                                            "blank when not recorded"),
         "depends_on": cc.TextColumn("depends on", help="ids of the subtasks whose output it needs, comma-separated"),
         "status": cc.SelectboxColumn("status", options=list(SUBTASK_STATUSES)),
         "cost_usd": cc.NumberColumn("cost $", min_value=0.0, format="%.5f"),
@@ -134,6 +137,8 @@ def log_editor(store: Store, log_id: str, current: int, annotator: str) -> None:
         st.error("Cannot save this log:\n\n" + "\n".join(f"- {md_escape(p)}" for p in problems))
     elif changed:
         st.code("\n".join(revision_diff(base, candidate)), language=None)
+        for warning in choice_prob_warnings(base, candidate):
+            st.warning(md_escape(warning))
     note = st.text_input("Note for this revision", key=f"note-{log_id}-{base_revision}",
                          placeholder="what you changed and why")
     reason = ("enter your annotator name in the sidebar" if not annotator else

@@ -24,8 +24,8 @@ FILTER_FIELDS = (
     "max_latency", "min_subtasks", "max_subtasks", "search",
 )
 FACET_FIELDS = ("review_status", "template", "worker", "success", "source")
-EDIT_COLUMNS = ("id", "type", "description", "worker", "depends_on", "status", "cost_usd", "latency_ms",
-                "tokens_in", "tokens_out")
+EDIT_COLUMNS = ("id", "type", "description", "worker", "choice_prob", "depends_on", "status", "cost_usd",
+                "latency_ms", "tokens_in", "tokens_out")
 TEXT_COLUMNS = ("id", "type", "description", "worker", "status")
 END_OF_DAY = "\uffff"  # sorts after every ISO timestamp of the same day
 
@@ -157,9 +157,9 @@ def log_from_table(log: dict, rows: Sequence[Mapping[str, Any]], instruction: st
         deps = _dependencies(row.get("depends_on"))
         if deps or "depends_on" in original:
             task["depends_on"] = original["depends_on"] if deps == original.get("depends_on") else deps
-        for name in ("cost_usd", "latency_ms", "tokens_in", "tokens_out"):
+        for name in ("choice_prob", "cost_usd", "latency_ms", "tokens_in", "tokens_out"):
             if not _blank(row.get(name)):
-                task[name] = _number(row[name], original.get(name), integer=name != "cost_usd")
+                task[name] = _number(row[name], original.get(name), integer=name not in ("choice_prob", "cost_usd"))
         subtasks.append(task)
     edited = {**log, "subtasks": subtasks}
     if instruction is not None:
@@ -208,6 +208,22 @@ def edit_problems(log: dict) -> list[str]:
         return [re.sub(r"subtasks\[(\d+)\]\.?", lambda m: _row_name(int(m.group(1)), subtasks) + ": ", str(exc))
                 .replace(": : ", ": ")]
     return []
+
+
+def choice_prob_warnings(base: dict, log: dict) -> list[str]:
+    """Steps whose worker was changed while their `choice_prob`, the probability of choosing the old
+    worker, was left as it was. A warning, not a refusal: correcting a misspelt worker keeps it rightly."""
+    before = {t.get("id"): t for t in base["subtasks"]}
+    warnings = []
+    for i, task in enumerate(log["subtasks"]):
+        old = before.get(task["id"], {})
+        if ("choice_prob" in task and task.get("worker") and old.get("worker")
+                and task["worker"] != old["worker"] and task["choice_prob"] == old.get("choice_prob")):
+            warnings.append(f"{_row_name(i, log['subtasks'])}: the worker changed from {old['worker']!r} to "
+                            f"{task['worker']!r} but choice_prob {task['choice_prob']} is still the probability "
+                            f"of choosing {old['worker']!r}: clear it or enter the new worker's, unless only the "
+                            f"name was wrong")
+    return warnings
 
 
 # ----------------------------------------------------------------- revision differences
