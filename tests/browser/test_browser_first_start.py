@@ -1,0 +1,61 @@
+"""First start in a real browser: a fresh home with no trained checkpoint, the project's own config (the
+packaged MiniLM encoder) and the bundled default planner; the Planner page plans at once."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import ROOT, _free_port, _wait_healthy
+
+from orchestai_core.config import load_config
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def first_start_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("first-start")
+    config = load_config()
+    config.pop("_config_path")
+    assert os.path.isfile(config["paths"]["default_planner"]), "the bundled planner is missing: run `make planner`"
+    config["paths"].update(database=str(folder / "workbench.db"), checkpoints=str(folder / "checkpoints"),
+                           runs=str(folder / "runs"))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    port = _free_port()
+    env = {**os.environ, "ORCHESTAI_CONFIG": str(folder / "config.yaml"), "HF_HUB_OFFLINE": "1"}
+    env.pop("ORCHESTAI_DB", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "workbench/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, visit):
+    page = visit.page
+    page.set_default_timeout(90_000)  # the first visit loads the encoder
+    page.goto(f"{first_start_url}/planner")
+    page.get_by_role("heading", name="Planner", exact=True).wait_for()
+    page.get_by_text("Held-out quality (200 fresh synthetic logs").wait_for()
+    assert page.get_by_text("Start a quick training run").count() == 0
+    page.get_by_label("Instruction").fill("Summarize the attached report and translate the summary into French "
+                                          "and German.")
+    page.get_by_role("button", name="Plan").click()
+    frame = visit.dag_frame()
+    types = frame.evaluate("window.dagNodes.map(n => n.label)")
+    visit.screenshot("first-start-planner")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    joined = " ".join(types)
+    assert "summarize" in joined and "translate" in joined, types
+    assert visit.outside_requests() == []
