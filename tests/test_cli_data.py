@@ -291,3 +291,16 @@ def test_an_unknown_format_is_a_usage_error(run, tmp_path):
     rows = tmp_path / "train.jsonl"
     rows.write_text(json.dumps(TASKBENCH_ROWS[0]) + "\n")
     assert run("import", "--format", "csv", rows, "--db", tmp_path / "x.db").exit_code == 2
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25, "not a log file: it holds binary data"),
+    (b"", "empty: no lines to import"),
+])
+def test_a_file_that_is_not_a_log_file_is_one_line_and_exit_1(run, tmp_path, content, reason):
+    path = tmp_path / "photo.jsonl"
+    path.write_bytes(content)
+    result = run("import", path, "--db", tmp_path / "x.db", "--json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {path}: {reason}") and len(result.stderr.splitlines()) == 1
+    assert Store.open(tmp_path / "x.db").rejects() == []
