@@ -311,7 +311,7 @@ def _sniffed(records: Iterator[Record], name: str, fmt: str) -> Iterator[Record]
             raise NotALogFileError(_not_a_log_file(name, fmt, head))
     else:
         if not head:
-            raise NotALogFileError(f"{name}: empty: no lines to import")
+            raise NotALogFileError(f"{name}: empty: no logs in it")
         if not any(r.is_object or r.error is None for r in head):
             raise NotALogFileError(_not_a_log_file(name, fmt, head))
     yield from head

@@ -295,7 +295,7 @@ def test_an_unknown_format_is_a_usage_error(run, tmp_path):
 
 @pytest.mark.parametrize("content, reason", [
     (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25, "not a log file: it holds binary data"),
-    (b"", "empty: no lines to import"),
+    (b"", "empty: no logs in it"),
 ])
 def test_a_file_that_is_not_a_log_file_is_one_line_and_exit_1(run, tmp_path, content, reason):
     path = tmp_path / "photo.jsonl"

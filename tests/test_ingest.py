@@ -148,9 +148,9 @@ BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # 26 "lines" of an image
 @pytest.mark.parametrize("content, reason", [
     (BINARY, "not a log file: it holds binary data, not text (line 1: not valid UTF-8 (byte 0x89 at column 1));"
              " expected JSON Lines, one log per line"),
-    (b"", "empty: no lines to import"),
-    (b"\n  \n\r\n", "empty: no lines to import"),
-    (b"[]", "empty: no lines to import"),
+    (b"", "empty: no logs in it"),
+    (b"\n  \n\r\n", "empty: no logs in it"),
+    (b"[]", "empty: no logs in it"),
     (b"id,instruction\n1,hello\n", "not a log file: none of its first 2 lines is a JSON object (line 1: invalid JSON:"),
     (b"hello", "not a log file: its only line is not a JSON object (line 1: invalid JSON:"),
     (b"1\n2\n3\n", "not a log file: none of its first 3 lines is a JSON object (line 1: log: expected a JSON object, got integer)"),

@@ -10,7 +10,7 @@ BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # an image renamed .json
 
 @pytest.mark.parametrize("name, content, reason", [
     ("photo.jsonl", BINARY, "photo.jsonl: not a log file: it holds binary data"),
-    ("empty.jsonl", b"", "empty.jsonl: empty: no lines to import"),
+    ("empty.jsonl", b"", "empty.jsonl: empty: no logs in it"),
 ])
 def test_a_file_that_is_not_a_log_file_shows_one_error_and_no_success(app_url, visit, tmp_path, name, content,
                                                                       reason):
