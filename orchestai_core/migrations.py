@@ -150,6 +150,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN warnings TEXT;
     """,
+    # 5: tool descriptions imported with TaskBench data (tool_desc.json), for the model to use later;
+    # `content` is the whole entry as canonical JSON (domains, parameters…).
+    """
+    CREATE TABLE tools (
+        name TEXT PRIMARY KEY,
+        description TEXT,
+        content TEXT NOT NULL,
+        source TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

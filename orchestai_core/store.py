@@ -149,6 +149,13 @@ class ImportCounts:
     unchanged: int = 0
 
 
+@dataclass
+class ToolCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 class Store:
     """Access to one database file; safe to share between threads (one connection per thread)."""
 
@@ -488,6 +495,37 @@ class Store:
         if batch_id is None:
             return self._rows("SELECT * FROM rejects ORDER BY id")
         return self._rows("SELECT * FROM rejects WHERE batch_id = ? ORDER BY line", (batch_id,))
+
+    # ----------------------------------------------------------------- tool descriptions
+    def upsert_tools(self, tools: Iterable[dict], source: str | None = None) -> ToolCounts:
+        """Keep tool descriptions ({"name", "description", "content"}) in one transaction: a new name is
+        added, changed content replaces the old, the same content again changes nothing."""
+        counts = ToolCounts()
+        at = now_iso()
+        with self.transaction():
+            for tool in tools:
+                content = canonical_json(tool["content"])
+                row = self.conn.execute("SELECT content FROM tools WHERE name = ?", (tool["name"],)).fetchone()
+                if row is not None and row[0] == content:
+                    counts.unchanged += 1
+                    continue
+                self.conn.execute(
+                    "INSERT INTO tools (name, description, content, source, updated_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET description = excluded.description,"
+                    " content = excluded.content, source = excluded.source, updated_at = excluded.updated_at",
+                    (tool["name"], tool.get("description"), content, source, at))
+                if row is None:
+                    counts.added += 1
+                else:
+                    counts.updated += 1
+        return counts
+
+    def tools(self) -> list[dict]:
+        """Every kept tool description, by name; `content` decoded."""
+        rows = self._rows("SELECT * FROM tools ORDER BY name")
+        for row in rows:
+            row["content"] = json.loads(row["content"])
+        return rows
 
     # ----------------------------------------------------------------- training runs
     def create_run(self, config: dict, command: list[str] | None = None, data_size: int | None = None,

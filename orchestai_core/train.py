@@ -41,7 +41,7 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.training_data import Cut, Example
+from orchestai_core.training_data import Cut, Example, Skipped, skipped_message
 
 CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
@@ -198,8 +198,10 @@ class Phase1Trainer:
         self._started = time.perf_counter()
 
     # ------------------------------------------------------------------ setup
-    def setup(self, examples: list[Example], resume: bool = False) -> None:
-        """Split the data, build vocabularies and model (or restore them from last.pth), cache encoder states."""
+    def setup(self, examples: list[Example], resume: bool = False, skipped: list[Skipped] | None = None) -> None:
+        """Split the data, build vocabularies and model (or restore them from last.pth), cache encoder states.
+        `skipped`: invalid lines the data file had, named among the run's warnings."""
+        self.skipped = list(skipped or [])
         self._update_run(status="running", started_at=now_iso(), pid=os.getpid(), device=str(self.device),
                          out_dir=str(self.out_dir))
         if self.world > 1 and not dist.is_initialized():
@@ -250,8 +252,9 @@ class Phase1Trainer:
         found = self.model.cuts(examples)
         for cut in found:
             self._say(f"warning: {cut.message}")
+        skipped = [skipped_message(self.skipped)] if self.skipped else []
         capped = [self.capped.message] if self.capped is not None else []
-        self._update_run(warnings=capped + [cut.message for cut in found] or None)
+        self._update_run(warnings=skipped + capped + [cut.message for cut in found] or None)
         return found
 
     def _load_last(self) -> dict:
@@ -421,6 +424,7 @@ class Phase1Trainer:
                    "capped": None if self.capped is None else {"train_data_size": self.capped.cap,
                                                                "logs": self.capped.total,
                                                                "left_out": self.capped.left_out},
+                   "skipped": len(self.skipped),
                    "last_metrics": self.history[-1] if self.history else None}
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
         best = (f"best validation loss {self.best_val:.4f} at epoch {self.best_epoch}" if self.best_epoch

@@ -111,11 +111,30 @@ def _is_training_json(path: Path) -> bool:
     return head.startswith(b"{")
 
 
-def load_examples(path: str | os.PathLike) -> list[Example]:
+@dataclass(frozen=True)
+class Skipped:
+    """An invalid line of a log file that training or evaluation left out, and why."""
+
+    line: int
+    error: str
+
+    @property
+    def message(self) -> str:
+        return f"line {self.line}: skipped: {self.error}"
+
+
+def skipped_message(skipped: list[Skipped], shown: int = SHOWN_IDS) -> str:
+    """One line saying how many invalid logs were left out, naming the first few with their reasons."""
+    named = "; ".join(f"line {s.line}: {s.error}" for s in skipped[:shown])
+    return f"{len(skipped)} invalid log(s) skipped: {named}" + ("; …" if len(skipped) > shown else "")
+
+
+def load_examples(path: str | os.PathLike, skipped: list[Skipped] | None = None) -> list[Example]:
     """Examples from `training_data.json`, or from a log file (.jsonl, .jsonl.gz, .json array).
 
-    Invalid log lines raise ValueError naming the line: training data must be clean; import it
-    into the store first to keep the good lines and set the bad ones aside.
+    Invalid log lines are left out and appended to `skipped` (line and reason), as import rejects
+    them; without a `skipped` list the first one raises ValueError naming the line (strict).
+    A file that is no log file at all raises NotALogFileError.
     """
     path = Path(path)
     if _is_training_json(path):
@@ -126,7 +145,10 @@ def load_examples(path: str | os.PathLike) -> list[Example]:
     examples = []
     for record in read_records(path):
         if record.error:
-            raise ValueError(f"{path}: line {record.line}: {record.error}")
+            if skipped is None:
+                raise ValueError(f"{path}: line {record.line}: {record.error}")
+            skipped.append(Skipped(record.line, record.error))
+            continue
         examples.append(example_from_log(record.log))
     return examples
 

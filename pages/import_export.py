@@ -11,7 +11,7 @@ from workbench.components.log_filters import current_filter
 from workbench.components.text import md_escape
 from workbench.services.curation import describe_filter
 from workbench.services.store import get_store
-from workbench.services.transfer import EXPORT_FILES, UploadError, export_bytes, import_upload
+from workbench.services.transfer import EXPORT_FILES, UploadError, export_bytes, import_tools_upload, import_upload
 
 st.title("Import and export")
 store = get_store()
@@ -21,14 +21,30 @@ st.header("Import logs")
 st.markdown(f"JSON Lines (`.jsonl`, `.jsonl.gz`) or a JSON array (`.json`) of execution logs, **at most "
             f"{limit_mb} MB** per file (`import.max_upload_mb` in `config.yaml`). Valid lines are imported even "
             "when others are rejected; a known log id with new content becomes a new revision.")
+fmt = st.radio("Format", ["log", "taskbench"], horizontal=True, key="import_format",
+               format_func={"log": "OrchestAI logs", "taskbench": "TaskBench rows (TaskBench, GNN4TaskPlan, UltraTool)"}.get)
+if fmt == "taskbench":
+    st.caption("One row a line with `user_request`, `task_nodes`, `task_links`, `task_steps`: each node's tool "
+               "becomes a sub-task type, its step the description; a row whose links do not form a DAG over its "
+               "nodes is rejected and kept.")
 upload = st.file_uploader("Log file", type=["jsonl", "gz", "json"], max_upload_size=limit_mb, key="upload")
+tools = (st.file_uploader("Tool descriptions (optional, TaskBench tool_desc.json)", type=["json"],
+                          max_upload_size=limit_mb, key="tools_upload") if fmt == "taskbench" else None)
 if upload is not None and st.button(f"Import {md_escape(upload.name)}", type="primary", key="import"):
+    st.session_state.pop("import_report", None)
+    st.session_state.pop("tools_report", None)
     try:
-        report = import_upload(store, upload.name, upload, limit_mb * 2**20)
+        if tools is not None:
+            st.session_state["tools_report"] = (tools.name, import_tools_upload(store, tools.name, tools,
+                                                                                limit_mb * 2**20))
+        st.session_state["import_report"] = (upload.name, import_upload(store, upload.name, upload,
+                                                                        limit_mb * 2**20, fmt))
     except (UploadError, UnreadableFileError) as exc:
         st.error(md_escape(exc))
-    else:
-        st.session_state["import_report"] = (upload.name, report)
+if "tools_report" in st.session_state:
+    name, counts = st.session_state["tools_report"]
+    st.success(f"Tool descriptions of {md_escape(name)}: {counts.added:,} added, {counts.updated:,} updated, "
+               f"{counts.unchanged:,} unchanged.")
 if "import_report" in st.session_state:
     import_report(store, *st.session_state["import_report"])
 batches = store.import_batches()

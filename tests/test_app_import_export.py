@@ -83,3 +83,51 @@ def test_export_offers_accepted_logs_or_the_logs_page_filter(db, make_log):
     export = next(b for b in at.download_button if b.key == "export")
     assert export.label == "Download training_data.json (3 logs)"
     assert "template 'tpl-0'" in at.caption[-1].value.replace("\\", "")
+
+
+BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # 26 "lines"
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("photo.jsonl", BINARY, "photo.jsonl: not a log file: it holds binary data"),
+    ("empty.jsonl", b"", "empty.jsonl: empty: no logs in it"),
+])
+def test_a_file_that_is_not_a_log_file_shows_one_error_and_no_success(db, name, content, reason):
+    at = _upload(AppTest.from_file(PAGE, default_timeout=30).run(), name, content)
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.replace("\\", "").startswith(reason)
+    assert not at.success and not at.metric
+    assert all("line" not in d.value for d in at.dataframe)  # no rejects table, only the previous imports
+    assert db.rejects() == [] and db.count_logs() == 0
+
+
+def test_an_import_where_every_line_is_rejected_is_a_warning_not_a_success(db):
+    at = _upload(AppTest.from_file(PAGE, default_timeout=30).run(), "bad.jsonl", b'{"id": "a"}\n{"id": "b"}\n')
+    assert not at.exception and not at.success
+    assert at.warning[0].value.replace("\\", "") == "Nothing imported from bad.jsonl: all 2 lines were rejected (reasons below)."
+    assert {m.label: m.value for m in at.metric}["Rejected"] == "2"
+
+
+def test_a_failed_upload_clears_the_previous_report(db, make_log):
+    at = _upload(AppTest.from_file(PAGE, default_timeout=30).run(), "ok.jsonl", json.dumps(make_log("a")).encode())
+    assert at.success
+    at = _upload(at, "photo.jsonl", BINARY)
+    assert len(at.error) == 1 and not at.success and not at.metric
+
+
+def test_taskbench_rows_and_tool_descriptions_are_imported_from_the_page(db):
+    rows = [{"id": "r1", "user_request": "Log in, then pay.", "task_nodes": [{"task": "login"}, {"task": "pay"}],
+             "task_links": [{"source": "login", "target": "pay"}]},
+            {"id": "r2", "user_request": "Self.", "task_nodes": [{"task": "pay"}],
+             "task_links": [{"source": "pay", "target": "pay"}]}]
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    assert at.radio(key="import_format").value == "log" and not any(u.key == "tools_upload" for u in at.file_uploader)
+    at.radio(key="import_format").set_value("taskbench").run()
+    tools = json.dumps({"nodes": [{"id": "login", "desc": "Log in"}, {"id": "pay", "desc": "Pay"}]}).encode()
+    at.file_uploader(key="tools_upload").set_value(("tool_desc.json", tools, "application/json")).run()
+    at = _upload(at, "train.jsonl", b"\n".join(json.dumps(r).encode() for r in rows))
+    assert not at.exception
+    assert at.success[0].value.replace("\\", "") == "Tool descriptions of tool_desc.json: 2 added, 0 updated, 0 unchanged."
+    assert {m.label: m.value for m in at.metric} == {"Imported": "1", "Updated": "0", "Unchanged": "0", "Rejected": "1"}
+    assert at.dataframe[0].value["reason"][0] == "task_links[0]: links 'pay' to itself, but it occurs only once in task_nodes"
+    assert db.log_ids() == ["r1"] and [t["name"] for t in db.tools()] == ["login", "pay"]

@@ -66,10 +66,12 @@ def test_import_without_json_prints_a_readable_summary_and_the_rejects(run, tmp_
 
 
 def test_many_rejects_are_summarised_after_twenty(run, tmp_path, write_lines):
-    path = write_lines([b"{bad"] * 25)
+    path = write_lines([b'{"id": "no-instruction"}'] * 25)  # JSON objects, so a log file with bad logs
     result = run("import", path, "--db", tmp_path / "x.db")
     assert result.exit_code == 0
-    assert len(result.stderr.splitlines()) == 21 and "5 more (all kept in the store" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"warning: nothing imported from {path}: every line was rejected"
+    assert len(lines) == 22 and "5 more (all kept in the store" in result.stderr
     assert len(Store.open(tmp_path / "x.db").rejects()) == 25
 
 
@@ -241,3 +243,64 @@ def test_import_and_stats_follow_the_environment_unless_db_is_given(run, tmp_pat
     assert logs_in(env_db) == logs_in(cli_db) == ["a", "b"]
     assert len(Store.open(env_db).import_batches()) == 1  # the --db import did not go to env.db
     assert json.loads(run("stats", env=env).stdout)["logs"] == 2
+
+
+# ------------------------------------------------------------------ import --format taskbench
+
+TASKBENCH_ROWS = [
+    {"id": "7", "user_request": "Log in, then check the balance.", "task_nodes": [{"task": "login"}, {"task": "balance"}],
+     "task_links": [{"source": "login", "target": "balance"}], "task_steps": ["Step 1 Call login", "Step 2 Call balance"]},
+    {"user_request": "Loop.", "task_nodes": [{"task": "a"}, {"task": "b"}],
+     "task_links": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]},
+]
+
+
+def test_import_taskbench_with_tools_reports_both_in_json_and_exits_0(run, tmp_path):
+    rows = tmp_path / "train.jsonl"
+    rows.write_text("\n".join(json.dumps(r) for r in TASKBENCH_ROWS) + "\n")
+    tools = tmp_path / "tool_desc.json"
+    tools.write_text(json.dumps({"nodes": [{"id": "login", "desc": "Log in"}, {"id": "balance", "desc": "Balance"}]}))
+    result = run("import", "--format", "taskbench", rows, "--tools", tools, "--db", tmp_path / "x.db", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert (report["read"], report["imported"], report["rejected"]) == (2, 1, 1)
+    assert report["rejects"] == [{"line": 2, "error": "line 2: task_links: the links form a cycle: "
+                                                      "a (node 1) → b (node 2) → a (node 1)"}]
+    assert report["tools"] == {"added": 2, "updated": 0, "unchanged": 0}
+    assert logs_in(tmp_path / "x.db") == ["7"]
+    store = Store.open(tmp_path / "x.db")
+    assert [t["name"] for t in store.tools()] == ["balance", "login"]
+    assert store.get_log("7")["source"] == "taskbench"
+    strict = run("import", "--format", "taskbench", rows, "--db", tmp_path / "x.db", "--strict")
+    assert strict.exit_code == 1 and "unchanged 1, rejected 1" in strict.stdout
+
+
+def test_import_with_a_bad_tool_file_exits_1_with_one_line_and_imports_nothing(run, tmp_path):
+    rows = tmp_path / "train.jsonl"
+    rows.write_text(json.dumps(TASKBENCH_ROWS[0]) + "\n")
+    tools = tmp_path / "tool_desc.json"
+    tools.write_text('{"nodes": [{"desc": "nameless"}]}')
+    result = run("import", "--format", "taskbench", rows, "--tools", tools, "--db", tmp_path / "x.db")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tools}: not a tool description file: nodes[0].id: expected the tool name, " \
+                            "a non-empty string\n"
+    assert logs_in(tmp_path / "x.db") == []
+
+
+def test_an_unknown_format_is_a_usage_error(run, tmp_path):
+    rows = tmp_path / "train.jsonl"
+    rows.write_text(json.dumps(TASKBENCH_ROWS[0]) + "\n")
+    assert run("import", "--format", "csv", rows, "--db", tmp_path / "x.db").exit_code == 2
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25, "not a log file: it holds binary data"),
+    (b"", "empty: no logs in it"),
+])
+def test_a_file_that_is_not_a_log_file_is_one_line_and_exit_1(run, tmp_path, content, reason):
+    path = tmp_path / "photo.jsonl"
+    path.write_bytes(content)
+    result = run("import", path, "--db", tmp_path / "x.db", "--json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {path}: {reason}") and len(result.stderr.splitlines()) == 1
+    assert Store.open(tmp_path / "x.db").rejects() == []

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from orchestai_core.ingest import UnreadableFileError, import_file, read_records
+from orchestai_core.ingest import NotALogFileError, UnreadableFileError, import_file, read_records
 
 
 def test_bad_lines_are_rejected_with_line_and_field_while_good_lines_import(store, write_lines, make_log):
@@ -152,3 +152,35 @@ def test_a_json_array_item_with_a_bad_choice_prob_is_rejected_with_its_line(stor
     assert report.imported == 1
     assert report.rejects == [{"line": 3, "error": "line 3: subtasks[2].choice_prob: must be in (0, 1], got 0"}]
     assert store.get_log("good")["subtasks"][0]["choice_prob"] == 0.5
+
+
+BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # 26 "lines" of an image renamed .jsonl
+
+
+@pytest.mark.parametrize("content, reason", [
+    (BINARY, "not a log file: it holds binary data, not text (line 1: not valid UTF-8 (byte 0x89 at column 1));"
+             " expected JSON Lines, one log per line"),
+    (b"", "empty: no logs in it"),
+    (b"\n  \n\r\n", "empty: no logs in it"),
+    (b"[]", "empty: no logs in it"),
+    (b"id,instruction\n1,hello\n", "not a log file: none of its first 2 lines is a JSON object (line 1: invalid JSON:"),
+    (b"hello", "not a log file: its only line is not a JSON object (line 1: invalid JSON:"),
+    (b"1\n2\n3\n", "not a log file: none of its first 3 lines is a JSON object (line 1: log: expected a JSON object, got integer)"),
+])
+def test_a_file_that_is_not_a_log_file_is_refused_with_one_reason_and_nothing_is_written(store, tmp_path, content,
+                                                                                         reason):
+    path = tmp_path / "upload.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(NotALogFileError) as exc:
+        import_file(store, path, source_name="photo.jsonl")
+    assert str(exc.value).startswith("photo.jsonl: " + reason)
+    assert store.rejects() == [] and store.count_logs() == 0
+    assert store.import_batches()[0]["status"] == "failed"
+
+
+def test_only_the_first_twenty_lines_decide_and_a_single_json_object_makes_it_a_log_file(store, write_lines, make_log):
+    with pytest.raises(NotALogFileError, match="none of its first 20 lines"):
+        import_file(store, write_lines([b"{bad"] * 20 + [make_log("late")]))
+    report = import_file(store, write_lines([b"{bad"] * 19 + [{"id": "x"}, make_log("late")]))
+    assert (report.read, report.imported, report.rejected) == (21, 1, 20)  # a log file with bad lines: all kept
+    assert len(store.rejects(report.batch_id)) == 20

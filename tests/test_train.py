@@ -285,3 +285,63 @@ def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path
     assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["epoch"] == 2
     assert {r["epoch"] for r in store.metrics(runs[0]["id"]) if r["split"] == "val"} == {1, 2}
     assert Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Translate the memo into French")
+
+
+def _data_with_bad_lines(tmp_path, n=24):
+    """n synthetic logs with two invalid lines among them (lines 3 and 10)."""
+    lines = [json.dumps(log) for log in generate_logs(n, seed=3)]
+    lines.insert(2, "{broken")
+    lines.insert(9, json.dumps({"id": "no-instruction", "subtasks": [{"id": "a", "type": "t"}]}))
+    path = tmp_path / "logs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_skips_invalid_logs_and_says_how_many_in_its_log_summary_and_run(tmp_path):
+    data = _data_with_bad_lines(tmp_path)
+    result = CliRunner().invoke(main, ["train", "--config", str(tiny_config(tmp_path, epochs=1)), "--data", str(data),
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert warnings[0].startswith("warning: line 3: skipped: invalid JSON")
+    assert warnings[1] == "warning: line 10: skipped: instruction: required field missing"
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "completed" and summary["skipped"] == 2
+    assert summary["train_logs"] + summary["val_logs"] == 24
+    assert [pair["line"] for pair in summary["skipped_lines"]] == [3, 10]
+    run = Store.open(tmp_path / "db.sqlite").get_run(summary["run_id"])
+    assert run["warnings"][0].startswith("2 invalid log(s) skipped: line 3: invalid JSON")
+    assert run["summary"]["skipped"] == 2
+
+
+def test_train_strict_refuses_a_file_with_an_invalid_log_naming_the_first(tmp_path):
+    data = _data_with_bad_lines(tmp_path)
+    result = CliRunner().invoke(main, ["train", "--config", str(tiny_config(tmp_path, epochs=1)), "--data", str(data),
+                                       "--strict", "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {data}: line 3: invalid JSON") and len(result.stderr.splitlines()) == 1
+    assert Store.open(tmp_path / "db.sqlite").list_runs() == []
+
+
+def test_train_on_a_file_of_only_invalid_logs_says_so(tmp_path):
+    data = tmp_path / "logs.jsonl"
+    data.write_text('{"id": "a"}\n{"id": "b"}\n')
+    result = CliRunner().invoke(main, ["train", "--config", str(tiny_config(tmp_path, epochs=1)), "--data", str(data)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"Error: no training logs in {data} (2 invalid line(s) skipped, the "
+                                              "first: line 1: instruction: required field missing)")
+
+
+def test_eval_skips_and_names_invalid_logs(trained, tmp_path):
+    data = _data_with_bad_lines(tmp_path, n=8)
+    checkpoint = str(trained[0] / "ck" / "phase1_best_model.pth")
+    result = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--json",
+                                       "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    warnings = result.stderr.splitlines()
+    assert warnings[0].startswith("warning: line 3: skipped: invalid JSON")
+    assert warnings[1] == "warning: line 10: skipped: instruction: required field missing"
+    report = json.loads(result.stdout)
+    assert report["n"] == 8 and report["skipped"] == 2 and [p["line"] for p in report["skipped_lines"]] == [3, 10]
+    strict = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--strict"])
+    assert strict.exit_code == 1 and f"{data}: line 3: invalid JSON" in strict.stderr

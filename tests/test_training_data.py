@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from orchestai_core.training_data import (TRAINING_FORMAT, Example, cuts, example_from_log, examples_from_store,
-                                          load_examples, write_training_json)
+from orchestai_core.ingest import NotALogFileError
+from orchestai_core.training_data import (TRAINING_FORMAT, Example, Skipped, cuts, example_from_log,
+                                          examples_from_store, load_examples, skipped_message, write_training_json)
 
 
 def test_the_spec_example_becomes_an_example_with_everything_training_needs(spec_example):
@@ -123,3 +124,26 @@ def test_a_cut_names_a_few_logs_and_says_there_are_more():
     examples = [_example(f"log-{i}", 2) for i in range(7)]
     message = cuts(examples, [500] * 7, max_length=128, max_nodes=8)[0].message
     assert message.startswith("7 of 7 instructions") and message.endswith(": log-0, log-1, log-2, log-3, log-4, …")
+
+
+def test_bad_log_lines_are_skipped_with_line_and_reason_when_asked(write_lines, make_log):
+    path = write_lines([make_log("a"), make_log("b", colour="red"), b"{broken", make_log("c")])
+    skipped: list[Skipped] = []
+    assert [e.id for e in load_examples(path, skipped)] == ["a", "c"]
+    assert [(s.line, s.error.split(":")[0]) for s in skipped] == [(2, "colour"), (3, "invalid JSON")]
+    assert skipped[0].message.startswith("line 2: skipped: colour: unknown top-level field")
+
+
+def test_the_skipped_message_counts_them_all_and_names_the_first_five():
+    skipped = [Skipped(n, "instruction: required field missing") for n in range(1, 8)]
+    message = skipped_message(skipped)
+    assert message.startswith("7 invalid log(s) skipped: line 1: instruction: required field missing; line 2:")
+    assert "line 5:" in message and "line 6:" not in message and message.endswith("; …")
+    assert skipped_message(skipped[:1]) == "1 invalid log(s) skipped: line 1: instruction: required field missing"
+
+
+def test_a_file_that_is_not_a_log_file_is_refused_whole(tmp_path):
+    path = tmp_path / "photo.jsonl"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(NotALogFileError, match="not a log file: it holds binary data"):
+        load_examples(path, [])

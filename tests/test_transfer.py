@@ -8,7 +8,9 @@ import pytest
 
 from orchestai_core.schema import canonical_json
 from orchestai_core.store import LogFilter
-from workbench.services.transfer import UploadError, export_bytes, import_upload, rejected_lines, upload_suffix
+from orchestai_core.ingest import NotALogFileError
+from workbench.services.transfer import (UploadError, export_bytes, import_tools_upload, import_upload, rejected_lines,
+                                         upload_suffix)
 
 
 @pytest.mark.parametrize("name, suffix", [("a.jsonl", ".jsonl"), ("A.JSONL.GZ", ".jsonl.gz"), ("x.json", ".json")])
@@ -53,3 +55,22 @@ def test_export_bytes_round_trip_and_training_file(store, make_log):
     training = json.loads(export_bytes(store, "training-json", LogFilter()))
     assert [e["id"] for e in training["examples"]] == ["log-0", "log-1", "log-2", "log-3"]
     assert list((store.path.parent / "exports").iterdir()) == []
+
+
+def test_a_binary_upload_is_refused_whole_under_its_own_name(store):
+    content = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25
+    with pytest.raises(NotALogFileError, match=r"^photo\.jsonl: not a log file: it holds binary data"):
+        import_upload(store, "photo.jsonl", io.BytesIO(content), max_bytes=1 << 20)
+    assert store.rejects() == [] and list((store.path.parent / "uploads").iterdir()) == []
+
+
+def test_taskbench_upload_and_its_tool_descriptions(store):
+    row = {"user_request": "Write, then send.", "task_nodes": [{"task": "write"}, {"task": "send"}],
+           "task_links": [{"source": "write", "target": "send"}], "task_steps": ["Call write", "Call send"]}
+    report = import_upload(store, "train.jsonl", io.BytesIO(json.dumps(row).encode()), 1 << 20, fmt="taskbench")
+    assert report.imported == 1 and store.get_log("taskbench-1")["subtasks"][1]["depends_on"] == ["s1"]
+    tools = json.dumps({"nodes": [{"id": "write", "desc": "Write a file"}]}).encode()
+    counts = import_tools_upload(store, "../tool_desc.json", io.BytesIO(tools), 1 << 20)
+    assert counts.added == 1 and store.tools()[0]["source"] == "tool_desc.json"
+    with pytest.raises(UploadError, match="expected a .json file of tool descriptions"):
+        import_tools_upload(store, "tools.yaml", io.BytesIO(tools), 1 << 20)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import click
 
 from orchestai_core.cli.options import config_option, db_option, open_config, open_store
 from orchestai_core.export import FORMATS, export_logs, write_jsonl
-from orchestai_core.ingest import UnreadableFileError, import_file
+from orchestai_core.ingest import FORMATS as IMPORT_FORMATS, UnreadableFileError, import_file, import_tools
 from orchestai_core.store import REVIEW_STATUSES, LogFilter
 
 
@@ -35,9 +36,9 @@ def init(db_path, config_path, corpus):
                + (f" ({report.rejected} rejected)" if report.rejected else ""))
 
 
-def _import(store, path):
+def _import(store, path, fmt="log"):
     try:
-        return import_file(store, path, parallel=None)  # large files: helper processes
+        return import_file(store, path, parallel=None, fmt=fmt)  # large files: helper processes
     except UnreadableFileError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -45,17 +46,31 @@ def _import(store, path):
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="log", show_default=True,
+              help="What each line is: a log of our format, or a TaskBench row (TaskBench, GNN4TaskPlan, UltraTool).")
+@click.option("--tools", "tools_file", type=click.Path(dir_okay=False),
+              help="TaskBench tool_desc.json: keep its tool descriptions in the store (again: no change).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts and rejects.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any line was rejected.")
-def import_cmd(file, db_path, as_json, strict):
+def import_cmd(file, db_path, fmt, tools_file, as_json, strict):
     """Import logs from FILE (.jsonl, .jsonl.gz or a .json array); invalid lines are kept as rejects."""
     store = open_store(db_path)
-    report = _import(store, file)
+    tools = None
+    if tools_file:
+        try:
+            tools = import_tools(store, tools_file)
+        except UnreadableFileError as exc:
+            raise click.ClickException(str(exc)) from None
+    report = _import(store, file, fmt)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict() | ({"tools": asdict(tools)} if tools else {}), ensure_ascii=False))
     else:
+        if tools:
+            click.echo(f"{tools_file}: tools added {tools.added}, updated {tools.updated}, unchanged {tools.unchanged}")
         click.echo(f"{file}: read {report.read}, imported {report.imported}, updated {report.updated},"
                    f" unchanged {report.unchanged}, rejected {report.rejected}")
+        if not (report.imported or report.updated or report.unchanged):
+            click.echo(f"warning: nothing imported from {file}: every line was rejected", err=True)
         for reject in report.rejects[:20]:
             click.echo(f"  {reject['error']}", err=True)
         if report.rejected > 20:

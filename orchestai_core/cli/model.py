@@ -19,15 +19,30 @@ int8_option = click.option("--int8", is_flag=True,
                            help="Run the frozen encoder in int8 on CPU: faster, plans may differ slightly.")
 
 
-def _examples(data: str | None, db_path: str | None, status: str | None, config: dict):
+SHOWN_SKIPPED = 5  # line/reason pairs of skipped logs in a JSON summary
+
+
+def _examples(data: str | None, db_path: str | None, status: str | None, config: dict, skipped: list | None = None):
+    """The examples of `--data` (invalid lines appended to `skipped`; without it the first one is an error)
+    or of the store."""
     from orchestai_core.training_data import examples_from_store, load_examples
 
     try:
         if data:
-            return load_examples(data)
+            return load_examples(data, skipped)
         return examples_from_store(open_store(db_path, config), status)
     except (ValueError, UnreadableFileError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _no_examples(what: str, source: str, skipped: list) -> click.ClickException:
+    reason = f" ({len(skipped)} invalid line(s) skipped, the first: line {skipped[0].line}: {skipped[0].error})" \
+        if skipped else ""
+    return click.ClickException(f"no {what} in {source}{reason}")
+
+
+def _skipped_pairs(skipped: list) -> list[dict]:
+    return [{"line": s.line, "error": s.error} for s in skipped[:SHOWN_SKIPPED]]
 
 
 @click.command()
@@ -44,7 +59,8 @@ def _examples(data: str | None, db_path: str | None, status: str | None, config:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--run-id", type=int, help="An existing run row to report into (the workbench creates one).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet):
+@click.option("--strict", is_flag=True, help="With --data: refuse the file if any log in it is invalid (default: skip them).")
+def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet, strict):
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
     Under torchrun every process runs this command; only the first one records the run and prints."""
@@ -66,9 +82,13 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"config: {exc}") from None
     main_process = distributed_context()[0] == 0
-    examples = _examples(data, db_path, status, config)
+    skipped: list = []
+    examples = _examples(data, db_path, status, config, None if strict else skipped)
+    if main_process:
+        for item in skipped:
+            click.echo(f"warning: {item.message}", err=True)
     if not examples:
-        raise click.ClickException(f"no training logs in {data or 'the store'}")
+        raise _no_examples("training logs", data or "the store", skipped)
     out = Path(out_dir or config["paths"]["checkpoints"])
     store = open_store(db_path, config) if main_process else None
     if store is not None:
@@ -83,7 +103,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
             raise click.ClickException(str(exc)) from None
     trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet)
     try:
-        trainer.setup(examples, resume=resume)
+        trainer.setup(examples, resume=resume, skipped=skipped)
         summary = trainer.train()
     except (ValueError, FileNotFoundError) as exc:
         if store is not None:
@@ -92,7 +112,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
     finally:
         trainer.cleanup()
     if main_process:
-        click.echo(json.dumps({"run_id": run_id, **summary}))
+        click.echo(json.dumps({"run_id": run_id, **summary, "skipped_lines": _skipped_pairs(skipped)}))
 
 
 @click.command("eval")
@@ -100,17 +120,23 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Log file with gold plans.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse the file if any log in it is invalid (default: skip them).")
 @int8_option
 @beam_option
-def eval_cmd(checkpoint, data, as_json, device, int8, beam):
-    """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy."""
+def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
+    """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy.
+    Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
     from orchestai_core.evaluate import evaluate_planner
 
-    examples = _examples(data, None, None, {})
+    skipped: list = []
+    examples = _examples(data, None, None, {}, None if strict else skipped)
+    for item in skipped:
+        click.echo(f"warning: {item.message}", err=True)
     if not examples:
-        raise click.ClickException(f"{data}: no logs to evaluate on")
+        raise _no_examples("logs to evaluate on", data, skipped)
     planner = _planner(checkpoint, device, int8, beam)
     result = evaluate_planner(planner, examples)
+    result |= {"skipped": len(skipped), "skipped_lines": _skipped_pairs(skipped)}
     if as_json:
         click.echo(json.dumps(result))
         return

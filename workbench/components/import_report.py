@@ -15,7 +15,12 @@ from workbench.services.transfer import rejected_lines
 
 
 def import_report(store: Store, name: str, report: ImportReport) -> None:
-    st.success(f"Imported {md_escape(name)}: {report.read:,} lines read.")
+    if report.imported or report.updated:
+        st.success(f"Imported {md_escape(name)}: {report.read:,} lines read.")
+    elif report.unchanged:
+        st.info(f"Nothing new in {md_escape(name)}: its {report.unchanged:,} valid logs are already in the store.")
+    else:
+        st.warning(f"Nothing imported from {md_escape(name)}: all {report.read:,} lines were rejected (reasons below).")
     cols = st.columns(4)
     for col, label, value in zip(cols, ("Imported", "Updated", "Unchanged", "Rejected"),
                                  (report.imported, report.updated, report.unchanged, report.rejected)):

@@ -6,15 +6,17 @@ nothing the user sends decides a path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from orchestai_core.export import export_logs
-from orchestai_core.ingest import ImportReport, import_file
-from orchestai_core.store import LogFilter, Store
+from orchestai_core.ingest import ImportReport, import_file, import_tools
+from orchestai_core.store import LogFilter, Store, ToolCounts
 
 UPLOAD_SUFFIXES = (".jsonl.gz", ".jsonl", ".json")
 EXPORT_FILES = {"jsonl": "orchestai_logs.jsonl", "training-json": "training_data.json"}
@@ -40,9 +42,9 @@ def _scratch(store: Store, kind: str) -> Path:
     return folder
 
 
-def import_upload(store: Store, name: str, stream: BinaryIO, max_bytes: int) -> ImportReport:
-    """Copy the upload to a temporary file (refusing more than `max_bytes`) and import it."""
-    suffix = upload_suffix(name)
+@contextlib.contextmanager
+def _uploaded(store: Store, name: str, stream: BinaryIO, max_bytes: int, suffix: str) -> Iterator[str]:
+    """The upload copied to a temporary file (refusing more than `max_bytes`), removed afterwards."""
     fd, tmp = tempfile.mkstemp(prefix="upload-", suffix=suffix, dir=_scratch(store, "uploads"))
     try:
         with os.fdopen(fd, "wb") as out:
@@ -52,9 +54,23 @@ def import_upload(store: Store, name: str, stream: BinaryIO, max_bytes: int) -> 
                 if written > max_bytes:
                     raise UploadError(f"{name}: larger than the upload limit of {max_bytes / 2**20:.0f} MB")
                 out.write(chunk)
-        return import_file(store, tmp, source_name=Path(name).name)
+        yield tmp
     finally:
         os.unlink(tmp)
+
+
+def import_upload(store: Store, name: str, stream: BinaryIO, max_bytes: int, fmt: str = "log") -> ImportReport:
+    """Import an upload of logs (or, with fmt="taskbench", of TaskBench rows)."""
+    with _uploaded(store, name, stream, max_bytes, upload_suffix(name)) as tmp:
+        return import_file(store, tmp, source_name=Path(name).name, fmt=fmt)
+
+
+def import_tools_upload(store: Store, name: str, stream: BinaryIO, max_bytes: int) -> ToolCounts:
+    """Keep the tool descriptions of an uploaded TaskBench `tool_desc.json`."""
+    if not name.lower().endswith(".json"):
+        raise UploadError(f"{name}: expected a .json file of tool descriptions (TaskBench tool_desc.json)")
+    with _uploaded(store, name, stream, max_bytes, ".json") as tmp:
+        return import_tools(store, tmp, name=Path(name).name)
 
 
 def rejected_lines(store: Store, batch_id: int) -> bytes:
