@@ -1,6 +1,7 @@
 """Sub-task types of the synthetic corpus: how hard each is and how many tokens it usually takes.
 
-`difficulty` is the quality a worker needs for the expert policy to trust it with the type.
+`difficulty` is the quality a worker needs for the expert policy to trust it with the type; the success model
+(`simulate.success_probability`) centres the skill a step needs on it.
 """
 
 from __future__ import annotations
