@@ -166,12 +166,13 @@ def test_the_curves_single_worker_points_match_their_true_values(synthetic):
     assert [p.kind for p in curve.points] == ["weight"] * 3 + ["worker"] * len(names) + ["uniform", "logging"]
     rows = np.arange(len(outcomes))
     logged_p = p_true[rows, outcomes.success.action]
+    success_variance = logged_p * (1 - logged_p)
     cost_residual = (outcomes.cost.reward - cost_true[rows, outcomes.cost.action]) ** 2
     for j, name in enumerate(names):
         policy = np.zeros_like(p_true)
         policy[:, j] = 1.0
         point = points[f"only:{name}"]
-        assert abs(point.success.estimate - p_true[:, j].mean()) <= _tolerance(outcomes, policy, logged_p * (1 - logged_p))
+        assert abs(point.success.estimate - p_true[:, j].mean()) <= _tolerance(outcomes, policy, success_variance)
         assert abs(point.cost.estimate - cost_true[:, j].mean()) <= _tolerance(outcomes, policy, cost_residual) + 1e-12
     assert points["logging"].success.estimate == pytest.approx(outcomes.success.reward.mean())
     assert points["w=0"].success.estimate > points["w=5"].success.estimate
