@@ -85,6 +85,25 @@ def test_filters_show_counts_and_narrow_the_list(db):
     assert list(at.dataframe[0].value["id"]) == ["log-5", "log-3", "log-1"]
 
 
+def test_every_facet_offers_every_value_however_many_there_are(db, make_log):
+    # 60 templates and workers on two logs each, then one on a single log: the rarest comes last
+    many = [make_log(f"many-{i}-{j}", template=f"common-{i:02d}") for i in range(60) for j in range(2)]
+    for log in many:
+        log["subtasks"][0]["worker"] = f"worker-{log['template'][-2:]}"
+    rare = make_log("rare", template="rare-template")
+    rare["subtasks"][0]["worker"] = "rare-worker"
+    db.import_logs([*many, rare])
+    at = _page()
+    template, worker = at.selectbox(key="flt_template"), at.selectbox(key="flt_worker")
+    assert len(template.options) == 1 + 2 + 60 + 1 and template.options[-1] == "rare-template (1)"
+    assert len(worker.options) == 1 + 2 + 60 + 1 and worker.options[-1] == "rare-worker (1)"
+    template.set_value("rare-template").run()
+    assert _matching(at) == "1" and list(at.dataframe[0].value["id"]) == ["rare"]
+    template.set_value(None).run()
+    at.selectbox(key="flt_worker").set_value("rare-worker").run()
+    assert _matching(at) == "1" and list(at.dataframe[0].value["id"]) == ["rare"]
+
+
 def test_list_pages_with_keyset_cursors(db, make_log):
     db.import_logs([make_log(f"more-{i:02d}") for i in range(24)])
     at = _page()
