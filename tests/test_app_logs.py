@@ -194,13 +194,30 @@ def test_history_shows_diffs_and_restores_as_a_new_revision(db):
     at = _page("log-2")
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Revision 2 · bob") and "use OCR" in label for label in labels)
-    assert 's1.type: "extract_text" → "ocr"' in [c.value for c in at.code]
+    second = next(e for e in at.expander if e.label.startswith("Revision 2"))
+    assert [m.value for m in second.markdown] == ["**s1\\.type**"]
+    assert [c.value for c in second.code] == ['before: "extract_text"', 'after: "ocr"']
     _button(at, "restore-1").click().run()
     assert not at.exception
     revisions = db.revisions("log-2")
     assert [(r["revision"], r["author"], r["note"]) for r in revisions][-1] == (3, "alice", "restored revision 1")
     assert json.loads(revisions[2]["content"]) == json.loads(revisions[0]["content"])
     assert json.loads(revisions[1]["content"])["subtasks"][0]["type"] == "ocr"
+
+
+def test_history_shows_a_long_instruction_in_full_and_wrapped_so_a_change_at_its_end_shows(db):
+    long = db.get_log("log-2")["instruction"] + ", then " + "check every figure twice, " * 12 + "and send it."
+    edited = copy.deepcopy(db.get_log("log-2"))
+    edited["instruction"] = long
+    db.save_revision(edited, "bob", None, base_revision=1)
+    edited = copy.deepcopy(edited)
+    edited["instruction"] = long.replace("and send it.", "and file it.")
+    db.save_revision(edited, "bob", None, base_revision=2)
+    at = _page("log-2")
+    latest = next(e for e in at.expander if e.label.startswith("Revision 3"))
+    before, after = latest.code[0], latest.code[1]
+    assert before.value.endswith('and send it."') and after.value.endswith('and file it."')
+    assert before.proto.wrap_lines and after.proto.wrap_lines
 
 
 def test_review_buttons_set_status_and_open_the_next_pending(db):
