@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from orchestai_core.store import LogFilter, Store
+from workbench.components.dag_view import embedded_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "workbench" / "app.py")
@@ -130,7 +131,7 @@ def test_open_log_shows_instruction_as_text_dag_timeline_and_totals(db):
     at = _page("log-3")
     assert not at.exception
     assert XSS in [t.value for t in at.text]
-    srcdoc = at.get("iframe")[0].proto.srcdoc
+    srcdoc = embedded_page(at.get("html")[0].proto.body)
     assert "new vis.Network" in srcdoc and "<img" not in srcdoc.split("</script>", 1)[1]
     assert len(at.get("plotly_chart")) == 1
     metrics = {m.label: m.value for m in at.metric}
