@@ -4,9 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+HERE = Path(__file__).resolve().parent
+PAGES = HERE.parent / "pages"
 
-st.set_page_config(page_title="OrchestAI Workbench", page_icon=":material/explore:", layout="wide")
+# A file of ours: a :material/…: page icon is fetched from fonts.gstatic.com, and the app stays offline.
+st.set_page_config(page_title="OrchestAI Workbench", page_icon=str(HERE / "favicon.svg"), layout="wide")
 navigation = st.navigation([
     st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True),
     st.Page(PAGES / "logs.py", title="Logs", icon=":material/folder_open:"),
