@@ -434,8 +434,9 @@ class Store:
             del r["_rowid"]
         return Page(rows, cursor)
 
-    def facet(self, column: str, flt: LogFilter | None = None, limit: int = 50) -> list[tuple[Any, int]]:
-        """Counts per value of a column (or `worker`) among the logs matching the filter."""
+    def facet(self, column: str, flt: LogFilter | None = None, limit: int | None = 50) -> list[tuple[Any, int]]:
+        """Counts per value of a column (or `worker`) among the logs matching the filter, the most
+        frequent first; the `limit` most frequent, or every value when it is None."""
         where, params = (flt or LogFilter()).where()
         if column == "worker":
             sql = (f"SELECT w.worker, count(*) AS n FROM log_workers w JOIN logs ON logs.id = w.log_id"
@@ -444,7 +445,7 @@ class Store:
             sql = f"SELECT logs.{column}, count(*) AS n FROM logs WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT ?"
         else:
             raise StoreError(f"no facet for {column!r}")
-        return [(r[0], r[1]) for r in self.conn.execute(sql, [*params, limit])]
+        return [(r[0], r[1]) for r in self.conn.execute(sql, [*params, -1 if limit is None else limit])]
 
     def dataset_summary(self) -> dict:
         """Headline figures of the whole dataset."""

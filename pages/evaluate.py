@@ -32,7 +32,7 @@ upload = (st.file_uploader("Log file with gold plans", type=["jsonl", "gz", "jso
           if dataset == "upload" else None)
 limit = st.number_input("At most this many logs", min_value=1, max_value=100_000, value=500, step=100,
                         key="eval_limit")
-if st.button("Evaluate", type="primary", icon="📏", key="evaluate", disabled=busy):
+if st.button("Evaluate", type="primary", icon=":material/straighten:", key="evaluate", disabled=busy):
     try:
         planner = get_planner(checkpoint.path)
         examples = dataset_examples(dataset, store, planner, limit, upload and (upload.name, upload.getvalue()))

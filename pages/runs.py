@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from orchestai_core.checkpoints import find_checkpoints
+from orchestai_core.checkpoints import best_index, find_checkpoints
 from orchestai_core.config import load_config
 from workbench.components.flash import flash, show_flashes
 from workbench.components.loss_chart import compare_figure
@@ -60,7 +60,8 @@ else:
                                 "written": datetime.fromtimestamp(c.modified, timezone.utc).isoformat(timespec="seconds"),
                                 "path": str(c.path)} for c in checkpoints]), hide_index=True, key="runs_checkpoints")
     by_path = {str(c.path): c for c in checkpoints}
-    picked = st.selectbox("Checkpoint", list(by_path), format_func=lambda p: by_path[p].label, key="runs_checkpoint")
+    picked = st.selectbox("Checkpoint", list(by_path), index=best_index(checkpoints) or 0,  # the newest best,
+                          format_func=lambda p: by_path[p].label, key="runs_checkpoint")  # not the last saved
     if st.button("Use in planner", key="runs_use_in_planner"):
         st.session_state[PLANNER_CHECKPOINT] = picked
         st.switch_page("../pages/planner.py")  # relative to the entry script, workbench/app.py

@@ -95,7 +95,7 @@ def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint
     assert sorted(worst["log"]) == sorted(log["id"] for log in logs[:6])
     opened = worst["log"][0]
     assert next(log["instruction"] for log in logs if log["id"] == opened) in [t.value for t in at.text]
-    assert len(at.get("iframe")) == 2  # predicted and gold, side by side
+    assert len(at.get("html")) == 2  # the graphs predicted and gold, side by side
 
 
 def test_a_running_evaluation_shows_its_progress_then_its_results(checkpoint, store):

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from orchestai_core.store import LogFilter, Store
+from workbench.components.dag_view import embedded_page
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "workbench" / "app.py")
@@ -85,6 +86,25 @@ def test_filters_show_counts_and_narrow_the_list(db):
     assert list(at.dataframe[0].value["id"]) == ["log-5", "log-3", "log-1"]
 
 
+def test_every_facet_offers_every_value_however_many_there_are(db, make_log):
+    # 60 templates and workers on two logs each, then one on a single log: the rarest comes last
+    many = [make_log(f"many-{i}-{j}", template=f"common-{i:02d}") for i in range(60) for j in range(2)]
+    for log in many:
+        log["subtasks"][0]["worker"] = f"worker-{log['template'][-2:]}"
+    rare = make_log("rare", template="rare-template")
+    rare["subtasks"][0]["worker"] = "rare-worker"
+    db.import_logs([*many, rare])
+    at = _page()
+    template, worker = at.selectbox(key="flt_template"), at.selectbox(key="flt_worker")
+    assert len(template.options) == 1 + 2 + 60 + 1 and template.options[-1] == "rare-template (1)"
+    assert len(worker.options) == 1 + 2 + 60 + 1 and worker.options[-1] == "rare-worker (1)"
+    template.set_value("rare-template").run()
+    assert _matching(at) == "1" and list(at.dataframe[0].value["id"]) == ["rare"]
+    template.set_value(None).run()
+    at.selectbox(key="flt_worker").set_value("rare-worker").run()
+    assert _matching(at) == "1" and list(at.dataframe[0].value["id"]) == ["rare"]
+
+
 def test_list_pages_with_keyset_cursors(db, make_log):
     db.import_logs([make_log(f"more-{i:02d}") for i in range(24)])
     at = _page()
@@ -111,7 +131,7 @@ def test_open_log_shows_instruction_as_text_dag_timeline_and_totals(db):
     at = _page("log-3")
     assert not at.exception
     assert XSS in [t.value for t in at.text]
-    srcdoc = at.get("iframe")[0].proto.srcdoc
+    srcdoc = embedded_page(at.get("html")[0].proto.body)
     assert "new vis.Network" in srcdoc and "<img" not in srcdoc.split("</script>", 1)[1]
     assert len(at.get("plotly_chart")) == 1
     metrics = {m.label: m.value for m in at.metric}
@@ -175,13 +195,30 @@ def test_history_shows_diffs_and_restores_as_a_new_revision(db):
     at = _page("log-2")
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Revision 2 · bob") and "use OCR" in label for label in labels)
-    assert 's1.type: "extract_text" → "ocr"' in [c.value for c in at.code]
+    second = next(e for e in at.expander if e.label.startswith("Revision 2"))
+    assert [m.value for m in second.markdown] == ["**s1\\.type**"]
+    assert [c.value for c in second.code] == ['before: "extract_text"', 'after: "ocr"']
     _button(at, "restore-1").click().run()
     assert not at.exception
     revisions = db.revisions("log-2")
     assert [(r["revision"], r["author"], r["note"]) for r in revisions][-1] == (3, "alice", "restored revision 1")
     assert json.loads(revisions[2]["content"]) == json.loads(revisions[0]["content"])
     assert json.loads(revisions[1]["content"])["subtasks"][0]["type"] == "ocr"
+
+
+def test_history_shows_a_long_instruction_in_full_and_wrapped_so_a_change_at_its_end_shows(db):
+    long = db.get_log("log-2")["instruction"] + ", then " + "check every figure twice, " * 12 + "and send it."
+    edited = copy.deepcopy(db.get_log("log-2"))
+    edited["instruction"] = long
+    db.save_revision(edited, "bob", None, base_revision=1)
+    edited = copy.deepcopy(edited)
+    edited["instruction"] = long.replace("and send it.", "and file it.")
+    db.save_revision(edited, "bob", None, base_revision=2)
+    at = _page("log-2")
+    latest = next(e for e in at.expander if e.label.startswith("Revision 3"))
+    before, after = latest.code[0], latest.code[1]
+    assert before.value.endswith('and send it."') and after.value.endswith('and file it."')
+    assert before.proto.wrap_lines and after.proto.wrap_lines
 
 
 def test_review_buttons_set_status_and_open_the_next_pending(db):

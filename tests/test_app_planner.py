@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from orchestai_core.store import LogFilter
 from orchestai_core.synth import generate_logs
+from workbench.components.dag_view import embedded_page
 from workbench.components.plan_view import usd
 from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
 
@@ -49,8 +50,8 @@ def _plan(at, text):
     return at
 
 
-def _dag_nodes(iframe):
-    data = re.search(r"const DATA = (.*?);\n", iframe.proto.srcdoc).group(1)
+def _dag_nodes(graph):
+    data = re.search(r"const DATA = (.*?);\n", embedded_page(graph.proto.body)).group(1)
     return [node["id"] for node in json.loads(data)["nodes"]]
 
 
@@ -85,7 +86,7 @@ def test_plan_shows_the_dag_the_table_totals_and_badges(trained):
     assert list(table["step"]) == [t["id"] for t in expected["subtasks"]]
     assert list(table["worker"]) == [t["worker"] for t in expected["subtasks"]]
     assert list(table["step"][table["critical path"]]) == expected["critical_path"]
-    assert _dag_nodes(at.get("iframe")[0]) == list(table["step"])
+    assert _dag_nodes(at.get("html")[0]) == list(table["step"])
     metrics = _metrics(at)
     assert metrics["Steps"] == str(len(expected["subtasks"]))
     assert metrics["Est. cost"] == usd(expected["est_cost_usd"])
@@ -117,14 +118,14 @@ def test_an_example_fills_the_instruction_box(trained):
 def test_bad_input_gets_a_clear_message_and_no_plan(trained, text, message):
     at = _plan(_page(), text)
     assert message in at.warning[0].value.replace("\\", "")
-    assert not at.dataframe and not at.get("iframe")
+    assert not at.dataframe and not at.get("html")
 
 
 def test_instruction_text_is_shown_as_text(trained):
     at = _plan(_page(), XSS)
     assert XSS in [t.value for t in at.text]
     assert not any("<img" in m.value for m in at.markdown)
-    srcdoc = at.get("iframe")[0].proto.srcdoc
+    srcdoc = embedded_page(at.get("html")[0].proto.body)
     assert "<img" not in srcdoc.split("</script>", 1)[1]
 
 
@@ -180,7 +181,7 @@ def test_a_plan_without_steps_says_so_and_cannot_be_curated():
     assert not at.exception
     assert "planned no step" in at.warning[0].value
     assert at.button(key="curate_t").disabled
-    assert not at.get("iframe")
+    assert not at.get("html")
 
 
 def test_compare_two_checkpoints_side_by_side(trained):
@@ -194,7 +195,7 @@ def test_compare_two_checkpoints_side_by_side(trained):
     at.toggle(key="planner_compare").set_value(True).run()
     assert at.selectbox(key="planner_checkpoint_b").value == str(trained / "checkpoints" / "phase1_best_model.pth")
     _plan(at, EXAMPLES[1])
-    assert len(at.get("iframe")) == 2 and len(at.dataframe) == 2
+    assert len(at.get("html")) == 2 and len(at.dataframe) == 2
     assert at.dataframe[0].value.equals(at.dataframe[1].value)  # the same weights plan the same
     assert [s.value for s in at.subheader][0].startswith("run 2 · best")
     assert any(c.value.startswith("Second against first: node-F1 1.00 · edge-F1 1.00") for c in at.caption)
@@ -242,7 +243,7 @@ def test_quick_run_trains_a_checkpoint_and_the_page_opens_the_planner(home, stor
     assert at.selectbox(key="planner_checkpoint").value == str(home / "checkpoints" / f"run-{run['id']}" /
                                                               "phase1_best_model.pth")
     _plan(at, EXAMPLES[0])
-    assert len(at.dataframe[0].value) == len(_dag_nodes(at.get("iframe")[0]))
+    assert len(at.dataframe[0].value) == len(_dag_nodes(at.get("html")[0]))
 
 
 def test_dollar_amounts_keep_fractions_of_a_cent_visible():

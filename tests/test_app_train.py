@@ -180,14 +180,21 @@ def test_runs_page_lists_compares_and_deletes_runs(workbench):
     assert not Path(config["paths"]["checkpoints"], f"run-{first}").exists()
 
 
-def test_use_in_planner_opens_the_planner_with_that_checkpoint(workbench):
+def test_use_in_planner_opens_the_planner_with_the_best_checkpoint_or_the_one_picked(workbench):
     store, config = workbench
     run_id = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 1,
                                                        "device": "cpu"}))
     wait_ended(store, run_id)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("../pages/runs.py").run()
-    last = str(Path(config["paths"]["checkpoints"], f"run-{run_id}", "last.pth"))
+    folder = Path(config["paths"]["checkpoints"], f"run-{run_id}")
+    best, last = str(folder / "phase1_best_model.pth"), str(folder / "last.pth")
+    assert at.selectbox(key="runs_checkpoint").options[0].startswith(f"run {run_id} · last")  # newest first
+    _button(at, "runs_use_in_planner").click().run()
+    assert not at.exception
+    assert at.selectbox(key="planner_checkpoint").value == best
+
+    at.switch_page("../pages/runs.py").run()
     at.selectbox(key="runs_checkpoint").set_value(last).run()
     _button(at, "runs_use_in_planner").click().run()
     assert not at.exception

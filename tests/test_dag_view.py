@@ -4,7 +4,8 @@ import json
 import re
 from html.parser import HTMLParser
 
-from workbench.components.dag_view import CRITICAL, PALETTE, build_network, dag_html, vis_assets, worker_colours
+from workbench.components.dag_view import (CRITICAL, PALETTE, build_network, dag_embed, dag_html, embedded_page,
+                                          vis_assets, worker_colours)
 
 XSS = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(2)</script>"
@@ -114,3 +115,20 @@ def test_legend_explains_outcome_marks_only_when_the_workflow_has_them(spec_exam
     plan = [{k: v for k, v in t.items() if k != "status"} for t in spec_example["subtasks"]]
     legend = dag_html(plan).split('id="legend">')[1].split("</div>")[0]
     assert "gpt-4o-mini" in legend and "failed" not in legend and "skipped" not in legend
+
+
+def test_the_page_is_framed_with_scripts_allowed_but_never_the_apps_origin(spec_example):
+    page = dag_html(_hostile_subtasks())
+    embed = dag_embed(page, 300)
+    frames = re.findall(r'setAttribute\("sandbox", "([^"]*)"\)', embed)
+    assert frames == ["allow-scripts"] and "allow-same-origin" not in embed
+    assert embedded_page(embed) == page  # the frame shows the page exactly
+    assert embed.count("<") == 2 and embed.startswith("<script>") and embed.endswith("</script>")  # ours only
+    assert XSS not in embed and "height: 340px" in embed
+    assert embedded_page("<p>not a graph</p>") is None
+
+
+def test_the_page_is_put_in_the_frame_untouched_whatever_its_text():
+    tricky = [{"id": "s1", "type": "FRAME_TITLE HEIGHT SIZE_MESSAGE PAGE_JSON", "depends_on": []}]
+    page = dag_html(tricky)
+    assert embedded_page(dag_embed(page, 300)) == page

@@ -260,6 +260,7 @@ def test_facets_respect_the_filter(filled):
 
 def test_facet_limit_and_unknown_column(filled):
     assert len(filled.facet("template", limit=1)) == 1
+    assert len(filled.facet("template", limit=None)) == len(filled.facet("template", limit=1000)) > 1
     with pytest.raises(StoreError, match="no facet for 'instruction; --'"):
         filled.facet("instruction; --")
 

@@ -53,8 +53,14 @@ def test_every_page_renders_without_errors_or_outside_requests(app_url, visit, n
 
 
 def test_open_log_draws_its_dag_offline(app_url, visit):
+    console = []
+    visit.page.on("console", lambda message: console.append(message.text))
     _open(visit, f"{app_url}/logs?log=log-1", "Logs")
     frame = visit.dag_frame()
+    graph = visit.page.locator('iframe[title="Workflow graph"]')
+    assert graph.get_attribute("sandbox") == "allow-scripts"  # never with allow-same-origin: it could escape
+    assert not [text for text in console if "escape its sandboxing" in text]
+    assert frame.evaluate("origin") == "null"  # the graph cannot reach the app
     assert frame.evaluate("window.dagNodes.length") == 4
     assert frame.evaluate("window.dagEdges.length") == 3
     assert frame.locator("canvas").count() == 1

@@ -2,13 +2,16 @@
 
 Nodes are built with pyvis; the page inlines vis-network's JS and CSS from the pyvis package (its own
 templates link CDNs). Text from a log reaches the browser only as escaped JSON or escaped HTML and is
-shown with `textContent`, so a log can never inject markup or script.
+shown with `textContent`, so a log can never inject markup or script. The page runs in an iframe
+sandboxed with `allow-scripts` only (st.iframe's also allows same-origin, which lets a frame escape its
+sandbox): its origin is opaque, so nothing in it can reach the app.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -149,10 +152,41 @@ const nodes = new vis.DataSet(DATA.nodes.map(function (n) {{
   const node = Object.assign({{}}, n); node.title = tip(n.tooltip); delete node.tooltip; return node; }}));
 const edges = new vis.DataSet(DATA.edges);
 const network = new vis.Network(document.getElementById("dag"), {{ nodes: nodes, edges: edges }}, DATA.options);
+network.once("afterDrawing", function () {{ network.fit(); }});  // the script may run before the frame has its size
 window.dagNodes = nodes; window.dagEdges = edges; window.dagNetwork = network;
+function sendHeight() {{
+  parent.postMessage({{ type: "{size_message}", height: document.body.getBoundingClientRect().height }}, "*"); }}
+new ResizeObserver(sendHeight).observe(document.body);
 </script>
 </body></html>
 """
+
+# st.html runs this in the app (our code only; the page is a JSON string in it): it replaces itself with
+# the sandboxed frame and sets the frame's height from the size messages of that frame alone.
+EMBED = """<script>
+(function () {
+  const page = PAGE_JSON;
+  const frame = document.createElement("iframe");
+  frame.setAttribute("sandbox", "allow-scripts");
+  frame.setAttribute("title", "FRAME_TITLE");
+  frame.style.cssText = "display: block; width: 100%; border: 0; height: HEIGHTpx";
+  frame.srcdoc = page;
+  function resize(event) {
+    if (!frame.isConnected) { window.removeEventListener("message", resize); return; }
+    const data = event.data;
+    if (event.source === frame.contentWindow && data && data.type === "SIZE_MESSAGE"
+        && Number.isFinite(data.height) && data.height > 0) {
+      frame.style.height = Math.ceil(data.height) + "px";
+    }
+  }
+  document.currentScript.replaceWith(frame);
+  window.addEventListener("message", resize);
+})();
+</script>"""
+FRAME_TITLE = "Workflow graph"
+SIZE_MESSAGE = "orchestai:dag-height"
+LEGEND_ROOM = 40  # px the frame starts with above the graph, until the page reports its height
+_EMBEDDED_PAGE = re.compile(r'const page = ("(?:[^"\\]|\\.)*");')
 
 
 def dag_html(subtasks: Sequence[dict], height: int = 380, highlight: Sequence[str] = ()) -> str:
@@ -162,10 +196,24 @@ def dag_html(subtasks: Sequence[dict], height: int = 380, highlight: Sequence[st
     js, css = vis_assets()
     data = {"nodes": nodes, "edges": edges, "options": OPTIONS}
     return PAGE.format(css=css, js=js, height=int(height), failed=FAILED_BORDER, critical=CRITICAL,
-                       legend=_legend(subtasks, highlight),
+                       legend=_legend(subtasks, highlight), size_message=SIZE_MESSAGE,
                        data=_script_json(data))
 
 
+def dag_embed(page: str, height: int) -> str:
+    """The HTML that shows `page` in an iframe sandboxed with `allow-scripts` only, `height` px tall
+    (plus room for the legend) until the page reports its own height."""
+    return (EMBED.replace("FRAME_TITLE", FRAME_TITLE).replace("SIZE_MESSAGE", SIZE_MESSAGE)
+            .replace("HEIGHT", str(int(height) + LEGEND_ROOM))
+            .replace("PAGE_JSON", _script_json(page)))  # last: the page's text is never searched
+
+
+def embedded_page(embed: str) -> str | None:
+    """The page a `dag_embed` shows (None if `embed` is not one): what the browser puts in the frame."""
+    match = _EMBEDDED_PAGE.search(embed)
+    return json.loads(match.group(1)) if match else None
+
+
 def show_dag(subtasks: Sequence[dict], height: int = 380, highlight: Sequence[str] = ()) -> None:
-    """Render the DAG in the page (an iframe sized to its content)."""
-    st.iframe(dag_html(subtasks, height, highlight), height="content", alt="Workflow graph")
+    """Render the DAG in the page: a sandboxed iframe sized to its content."""
+    st.html(dag_embed(dag_html(subtasks, height, highlight), height), unsafe_allow_javascript=True)

@@ -32,7 +32,7 @@ def metrics_view(report: EvaluationReport) -> None:
     st.dataframe(pd.DataFrame(metrics_rows(report)), hide_index=True, key="eval_metrics",
                  column_config={"model": PERCENT, "nearest-neighbour baseline": PERCENT})
     for cut in report.cut:  # logs the planner could not read or plan whole
-        st.warning(md_escape(cut), icon="✂️")
+        st.warning(md_escape(cut), icon=":material/content_cut:")
     raw = report.metrics.get("raw_acyclic")
     if raw is not None:
         st.caption(f"Raw predicted adjacency already acyclic (before decoding keeps forward edges): {raw:.1%}")

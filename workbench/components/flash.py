@@ -16,6 +16,6 @@ def show_flashes() -> None:
     """Successes pop up as toasts (seen wherever the annotator is scrolled); the rest stay in the page."""
     for kind, text in st.session_state.pop(KEY, []):
         if kind == "success":
-            st.toast(text, icon="✅")
+            st.toast(text, icon=":material/check_circle:")
         else:
             getattr(st, kind)(text)

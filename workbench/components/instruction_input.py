@@ -26,5 +26,5 @@ def instruction_input() -> str | None:
     st.selectbox("Example instructions", [OWN, *EXAMPLES], key="planner_example", on_change=_use_example)
     st.text_area("Instruction", key=TEXT_KEY, height=110,
                  placeholder="What should the workflow do? For example: " + EXAMPLES[0])
-    st.button("Plan", type="primary", icon="🧭", key="plan", on_click=_submit)
+    st.button("Plan", type="primary", icon=":material/explore:", key="plan", on_click=_submit)
     return st.session_state.get(SUBMITTED_KEY)

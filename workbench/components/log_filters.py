@@ -24,8 +24,9 @@ class ListOrder:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _facets(path: str, signature: str, marks: tuple[int, int], _store: Store, _flt: LogFilter) -> dict:
-    """Facet counts, recomputed only when the filter or the data changes (not on every rerun)."""
-    return facets(_store, _flt)
+    """Facet counts of every value (a selectbox is searchable, so none is left out), recomputed only
+    when the filter or the data changes (not on every rerun)."""
+    return facets(_store, _flt, limit=None)
 
 
 def _facet_select(label: str, name: str, counts: list[tuple], labels: dict | None = None) -> None:

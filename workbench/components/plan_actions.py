@@ -30,10 +30,10 @@ def plan_actions(store: Store, planned: Planned, checkpoint: str, cost_weight: f
     sent = st.session_state.get(SENT_KEY, {}).get(mark)
     left, right = st.columns(2)
     left.download_button("Download the plan (JSON)", data=export_json(plan, checkpoint, cost_weight),
-                         file_name=f"{plan['id']}.json", mime="application/json", icon="📥", key=f"export_{key}",
-                         on_click="ignore")
+                         file_name=f"{plan['id']}.json", mime="application/json", icon=":material/download:",
+                         key=f"export_{key}", on_click="ignore")
     if sent is None:
-        right.button("Send to curation", icon="📝", key=f"curate_{key}", on_click=_send,
+        right.button("Send to curation", icon=":material/edit_note:", key=f"curate_{key}", on_click=_send,
                      args=(store, plan, checkpoint, cost_weight, mark), disabled=not plan["subtasks"],
                      help="Save the plan as a pending log that annotators can correct on the Logs page: "
                           "corrected plans become training data.")

@@ -34,18 +34,18 @@ def plan_badges(planned: Planned) -> None:
     problem, meta = dag_problem(planned.plan), planned.plan.get("meta", {})
     with st.container(horizontal=True):
         if problem is None:
-            st.badge("valid DAG", icon="✅", color="green")
+            st.badge("valid DAG", icon=":material/check_circle:", color="green")
         else:
-            st.badge(f"not a valid DAG: {md_escape(problem)}", icon="❌", color="red")
+            st.badge(f"not a valid DAG: {md_escape(problem)}", icon=":material/cancel:", color="red")
         if meta.get("truncated"):
-            st.badge("instruction truncated: the planner read its beginning only (encoder.max_length)", icon="✂️",
-                     color="orange")
+            st.badge("instruction truncated: the planner read its beginning only (encoder.max_length)",
+                     icon=":material/content_cut:", color="orange")
         if meta.get("raw_adjacency_acyclic") is False:
-            st.badge("raw edges had a cycle; decoding kept forward edges only", icon="ℹ️", color="orange")
-        st.badge(f"planned in {planned.ms:,.0f} ms", icon="⏱️", color="blue")
+            st.badge("raw edges had a cycle; decoding kept forward edges only", icon=":material/info:", color="orange")
+        st.badge(f"planned in {planned.ms:,.0f} ms", icon=":material/timer:", color="blue")
         beam = meta.get("beam")
         if beam is not None:
-            st.badge(beam_label(beam), icon="🔎", color="gray")
+            st.badge(beam_label(beam), icon=":material/search:", color="gray")
 
 
 def plan_totals(plan: dict) -> None:

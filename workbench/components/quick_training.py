@@ -17,7 +17,8 @@ ENDED = ("failed", "stopped", "crashed")
 def quick_training(store: Store, config: dict) -> None:
     """One button that starts a short run of `orchestai train` on the current logs (the Train page's launcher)."""
     if st.session_state.get(KEY) is None:
-        if not st.button("Start a quick training run", key="quick_train", type="primary", icon="🚀",
+        if not st.button("Start a quick training run", key="quick_train", type="primary",
+                         icon=":material/rocket_launch:",
                          help="A few epochs on the logs in the store that are not rejected."):
             return
         from workbench.services.training import LaunchError, launch_quick_run

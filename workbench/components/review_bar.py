@@ -60,5 +60,5 @@ def review_bar(store: Store, log_id: str, flt: LogFilter, order: ListOrder, anno
                    help="After a review, open the next pending log of the list.")
     if not annotator:
         st.caption("Enter your annotator name in the sidebar to review or edit.")
-    with st.expander("⌨️ Keyboard shortcuts"):
+    with st.expander("Keyboard shortcuts", icon=":material/keyboard:"):
         st.markdown(shortcut_help() + "\n\nShortcuts work while no text field has focus.")

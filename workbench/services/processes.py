@@ -54,6 +54,19 @@ def is_training_alive(pid: int | None) -> bool:
     return state not in ("gone", "Z", "X") and TRAINING_MARK in (cmdline or b"")
 
 
+def wait_until_started(pid: int, poll: float = 0.001) -> None:
+    """Return once the new program's command line is readable in /proc, or the process has ended.
+
+    `subprocess.Popen` returns as soon as exec has begun, but Linux fills in the new program's
+    arguments a moment later; until then /proc/<pid>/cmdline is empty and `is_training_alive` would
+    take the run's process for a stranger. The wait is for that state change, not for a duration."""
+    while True:
+        state, cmdline = _proc_state(pid)
+        if state is None or state in ("gone", "Z", "X") or cmdline:
+            return
+        time.sleep(poll)
+
+
 def signal_group(pid: int, signum: int) -> bool:
     """Send `signum` to the process group led by `pid`; False if it no longer exists."""
     try:

@@ -20,7 +20,7 @@ class Shortcut:
 SHORTCUTS = (
     Shortcut("previous", "K", "◀ Previous", "open the previous log of the list"),
     Shortcut("next", "J", "Next ▶", "open the next log of the list"),
-    Shortcut("next_pending", "N", "Next pending ⏭", "open the next pending log of the list"),
+    Shortcut("next_pending", "N", "Next pending :material/skip_next:", "open the next pending log of the list"),
     Shortcut("accepted", "A", "Accept", "mark the open log accepted"),
     Shortcut("rejected", "X", "Reject", "mark the open log rejected"),
     Shortcut("needs_fix", "F", "Needs fix", "mark the open log as needing a fix"),

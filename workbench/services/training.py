@@ -23,7 +23,7 @@ from orchestai_core.checkpoints import LAST, run_folder
 from orchestai_core.config import REPO_ROOT
 from orchestai_core.export import write_jsonl
 from orchestai_core.store import LogFilter, Store, StoreError
-from workbench.services.processes import is_training_alive, terminate
+from workbench.services.processes import is_training_alive, terminate, wait_until_started
 
 DATA_CHOICES = {"accepted": "Accepted logs only", "not_rejected": "All logs but rejected ones",
                 "filter": "Logs matching a filter"}
@@ -184,6 +184,7 @@ def _start(command: list[str], log_path: Path) -> int:
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+    wait_until_started(proc.pid)  # before its pid is recorded, so no refresh can take it for dead
     return proc.pid
 
 
