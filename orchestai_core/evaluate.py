@@ -13,17 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestai_core.dag import find_cycle
-
-
-@dataclass
-class Graph:
-    types: list[str]
-    workers: list[str | None]
-    parents: list[list[int]]
-
-    def edge_pairs(self) -> Counter:
-        return Counter((self.types[p], self.types[c]) for c, ps in enumerate(self.parents) for p in ps)
+from orchestai_core.dag import Graph, find_cycle
 
 
 def multiset_f1(predicted: Counter, gold: Counter) -> float:

@@ -33,7 +33,8 @@ import torch.distributed as dist
 
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
-from orchestai_core.evaluate import Graph, aggregate, score
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import aggregate, score
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
@@ -41,7 +42,7 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.training_data import Cut, Example, Skipped, skipped_message
+from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 
 CHECKPOINT_VERSION = 5
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")

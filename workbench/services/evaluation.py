@@ -10,10 +10,12 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from orchestai_core.evaluate import Case, Graph, evaluate_cases, nearest_neighbour_baseline, summarise_cases
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import Case, evaluate_cases, nearest_neighbour_baseline, summarise_cases
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.store import LogFilter, Store
-from orchestai_core.training_data import Example, example_from_log
+from orchestai_core.examples import Example
+from orchestai_core.training_data import example_from_log
 from workbench.services.transfer import upload_suffix
 
 DATASETS = {

@@ -19,7 +19,8 @@ import torch
 
 from orchestai_core.checkpoints import CheckpointFile, best_index, bundled_checkpoint, find_checkpoints
 from orchestai_core.default_planner import read_quality
-from orchestai_core.evaluate import Graph, score
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import score
 from orchestai_core.planner_api import CheckpointError, Planner
 from orchestai_core.schema import LogError, validate_log
 from orchestai_core.store import Store
