@@ -4,7 +4,7 @@ report's targets and the nearest-neighbour baseline, with the errors to look at.
 import streamlit as st
 
 from orchestai_core.config import load_config
-from orchestai_core.planner_api import CheckpointError
+from orchestai_core.checkpoints import CheckpointError
 from workbench.components.checkpoint_picker import checkpoint_picker
 from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, template_view,
                                              worst_cases_view)

@@ -4,7 +4,7 @@ checkpoints, export the plan or send it to curation."""
 import streamlit as st
 
 from orchestai_core.config import load_config
-from orchestai_core.planner_api import CheckpointError
+from orchestai_core.checkpoints import CheckpointError
 from workbench.components.checkpoint_picker import checkpoint_picker
 from workbench.components.flash import show_flashes
 from workbench.components.instruction_input import instruction_input

@@ -17,11 +17,12 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from orchestai_core.checkpoints import CheckpointFile, best_index, bundled_checkpoint, find_checkpoints
+from orchestai_core.checkpoints import (CheckpointError, CheckpointFile, best_index, bundled_checkpoint,
+                                        find_checkpoints)
 from orchestai_core.default_planner import read_quality
 from orchestai_core.dag import Graph
 from orchestai_core.evaluate import score
-from orchestai_core.planner_api import CheckpointError, Planner
+from orchestai_core.planner_api import Planner
 from orchestai_core.schema import LogError, validate_log
 from orchestai_core.store import Store
 
@@ -119,10 +120,9 @@ def planner_quality(checkpoint: CheckpointFile, planner: Planner) -> Quality | N
         if measured is not None:
             return Quality(measured["metrics"], f"{measured['logs']} fresh synthetic logs: {measured['data']}",
                            measured.get("baseline"))
-    epochs = [row for row in planner.metrics if row.get("node_f1") is not None]
-    if not epochs:
+    best = planner.validation
+    if best is None:
         return None
-    best = min(epochs, key=lambda row: row["loss"])
     return Quality({k: best.get(k) for k in QUALITY_NAMES},
                    f"its {len(planner.val_ids)} validation logs at its best epoch {best['epoch']}, greedy")
 

@@ -21,6 +21,7 @@ import yaml
 
 from orchestai_core.checkpoints import LAST, run_folder
 from orchestai_core.config import REPO_ROOT
+from orchestai_core.device import Device, available_devices, device_key, resolve_device
 from orchestai_core.export import write_jsonl
 from orchestai_core.store import LogFilter, Store, StoreError
 from workbench.services.processes import is_training_alive, terminate
@@ -34,14 +35,6 @@ STOP_GRACE_S = 30.0
 
 class LaunchError(ValueError):
     """A run cannot be launched (invalid settings, no data, busy device…); the message says why."""
-
-
-@dataclass(frozen=True)
-class Device:
-    """A device a run can use, as offered in the form."""
-
-    name: str    # auto | cpu | cuda:N | mps
-    label: str
 
 
 @dataclass
@@ -78,33 +71,6 @@ class TrainRequest:
                    finetune_layers=encoder.get("finetune_layers", defaults.finetune_layers),
                    encoder_layers=encoder.get("layers", defaults.encoder_layers),
                    split=section.get("split", defaults.split), seed=section.get("seed", defaults.seed))
-
-
-# ---------------------------------------------------------------------------- devices
-def available_devices() -> list[Device]:
-    """auto and cpu always; each CUDA device with its name and memory; Apple's mps when present."""
-    import torch
-
-    devices = [Device("auto", "auto (best available)"), Device("cpu", "cpu")]
-    for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
-        props = torch.cuda.get_device_properties(index)
-        devices.append(Device(f"cuda:{index}", f"cuda:{index} · {props.name} · {props.total_memory / 2**30:.1f} GiB"))
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append(Device("mps", "mps (Apple GPU)"))
-    return devices
-
-
-def resolve_device(name: str) -> str:
-    """The concrete device `auto` stands for on this machine (cuda:0, then mps, then cpu)."""
-    if name != "auto":
-        return device_key(name)
-    names = [d.name for d in available_devices()]
-    return next((n for n in ("cuda:0", "mps") if n in names), "cpu")
-
-
-def device_key(name: str | None) -> str | None:
-    """One name per device: `cuda` is `cuda:0`."""
-    return "cuda:0" if name == "cuda" else name
 
 
 # ---------------------------------------------------------------------------- validation
