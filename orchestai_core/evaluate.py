@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from orchestai_core.dag import Graph, find_cycle
 
+PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
+
 
 def multiset_f1(predicted: Counter, gold: Counter) -> float:
     if not predicted and not gold:
@@ -56,8 +58,7 @@ def aggregate(scores: Sequence[dict]) -> dict:
     """Averages over logs; worker accuracy pooled over all matched nodes."""
     n = len(scores)
     if n == 0:
-        return {"n": 0, "dag_validity": None, "node_f1": None, "edge_f1": None, "exact_match": None,
-                "worker_accuracy": None}
+        return {"n": 0, **dict.fromkeys(PLAN_METRICS)}
     hits, total = sum(s["worker_hits"] for s in scores), sum(s["worker_total"] for s in scores)
     return {
         "n": n,

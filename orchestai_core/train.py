@@ -36,7 +36,7 @@ from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
-from orchestai_core.evaluate import aggregate, score
+from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
@@ -46,7 +46,6 @@ from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
 from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 
-PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
 

@@ -126,7 +126,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import evaluate_planner
+    from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped)
@@ -142,7 +142,7 @@ def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
         return
     base = result["baseline"]
     click.echo(f"{result['n']} logs         model   nearest-neighbour baseline")
-    for key in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy"):
+    for key in PLAN_METRICS:
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
     for cut in result["cut"]:

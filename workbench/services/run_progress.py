@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LOSS_COMPONENTS = ("loss", "types", "workers", "edges", "dag", "counts")
-PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 RATE_WINDOW = 20  # logged steps over which examples/s is measured
 
 
