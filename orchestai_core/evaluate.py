@@ -81,11 +81,15 @@ def confusion(pairs: Sequence[tuple[str | None, str | None]]) -> dict[str, dict[
     return matrix
 
 
-def evaluate_planner(planner, examples, batch_size: int = 64) -> dict:
+def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cases: list | None = None) -> dict:
     """Metrics of a planner on examples, per template, the worker confusion matrix, the
     nearest-neighbour baseline (the plan of the most similar training instruction), and what of the
-    examples the planner cannot take whole (`cut`, sentences)."""
-    result = summarise_cases(evaluate_cases(planner, examples, batch_size))
+    examples the planner cannot take whole (`cut`, sentences). `progress(done, total)` is called after
+    each batch planned; `cases`, when given, receives every example's Case (for error analysis)."""
+    planned = evaluate_cases(planner, examples, batch_size, progress)
+    if cases is not None:
+        cases.extend(planned)
+    result = summarise_cases(planned)
     result["baseline"] = nearest_neighbour_baseline(planner, examples)
     result["cut"] = [c.message for c in planner.model.cuts(examples)]
     return result

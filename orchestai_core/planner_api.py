@@ -91,9 +91,14 @@ class Planner:
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
         `beam` overrides the planner's width for this call."""
-        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
-        out = self.model.plan_texts(texts, self._beam(beam))
+        return self._decode(self._checked(texts), cost_weight, self._beam(beam))
+
+    def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
+        out = self.model.plan_texts(texts, beam)
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
+
+    def _checked(self, texts: list[str]) -> list[str]:
+        return [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
 
     @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
@@ -116,14 +121,14 @@ class Planner:
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
         beam = self._beam(beam)
-        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+        texts = self._checked(texts)
         truncated = [n > self.config.max_length for n in self.encoder.token_counts(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         plans: list[dict | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded = self.decode_batch([texts[i] for i in part], cost_weight, beam)
+            decoded = self._decode([texts[i] for i in part], cost_weight, beam)
             ms = (time.perf_counter() - began) * 1000 / len(part)
             for i, d in zip(part, decoded):
                 plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam, truncated[i])
