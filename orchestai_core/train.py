@@ -101,6 +101,13 @@ class TrainConfig:
         return config
 
 
+def training_settings(config: dict, **changes) -> tuple[TrainConfig, PlannerConfig]:
+    """The typed, validated training and model settings of a loaded config.yaml (`training.phase1_supervised`,
+    `encoder` and `model`), with `changes` to the training section; ValueError or TypeError says what is wrong."""
+    section = {**config.get("training", {}).get("phase1_supervised", {}), **changes}
+    return TrainConfig.from_dict(section), PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
+
+
 SHOWN_LEFT_OUT = 10  # ids named in the cap's message
 
 
