@@ -81,15 +81,6 @@ def smooth(values: list[float], weight: float) -> list[float]:
     return out
 
 
-def epoch_table(metrics: list[dict]) -> list[dict]:
-    """One row per finished epoch: validation losses and plan metrics."""
-    rows: dict[int, dict] = {}
-    for m in metrics:
-        if m["split"] == "val":
-            rows.setdefault(m["epoch"], {"epoch": m["epoch"]})[m["name"]] = m["value"]
-    return [rows[e] for e in sorted(rows)]
-
-
 def format_seconds(seconds: float | None) -> str:
     """`1 h 02 min`, `3 min 05 s`, `42 s`; an em dash when unknown."""
     if seconds is None:
