@@ -14,29 +14,17 @@ import argparse
 import json
 import os
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
+from timing import p50_p95, timed
 from workbench.services.curation import facets, neighbour
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "logs.py")
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000.0
 
 
 def build(db_path: Path, n: int, seed: int) -> None:
@@ -52,10 +40,6 @@ def random_filter(rng: random.Random, templates: list, workers: list) -> LogFilt
         worker=rng.choice(workers + [None, None]), min_cost=rng.choice([None, 0.001]),
         search=rng.choice([None, None, "report", "translate french"]),
     )
-
-
-def stats(name: str, values: list[float]) -> dict:
-    return {f"{name}_p50": round(statistics.median(values), 1), f"{name}_p95": round(percentile(values, 0.95), 1)}
 
 
 def main() -> None:
@@ -102,10 +86,10 @@ def main() -> None:
     for i in range(args.runs):
         store.set_review([open_id], "accepted" if i % 2 == 0 else "pending", "bench")
         review_ms.append(page_run("pending"))
-    print(json.dumps({"logs": store.count_logs(), **stats("page_data_ms", page_ms),
-                      **stats("bulk_ids_ms", ids_ms), **stats("next_pending_ms", pending_ms),
-                      "page_first_run_ms": round(first_ms, 1), **stats("page_rerun_ms", same_ms),
-                      **stats("page_after_review_ms", review_ms)}))
+    print(json.dumps({"logs": store.count_logs(), **p50_p95("page_data_ms", page_ms),
+                      **p50_p95("bulk_ids_ms", ids_ms), **p50_p95("next_pending_ms", pending_ms),
+                      "page_first_run_ms": round(first_ms, 1), **p50_p95("page_rerun_ms", same_ms),
+                      **p50_p95("page_after_review_ms", review_ms)}))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 from orchestai_core.config import load_config
+from orchestai_core.evaluate import PLAN_METRICS
 from orchestai_core.store import Store
 from orchestai_core.synth import generate_logs
 from workbench.components.loss_chart import components_figure, loss_figure, val_metrics_figure
-from workbench.services.run_progress import LOSS_COMPONENTS, PLAN_METRICS, progress
+from workbench.services.run_progress import LOSS_COMPONENTS, progress
 from workbench.services.training import TrainRequest, launch_run, stop_run
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -21,20 +20,10 @@ from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import SORT_COLUMNS, LogFilter, Store
 from orchestai_core.synth import generate_logs
+from timing import p50_p95, timed
 
 FTS_WORDS = ["report", "translate", "summary", "customer", "python", "invoice", "vendors", "french",
              "dataset", "campaign", "meeting", "contract", "bug", "sales", "podcast", "résumé"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000.0
 
 
 def main() -> None:
@@ -80,10 +69,8 @@ def main() -> None:
         "subtasks": store.conn.execute("SELECT sum(n_subtasks) FROM logs").fetchone()[0],
         "import_s": round(import_s, 2),
         "import_logs_per_s": round(report.imported / import_s, 1),
-        "page_query_ms_p50": round(statistics.median(page_ms), 2),
-        "page_query_ms_p95": round(percentile(page_ms, 0.95), 2),
-        "fts_query_ms_p50": round(statistics.median(fts_ms), 2),
-        "fts_query_ms_p95": round(percentile(fts_ms, 0.95), 2),
+        **p50_p95("page_query_ms", page_ms, 2),
+        **p50_p95("fts_query_ms", fts_ms, 2),
         "db_mb": round(db_path.stat().st_size / 1e6, 1),
     }))
 

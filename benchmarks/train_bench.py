@@ -15,11 +15,12 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 
 from orchestai_core.config import load_config
 from orchestai_core.model.planner import PlannerConfig
 from orchestai_core.synth import generate_logs
-from orchestai_core.train import Phase1Trainer, TrainConfig
+from orchestai_core.train import Phase1Trainer, TrainConfig, training_settings
 from orchestai_core.training_data import example_from_log
 
 
@@ -48,13 +49,12 @@ def main() -> None:
     parser.add_argument("--variants", default="default,layers3,full")
     args = parser.parse_args()
     config = load_config()
-    train_cfg = TrainConfig.from_dict(config["training"]["phase1_supervised"])
-    base = {**config.get("encoder", {}), **config.get("model", {})}
-    variants = {"default": base, "layers3": {**base, "layers": 3}, "full": {**base, "finetune_layers": 6}}
+    train_cfg, model_cfg = training_settings(config)
+    variants = {"default": model_cfg, "layers3": replace(model_cfg, layers=3), "full": replace(model_cfg, finetune_layers=6)}
     examples = [example_from_log(log) for log in generate_logs(args.logs, seed=0)]
     result = {"logs": args.logs, "configured_epochs": train_cfg.num_epochs}
     for name in args.variants.split(","):
-        result[name] = measure(examples, train_cfg, PlannerConfig.from_dict(variants[name]), args.epochs)
+        result[name] = measure(examples, train_cfg, variants[name], args.epochs)
     print(json.dumps(result))
 
 

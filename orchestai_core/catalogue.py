@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from orchestai_core.config import read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "workers.yaml"
 _NUMBERS = ("price_in_per_1k", "price_out_per_1k", "latency_base_ms", "latency_per_1k_out_ms", "default_quality")
@@ -101,10 +101,4 @@ class Catalogue:
 def load_catalogue(path: str | os.PathLike | None = None) -> Catalogue:
     """Read a catalogue YAML file (default `assets/workers.yaml`); ValueError names file and field."""
     path = Path(path) if path is not None else DEFAULT_PATH
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read worker catalogue ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({exc})") from None
-    return Catalogue.from_dict(data, source=str(path))
+    return Catalogue.from_dict(read_yaml(path, "worker catalogue"), source=str(path))

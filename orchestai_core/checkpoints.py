@@ -1,4 +1,5 @@
-"""Finding planner checkpoints on disk: what the workbench offers to plan and evaluate with.
+"""Planner checkpoints: what one holds (`Checkpoint`, written by the trainer and read by the `Planner`),
+saving and loading it, and finding checkpoint files on disk for the workbench.
 
 Training writes `phase1_best_model.pth` and `last.pth` into its output folder; runs launched from the
 workbench use `<paths.checkpoints>/run-<id>/`, so the run a checkpoint belongs to is in its path.
@@ -9,12 +10,89 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 BEST, LAST = "phase1_best_model.pth", "last.pth"
 RUN_FOLDER = re.compile(r"^run-(\d+)$")
+CHECKPOINT_VERSION = 5
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or not a planner checkpoint."""
+
+
+@dataclass
+class Checkpoint:
+    """A trained planner and where its training stood; saved as a dict of these fields (torch.save).
+
+    `model` holds the planning weights (the running average when training kept one; the frozen base
+    encoder left out); `training_model`, `average`, `optimizer`, `scaler` and `rng` are for `--resume`
+    and only in `last.pth`."""
+
+    model_config: dict           # PlannerConfig
+    train_config: dict           # TrainConfig
+    types: list[str]             # the type vocabulary, specials first
+    workers: list[str]
+    model: dict
+    catalogue: dict
+    stats: dict                  # PlanStats: cost and latency estimates
+    epoch: int
+    step: int
+    best_val_loss: float
+    best_epoch: int | None
+    history: list[dict]          # per epoch: validation losses and plan metrics
+    train_plans: list[dict]      # instruction, types, workers, parents: the nearest-neighbour baseline's plans
+    val_ids: list[str]           # the held-out split, for evaluation
+    training_model: dict | None = None
+    average: dict | None = None
+    optimizer: dict | None = None
+    scaler: dict | None = None
+    rng: Any = None
+    elapsed: float = 0.0         # seconds trained, carried across resumes
+    version: int = CHECKPOINT_VERSION
+
+    def best_validation(self) -> dict | None:
+        """The validation row (losses and plan metrics) of the epoch with the lowest validation loss among
+        those that measured plans; None when none did."""
+        measured = [row for row in self.history if row.get("node_f1") is not None]
+        return min(measured, key=lambda row: row["loss"]) if measured else None
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
+    """Write atomically (temporary file, then rename): a reader never sees half a checkpoint."""
+    import torch  # finding checkpoint files needs no torch; saving and loading them does
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({f.name: getattr(checkpoint, f.name) for f in fields(checkpoint)}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """A checkpoint from a file; CheckpointError (one line) when it is missing, damaged, not a planner's
+    or of another version."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or "model" not in state or "types" not in state:
+        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path}: planner checkpoint version {state.get('version')} is not supported "
+                              f"(expected {CHECKPOINT_VERSION}); train again")
+    known = {f.name for f in fields(Checkpoint)}
+    try:
+        return Checkpoint(**{k: v for k, v in state.items() if k in known})
+    except TypeError:  # a field missing
+        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint") from None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Loading `config.yaml` and resolving the paths it names."""
+"""Loading `config.yaml` (and any YAML file the project reads) and resolving the paths it names."""
 
 from __future__ import annotations
 
@@ -23,15 +23,21 @@ def config_path(path: str | os.PathLike | None = None) -> Path:
     return Path(os.environ["ORCHESTAI_CONFIG"]) if os.environ.get("ORCHESTAI_CONFIG") else DEFAULT_CONFIG
 
 
+def read_yaml(path: str | os.PathLike, what: str) -> Any:
+    """The content of a YAML file; ConfigError naming the file, and `what` it was read as, when it cannot
+    be read or parsed."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+
+
 def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Read a YAML config; relative `paths:` entries become absolute against the file's folder."""
     path = config_path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    data = read_yaml(path, "config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     paths = data.get("paths") or {}

@@ -1,4 +1,5 @@
-"""Graph helpers for workflows: cycle search, a stable topological order and the critical path.
+"""Workflow graphs: the (types, workers, parents) `Graph` that plans and metrics share, cycle search, a
+stable topological order and the critical path.
 
 Subtasks are dicts in the log format (`id`, `depends_on`, optional `latency_ms`).
 """
@@ -6,7 +7,22 @@ Subtasks are dicts in the log format (`id`, `depends_on`, optional `latency_ms`)
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Graph:
+    """A workflow as the planner emits it: sub-task types and workers, and each node's parents (all earlier)."""
+
+    types: list[str]
+    workers: list[str | None]
+    parents: list[list[int]]
+
+    def edge_pairs(self) -> Counter:
+        """The (parent type, child type) pairs of its edges, counted."""
+        return Counter((self.types[p], self.types[c]) for c, ps in enumerate(self.parents) for p in ps)
 
 
 def parent_indices(subtasks: Sequence[dict]) -> list[list[int]]:

@@ -13,8 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from orchestai_core.evaluate import evaluate_planner
-from orchestai_core.train import PLAN_METRICS
+from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
 
 HELD_OUT_LOGS, HELD_OUT_SEED = 200, 7  # `orchestai synth --n 200 --seed 7`: never seen in training (seed 0)
 

@@ -13,17 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestai_core.dag import find_cycle
+from orchestai_core.dag import Graph, find_cycle
 
-
-@dataclass
-class Graph:
-    types: list[str]
-    workers: list[str | None]
-    parents: list[list[int]]
-
-    def edge_pairs(self) -> Counter:
-        return Counter((self.types[p], self.types[c]) for c, ps in enumerate(self.parents) for p in ps)
+PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
 
 
 def multiset_f1(predicted: Counter, gold: Counter) -> float:
@@ -66,8 +58,7 @@ def aggregate(scores: Sequence[dict]) -> dict:
     """Averages over logs; worker accuracy pooled over all matched nodes."""
     n = len(scores)
     if n == 0:
-        return {"n": 0, "dag_validity": None, "node_f1": None, "edge_f1": None, "exact_match": None,
-                "worker_accuracy": None}
+        return {"n": 0, **dict.fromkeys(PLAN_METRICS)}
     hits, total = sum(s["worker_hits"] for s in scores), sum(s["worker_total"] for s in scores)
     return {
         "n": n,
@@ -90,11 +81,15 @@ def confusion(pairs: Sequence[tuple[str | None, str | None]]) -> dict[str, dict[
     return matrix
 
 
-def evaluate_planner(planner, examples, batch_size: int = 64) -> dict:
+def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cases: list | None = None) -> dict:
     """Metrics of a planner on examples, per template, the worker confusion matrix, the
     nearest-neighbour baseline (the plan of the most similar training instruction), and what of the
-    examples the planner cannot take whole (`cut`, sentences)."""
-    result = summarise_cases(evaluate_cases(planner, examples, batch_size))
+    examples the planner cannot take whole (`cut`, sentences). `progress(done, total)` is called after
+    each batch planned; `cases`, when given, receives every example's Case (for error analysis)."""
+    planned = evaluate_cases(planner, examples, batch_size, progress)
+    if cases is not None:
+        cases.extend(planned)
+    result = summarise_cases(planned)
     result["baseline"] = nearest_neighbour_baseline(planner, examples)
     result["cut"] = [c.message for c in planner.model.cuts(examples)]
     return result

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from orchestai_core.catalogue import Catalogue
-from orchestai_core.training_data import Example
+from orchestai_core.examples import Example
 
 
 @dataclass

@@ -17,53 +17,34 @@ from pathlib import Path
 
 import torch
 
+from orchestai_core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from orchestai_core.dag import critical_path
+from orchestai_core.device import pick_device
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.selector import relative_costs
 from orchestai_core.model.vocab import Vocab
 from orchestai_core.plan_stats import PlanStats
-from orchestai_core.train import CHECKPOINT_VERSION, pick_device
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, unreadable or not a planner checkpoint."""
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many kinds for a damaged file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
-    if not isinstance(state, dict) or "model" not in state or "types" not in state:
-        raise CheckpointError(f"{path}: not an OrchestAI planner checkpoint")
-    if state.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path}: planner checkpoint version {state.get('version')} is not supported "
-                              f"(expected {CHECKPOINT_VERSION}); train again")
-    return state
 
 
 class Planner:
     """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
 
-    def __init__(self, state: dict, device: str = "auto", int8: bool = False, beam: int | None = None):
+    def __init__(self, checkpoint: Checkpoint, device: str = "auto", int8: bool = False, beam: int | None = None):
         self.device = pick_device(device)
-        self.config = PlannerConfig.from_dict(state["model_config"])
+        self.config = PlannerConfig.from_dict(checkpoint.model_config)
         self.beam = self.config.beam if beam is None else check_beam(beam)
-        self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
+        self.types, self.workers = Vocab(checkpoint.types), Vocab(checkpoint.workers)
         self.model = PlannerModel.from_config(self.config, self.types, self.workers)
-        self.model.load_trainable_state_dict(state["model"])
+        self.model.load_trainable_state_dict(checkpoint.model)
         self.model.to(self.device).eval()
         self.encoder = self.model.encoder
-        self.stats = PlanStats.from_dict(state["stats"])
-        self.metrics = state.get("history", [])
+        self.stats = PlanStats.from_dict(checkpoint.stats)
         self.relative_cost = self._relative_cost()
-        self.train_plans = state.get("train_plans", [])
-        self.val_ids: list[str] = state.get("val_ids", [])  # ids of the logs held out for validation
+        self.train_plans = checkpoint.train_plans
+        self.val_ids = checkpoint.val_ids  # the logs held out for validation
+        self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()
 
@@ -74,9 +55,9 @@ class Planner:
         when `int8` cannot be (not on CPU, or a fine-tuned encoder) or `beam` is not a width. `beam`
         plans are kept while decoding (default: the checkpoint's `model.beam`; 1 = greedy)."""
         beam = None if beam is None else check_beam(beam)
-        state = load_checkpoint(path)
+        checkpoint = load_checkpoint(path)
         try:
-            planner = cls(state, device, beam=beam)
+            planner = cls(checkpoint, device, beam=beam)
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
         if int8:
@@ -110,9 +91,14 @@ class Planner:
     def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
         `beam` overrides the planner's width for this call."""
-        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
-        out = self.model.plan_texts(texts, self._beam(beam))
+        return self._decode(self._checked(texts), cost_weight, self._beam(beam))
+
+    def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
+        out = self.model.plan_texts(texts, beam)
         return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
+
+    def _checked(self, texts: list[str]) -> list[str]:
+        return [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
 
     @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
@@ -135,14 +121,14 @@ class Planner:
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
         beam = self._beam(beam)
-        texts = [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+        texts = self._checked(texts)
         truncated = [n > self.config.max_length for n in self.encoder.token_counts(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         plans: list[dict | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded = self.decode_batch([texts[i] for i in part], cost_weight, beam)
+            decoded = self._decode([texts[i] for i in part], cost_weight, beam)
             ms = (time.perf_counter() - began) * 1000 / len(part)
             for i, d in zip(part, decoded):
                 plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam, truncated[i])

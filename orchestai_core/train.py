@@ -8,8 +8,8 @@ Single device (CPU, one GPU or Apple MPS; picked automatically):
 
 Several processes with DistributedDataParallel (nccl on GPUs, gloo on CPUs; same options):
 
-    torchrun --nproc_per_node 4 -m orchestai_core.train --data logs.jsonl
-    torchrun --nnodes 2 --node_rank 0 --master_addr HOST --nproc_per_node 8 -m orchestai_core.train --data logs.jsonl
+    torchrun --nproc_per_node 4 -m orchestai_core train --data logs.jsonl
+    torchrun --nnodes 2 --node_rank 0 --master_addr HOST --nproc_per_node 8 -m orchestai_core train --data logs.jsonl
 
 Writes `OUT/phase1_best_model.pth` (lowest validation loss) and `OUT/last.pth` (every epoch),
 atomically, and records the run, every few steps' losses and every epoch's validation metrics in the
@@ -33,7 +33,10 @@ import torch.distributed as dist
 
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
-from orchestai_core.evaluate import Graph, aggregate, score
+from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
+from orchestai_core.dag import Graph
+from orchestai_core.device import pick_device
+from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
@@ -41,10 +44,8 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.training_data import Cut, Example, Skipped, skipped_message
+from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 
-CHECKPOINT_VERSION = 5
-PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
 
@@ -100,19 +101,11 @@ class TrainConfig:
         return config
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """cuda, then mps, then cpu for `auto`; a named device must exist."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device 'mps' requested but it is not available")
-    return torch.device(name)
+def training_settings(config: dict, **changes) -> tuple[TrainConfig, PlannerConfig]:
+    """The typed, validated training and model settings of a loaded config.yaml (`training.phase1_supervised`,
+    `encoder` and `model`), with `changes` to the training section; ValueError or TypeError says what is wrong."""
+    section = {**config.get("training", {}).get("phase1_supervised", {}), **changes}
+    return TrainConfig.from_dict(section), PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
 
 
 SHOWN_LEFT_OUT = 10  # ids named in the cap's message
@@ -158,12 +151,6 @@ def split_examples(examples: list[Example], config: TrainConfig) -> tuple[list[E
     rng.shuffle(order)
     cut = max(1, round(len(examples) * config.val_fraction))
     return [examples[i] for i in order[cut:]], [examples[i] for i in order[:cut]]
-
-
-def atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def distributed_context() -> tuple[int, int, int]:
@@ -221,8 +208,8 @@ class Phase1Trainer:
             raise ValueError("the split left no training or no validation logs: add logs or change val_fraction")
         state = self._load_last() if resume else None
         if state is not None:
-            self.types, self.workers = Vocab(state["types"]), Vocab(state["workers"])
-            self.model_cfg = PlannerConfig.from_dict(state["model_config"])
+            self.types, self.workers = Vocab(state.types), Vocab(state.workers)
+            self.model_cfg = PlannerConfig.from_dict(state.model_config)
         else:
             self.types = Vocab.build((t for e in self.train_examples for t in e.types), TYPE_SPECIALS)
             self.workers = Vocab.build([*self.catalogue.names(), *(w for e in self.train_examples for w in e.workers if w)])
@@ -257,24 +244,24 @@ class Phase1Trainer:
         self._update_run(warnings=skipped + capped + [cut.message for cut in found] or None)
         return found
 
-    def _load_last(self) -> dict:
-        path = self.out_dir / "last.pth"
+    def _load_last(self) -> Checkpoint:
+        path = self.out_dir / LAST
         if not path.is_file():
             raise FileNotFoundError(f"{path}: nothing to resume from")
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return load_checkpoint(path)
 
-    def _restore(self, state: dict) -> None:
-        self.model.load_trainable_state_dict(state.get("training_model") or state["model"])
-        if self.average is not None and state.get("average"):
-            self.average.load_state_dict(state["average"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.best_val, self.best_epoch = state["best_val_loss"], state["best_epoch"]
-        self.history = state["history"]
-        self.elapsed_before = state.get("elapsed", 0.0)
-        torch.set_rng_state(state["rng"])
+    def _restore(self, state: Checkpoint) -> None:
+        self.model.load_trainable_state_dict(state.training_model or state.model)
+        if self.average is not None and state.average:
+            self.average.load_state_dict(state.average)
+        self.optimizer.load_state_dict(state.optimizer)
+        if self.scaler is not None and state.scaler:
+            self.scaler.load_state_dict(state.scaler)
+        self.epoch, self.step = state.epoch, state.step
+        self.best_val, self.best_epoch = state.best_val_loss, state.best_epoch
+        self.history = state.history
+        self.elapsed_before = state.elapsed
+        torch.set_rng_state(state.rng)
 
     @torch.no_grad()
     def _encode(self, examples: list[Example], chunk: int = 64) -> list[Encoded]:
@@ -399,7 +386,7 @@ class Phase1Trainer:
                         break
                 if stopped:
                     status = "stopped"
-                    self.save_checkpoint(self.out_dir / "last.pth")
+                    self.save_checkpoint(self.out_dir / LAST)
                     break
                 self._end_epoch(self.elapsed())
                 if self._should_stop():
@@ -419,7 +406,7 @@ class Phase1Trainer:
                    "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
                    "seconds": round(time.perf_counter() - start, 1),
                    "train_logs": len(self.train_items), "val_logs": len(self.val_items), "device": str(self.device),
-                   "processes": self.world, "best_checkpoint": str(self.out_dir / "phase1_best_model.pth"),
+                   "processes": self.world, "best_checkpoint": str(self.out_dir / BEST),
                    "cut": {"instructions": 0, "workflows": 0} | {c.what: len(c.ids) for c in self.cuts},
                    "capped": None if self.capped is None else {"train_data_size": self.capped.cap,
                                                                "logs": self.capped.total,
@@ -467,10 +454,10 @@ class Phase1Trainer:
                               "wall_time": wall} for k, v in val.items() if v is not None])
         if val["loss"] < self.best_val:
             self.best_val, self.best_epoch = val["loss"], self.epoch
-            self.save_checkpoint(self.out_dir / "phase1_best_model.pth", with_optimizer=False)
-        self.save_checkpoint(self.out_dir / "last.pth")
+            self.save_checkpoint(self.out_dir / BEST, with_optimizer=False)
+        self.save_checkpoint(self.out_dir / LAST)
         self._update_run(epoch=self.epoch, step=self.step, best_val_loss=self.best_val, best_epoch=self.best_epoch,
-                         checkpoint=str(self.out_dir / "phase1_best_model.pth"), heartbeat_at=now_iso())
+                         checkpoint=str(self.out_dir / BEST), heartbeat_at=now_iso())
         if self.world > 1:
             dist.barrier()
 
@@ -511,20 +498,19 @@ class Phase1Trainer:
             with self.averaged():  # cloned: the raw weights come back into the same tensors after the block
                 planning = {k: v.clone() for k, v in self.model.trainable_state_dict().items()}
             resumable = with_optimizer and self.average is not None
-            atomic_save({
-                "version": CHECKPOINT_VERSION, "model_config": asdict(self.model_cfg), "train_config": asdict(self.cfg),
-                "types": self.types.items, "workers": self.workers.items, "model": planning,
-                "training_model": self.model.trainable_state_dict() if resumable else None,  # raw: training resumes from them
-                "average": self.average.state_dict() if resumable else None,
-                "optimizer": self.optimizer.state_dict() if with_optimizer else None,
-                "scaler": self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
-                "epoch": self.epoch, "step": self.step, "best_val_loss": self.best_val, "best_epoch": self.best_epoch,
-                "history": self.history, "catalogue": self.catalogue.to_dict(), "stats": self.stats.to_dict(),
-                "rng": torch.get_rng_state(), "elapsed": self.elapsed(),
-                "train_plans": [{"instruction": e.instruction, "types": e.types, "workers": e.workers,
-                                 "parents": e.parents} for e in self.train_examples],
-                "val_ids": [e.id for e in self.val_examples],  # the held-out split, for evaluation
-            }, path)
+            save_checkpoint(Checkpoint(
+                model_config=asdict(self.model_cfg), train_config=asdict(self.cfg), types=self.types.items,
+                workers=self.workers.items, model=planning, catalogue=self.catalogue.to_dict(),
+                stats=self.stats.to_dict(), epoch=self.epoch, step=self.step, best_val_loss=self.best_val,
+                best_epoch=self.best_epoch, history=self.history,
+                train_plans=[{"instruction": e.instruction, "types": e.types, "workers": e.workers,
+                              "parents": e.parents} for e in self.train_examples],
+                val_ids=[e.id for e in self.val_examples],
+                training_model=self.model.trainable_state_dict() if resumable else None,  # raw: training resumes from them
+                average=self.average.state_dict() if resumable else None,
+                optimizer=self.optimizer.state_dict() if with_optimizer else None,
+                scaler=self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
+                rng=torch.get_rng_state(), elapsed=self.elapsed()), path)
 
     def _write_metrics(self, rows: list[dict]) -> None:
         if self.store is not None and self.run_id is not None and rows:
@@ -541,12 +527,5 @@ class Phase1Trainer:
             dist.destroy_process_group()
 
 
-def main() -> None:
-    """`python -m orchestai_core.train` (what torchrun runs): the `orchestai train` command."""
-    from orchestai_core.cli.model import train
-
-    train(prog_name="python -m orchestai_core.train")
-
-
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the recipe knows nothing of the CLI that drives it
+    sys.exit("run the training command instead: orchestai train … or torchrun … -m orchestai_core train …")

@@ -4,13 +4,13 @@ report's targets and the nearest-neighbour baseline, with the errors to look at.
 import streamlit as st
 
 from orchestai_core.config import load_config
-from orchestai_core.planner_api import CheckpointError
-from workbench.components.checkpoint_picker import checkpoint_picker
+from orchestai_core.checkpoints import CheckpointError
+from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
 from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, template_view,
                                              worst_cases_view)
 from workbench.components.text import md_escape
 from workbench.services.evaluation import DATASETS, DatasetError, EvaluationJob, dataset_examples
-from workbench.services.planning import checkpoint_root, get_planner, list_checkpoints
+from workbench.services.planning import get_planner
 from workbench.services.store import get_store
 
 JOB = "evaluation_job"
@@ -18,11 +18,7 @@ JOB = "evaluation_job"
 st.title("Evaluate")
 config = load_config()
 store = get_store()
-checkpoints = list_checkpoints(config)
-if not checkpoints:
-    st.info(f"There is no planner checkpoint in {md_escape(checkpoint_root(config))} to evaluate yet: train one "
-            "on the Train page, or start a quick run on the Planner page.")
-    st.stop()
+checkpoints = checkpoints_or_stop(config, store, "to evaluate ")
 
 job = st.session_state.get(JOB)
 busy = job is not None and job.running

@@ -4,17 +4,15 @@ checkpoints, export the plan or send it to curation."""
 import streamlit as st
 
 from orchestai_core.config import load_config
-from orchestai_core.planner_api import CheckpointError
-from workbench.components.checkpoint_picker import checkpoint_picker
+from orchestai_core.checkpoints import CheckpointError
+from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
 from workbench.components.flash import show_flashes
 from workbench.components.instruction_input import instruction_input
 from workbench.components.plan_actions import plan_actions
 from workbench.components.plan_view import show_plan
-from workbench.components.quick_training import quick_training
 from workbench.components.text import md_escape
 from workbench.services.planning import (BEAM_CHOICES, InstructionError, agreement, beam_label, check_instruction,
-                                         checkpoint_root, default_checkpoint, get_planner, list_checkpoints,
-                                         plan_instruction, planner_quality)
+                                         default_checkpoint, get_planner, plan_instruction, planner_quality)
 from workbench.services.store import get_store
 
 st.title("Planner")
@@ -39,12 +37,7 @@ def show_quality(checkpoint) -> None:
 
 config = load_config()
 store = get_store()
-checkpoints = list_checkpoints(config)
-if not checkpoints:
-    st.info(f"There is no planner checkpoint in {md_escape(checkpoint_root(config))} yet: train one on the "
-            "Train page, or start a quick run (a few epochs on the current logs) here.")
-    quick_training(store, config)
-    st.stop()
+checkpoints = checkpoints_or_stop(config, store, quick_run_here=True)
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -7,10 +7,10 @@ import streamlit as st
 
 from orchestai_core.checkpoints import best_index, find_checkpoints
 from orchestai_core.config import load_config
+from orchestai_core.evaluate import PLAN_METRICS
 from workbench.components.flash import flash, show_flashes
 from workbench.components.loss_chart import compare_figure
 from workbench.services.run_history import config_diff, run_row
-from workbench.services.run_progress import PLAN_METRICS
 from workbench.services.store import get_store
 from workbench.services.training import ACTIVE, LaunchError, delete_run, refresh_runs
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestai_core.evaluate import Case, Graph, evaluate_cases, evaluate_planner, score, summarise_cases
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import Case, evaluate_cases, evaluate_planner, score, summarise_cases
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
 from workbench.services.evaluation import (DatasetError, EvaluationJob, EvaluationReport, accepted_examples,

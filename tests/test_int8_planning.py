@@ -10,6 +10,7 @@ from orchestai_core.cli import main
 from orchestai_core.dag import find_cycle, parent_indices
 from orchestai_core.export import write_jsonl
 from orchestai_core.model.encoder import InstructionEncoder
+from orchestai_core.checkpoints import load_checkpoint
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth import generate_logs
 
@@ -39,8 +40,7 @@ def test_int8_planner_quantizes_only_the_frozen_base_and_plans_valid_dags(tiny_c
 
 
 def test_int8_init_option_matches_load_and_quantizing_twice_is_harmless(tiny_checkpoint):
-    state = torch.load(tiny_checkpoint, map_location="cpu", weights_only=False)
-    planner = Planner(state, "cpu", int8=True)
+    planner = Planner(load_checkpoint(tiny_checkpoint), "cpu", int8=True)
     planner.quantize()
     assert planner.int8 and planner.plan(TEXTS[0])["subtasks"]
 

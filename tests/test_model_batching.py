@@ -6,7 +6,7 @@ import torch
 
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
 from orchestai_core.model.vocab import TYPE_SPECIALS, UNK, Vocab
-from orchestai_core.training_data import Example
+from orchestai_core.examples import Example
 
 TYPES = Vocab([*TYPE_SPECIALS, "extract", "summarize", "translate"])
 WORKERS = Vocab(["a", "b"])

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from orchestai_core.planner_api import CheckpointError
+from orchestai_core.checkpoints import CheckpointError
 from orchestai_core.schema import validate_log
 from orchestai_core.store import LogFilter
 from workbench.services.planning import (EXAMPLES, MAX_INSTRUCTION_CHARS, InstructionError, agreement,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workbench.services.run_progress import epoch_table, format_seconds, progress, series, smooth
+from workbench.services.run_progress import format_seconds, progress, series, smooth
 
 
 def _metrics():
@@ -45,8 +45,7 @@ def test_smoothing_keeps_the_first_value_and_follows_the_trend():
         smooth([1.0], 1.0)
 
 
-def test_epoch_table_and_series():
-    assert epoch_table(_metrics()) == [{"epoch": 1, "loss": 0.9, "node_f1": 0.5}, {"epoch": 2, "loss": 0.7, "node_f1": 1.0}]
+def test_series():
     assert [m["step"] for m in series(_metrics(), "train", "types")] == list(range(1, 11))
 
 

@@ -270,7 +270,7 @@ def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             "-m", "orchestai_core.train", "--config", str(tmp_path / "config.yaml"),
+                             "-m", "orchestai_core", "train", "--config", str(tmp_path / "config.yaml"),
                              "--data", str(data), "--device", "cpu", "--patience", "1", "--quiet"],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]

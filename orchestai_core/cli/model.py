@@ -64,21 +64,13 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
     Under torchrun every process runs this command; only the first one records the run and prints."""
-    from orchestai_core.model.planner import PlannerConfig
     from orchestai_core.store import StoreError
-    from orchestai_core.train import Phase1Trainer, TrainConfig, distributed_context
+    from orchestai_core.train import Phase1Trainer, distributed_context, training_settings
 
     config = open_config(config_path)
+    changes = {k: v for k, v in (("num_epochs", epochs), ("patience", patience), ("seed", seed)) if v is not None}
     try:
-        section = dict(config.get("training", {}).get("phase1_supervised", {}))
-        if epochs:
-            section["num_epochs"] = epochs
-        if patience is not None:
-            section["patience"] = patience
-        if seed is not None:
-            section["seed"] = seed
-        train_cfg = TrainConfig.from_dict(section)
-        model_cfg = PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
+        train_cfg, model_cfg = training_settings(config, **changes)
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"config: {exc}") from None
     main_process = distributed_context()[0] == 0
@@ -94,6 +86,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
     if store is not None:
         try:
             if run_id is None:
+                section = {**config.get("training", {}).get("phase1_supervised", {}), **changes}
                 run_id = store.create_run({"training": section, "model": model_cfg.__dict__},
                                           command=["orchestai", "train", *sys.argv[2:]], data_size=len(examples),
                                           out_dir=str(out))
@@ -126,7 +119,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import evaluate_planner
+    from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped)
@@ -142,7 +135,7 @@ def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
         return
     base = result["baseline"]
     click.echo(f"{result['n']} logs         model   nearest-neighbour baseline")
-    for key in ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy"):
+    for key in PLAN_METRICS:
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
     for cut in result["cut"]:

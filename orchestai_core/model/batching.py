@@ -10,7 +10,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.model.vocab import BOS, EOS, UNK, Vocab
-from orchestai_core.training_data import Example
+from orchestai_core.examples import Example
 
 
 @dataclass

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from orchestai_core.dag import has_cycle
-from orchestai_core.evaluate import Graph
+from orchestai_core.dag import Graph, has_cycle
 from orchestai_core.model.selector import cost_adjusted
 from orchestai_core.model.vocab import Vocab
 

@@ -14,7 +14,7 @@ from orchestai_core.model.graph import WorkflowGraph
 from orchestai_core.model.numerals import token_numbers
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
-from orchestai_core.training_data import Cut, Example, cuts
+from orchestai_core.examples import Cut, Example, cuts
 
 FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from workbench.services.run_progress import LOSS_COMPONENTS, PLAN_METRICS, series, smooth
+from orchestai_core.evaluate import PLAN_METRICS
+from workbench.services.run_progress import LOSS_COMPONENTS, series, smooth
 
 X_AXES = {"step": "step", "wall": "wall_time"}
 X_TITLES = {"step": "step", "wall": "training time (s)"}

@@ -10,10 +10,12 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from orchestai_core.evaluate import Case, Graph, evaluate_cases, nearest_neighbour_baseline, summarise_cases
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import Case, evaluate_planner
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.store import LogFilter, Store
-from orchestai_core.training_data import Example, example_from_log
+from orchestai_core.examples import Example
+from orchestai_core.training_data import example_from_log
 from workbench.services.transfer import upload_suffix
 
 DATASETS = {
@@ -170,16 +172,17 @@ class EvaluationJob:
 
     def _progress(self, done: int, total: int) -> None:
         self.done = done
+        if done >= total:  # every log planned: the nearest-neighbour baseline comes next
+            self.phase = "baseline"
 
     def run(self) -> None:
         began = time.perf_counter()
         try:
             self.phase = "planning"
-            cases = evaluate_cases(self.planner, self.examples, self.BATCH, self._progress)
-            self.phase = "baseline"
-            baseline = nearest_neighbour_baseline(self.planner, self.examples)
-            cut = [c.message for c in self.planner.model.cuts(self.examples)]
-            self.report = EvaluationReport(self.checkpoint, self.dataset, summarise_cases(cases), baseline, cases,
+            cases: list[Case] = []
+            metrics = evaluate_planner(self.planner, self.examples, self.BATCH, self._progress, cases)
+            baseline, cut = metrics.pop("baseline"), metrics.pop("cut")
+            self.report = EvaluationReport(self.checkpoint, self.dataset, metrics, baseline, cases,
                                            time.perf_counter() - began, cut)
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

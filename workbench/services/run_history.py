@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from workbench.services.run_progress import PLAN_METRICS
+from orchestai_core.evaluate import PLAN_METRICS
 
 
 def duration_s(run: dict) -> float | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LOSS_COMPONENTS = ("loss", "types", "workers", "edges", "dag", "counts")
-PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")
 RATE_WINDOW = 20  # logged steps over which examples/s is measured
 
 
@@ -80,15 +79,6 @@ def smooth(values: list[float], weight: float) -> list[float]:
         average = weight * average + (1 - weight) * value
         out.append(average / (1 - weight ** i) if weight else value)
     return out
-
-
-def epoch_table(metrics: list[dict]) -> list[dict]:
-    """One row per finished epoch: validation losses and plan metrics."""
-    rows: dict[int, dict] = {}
-    for m in metrics:
-        if m["split"] == "val":
-            rows.setdefault(m["epoch"], {"epoch": m["epoch"]})[m["name"]] = m["value"]
-    return [rows[e] for e in sorted(rows)]
 
 
 def format_seconds(seconds: float | None) -> str:

