@@ -54,22 +54,22 @@ def main() -> None:
         build(args.db, args.logs, args.seed)
     store = Store.open(args.db)
     rng = random.Random(args.seed)
-    templates = [t for t, _ in store.facet("template", limit=200)]
-    workers = [w for w, _ in store.facet("worker", limit=50) if w]
+    templates = [t for t, _ in store.logs.facet("template", limit=200)]
+    workers = [w for w, _ in store.logs.facet("worker", limit=50) if w]
     page_ms, ids_ms, pending_ms = [], [], []
     for _ in range(args.queries):
         flt = random_filter(rng, templates, workers)
-        page_ms.append(timed(lambda: (facets(store, flt), store.count_logs(flt),
-                                      store.query_logs(flt, "total_cost_usd", True, limit=50))))
-        ids_ms.append(timed(lambda: store.log_ids(flt)))
-        first = store.query_logs(flt, limit=1).rows
+        page_ms.append(timed(lambda: (facets(store, flt), store.logs.count(flt),
+                                      store.logs.query(flt, "total_cost_usd", True, limit=50))))
+        ids_ms.append(timed(lambda: store.logs.ids(flt)))
+        first = store.logs.query(flt, limit=1).rows
         if first:
             pending_ms.append(timed(lambda: neighbour(store, first[0]["id"], flt, "created_at", pending_only=True)))
 
     from streamlit.testing.v1 import AppTest
 
     os.environ["ORCHESTAI_DB"] = str(args.db)
-    open_id = store.query_logs(limit=1).rows[0]["id"]
+    open_id = store.logs.query(limit=1).rows[0]["id"]
 
     def page_run(review_filter: str | None) -> float:
         at = AppTest.from_file(PAGE, default_timeout=120)
@@ -84,9 +84,9 @@ def main() -> None:
     same_ms = [page_run(None) for _ in range(args.runs)]  # facets cached: nothing changed
     review_ms = []  # the annotator's loop: a review, then the page again (facets recounted)
     for i in range(args.runs):
-        store.set_review([open_id], "accepted" if i % 2 == 0 else "pending", "bench")
+        store.logs.set_review([open_id], "accepted" if i % 2 == 0 else "pending", "bench")
         review_ms.append(page_run("pending"))
-    print(json.dumps({"logs": store.count_logs(), **p50_p95("page_data_ms", page_ms),
+    print(json.dumps({"logs": store.logs.count(), **p50_p95("page_data_ms", page_ms),
                       **p50_p95("bulk_ids_ms", ids_ms), **p50_p95("next_pending_ms", pending_ms),
                       "page_first_run_ms": round(first_ms, 1), **p50_p95("page_rerun_ms", same_ms),
                       **p50_p95("page_after_review_ms", review_ms)}))

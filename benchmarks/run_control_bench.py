@@ -43,7 +43,7 @@ def control_once(store: Store, config: dict) -> dict:
     began = time.perf_counter()
     run_id = launch_run(store, config, request)
     launch_s = time.perf_counter() - began
-    first_epoch_s = launch_s + wait(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1)
+    first_epoch_s = launch_s + wait(lambda: (store.runs.get(run_id)["epoch"] or 0) >= 1)
     began = time.perf_counter()
     status = stop_run(store, run_id)
     return {"launch_s": launch_s, "first_epoch_s": first_epoch_s, "stop_s": time.perf_counter() - began,
@@ -51,7 +51,7 @@ def control_once(store: Store, config: dict) -> dict:
 
 
 def simulated_metrics(store: Store, epochs: int = 50, steps_per_epoch: int = 25, log_every: int = 5) -> int:
-    run_id = store.create_run({"training": {"phase1_supervised": {"batch_size": 32}}})
+    run_id = store.runs.create({"training": {"phase1_supervised": {"batch_size": 32}}})
     rows, step = [], 0
     for epoch in range(epochs):
         for _ in range(steps_per_epoch):
@@ -61,8 +61,8 @@ def simulated_metrics(store: Store, epochs: int = 50, steps_per_epoch: int = 25,
                           "wall_time": step * 0.1} for n in LOSS_COMPONENTS]
         rows += [{"step": step, "epoch": epoch + 1, "split": "val", "name": n, "value": 0.5, "wall_time": step * 0.1}
                  for n in (*LOSS_COMPONENTS, *PLAN_METRICS)]
-    store.add_metrics(run_id, rows)
-    store.update_run(run_id, status="running", total_epochs=epochs, total_steps=epochs * steps_per_epoch)
+    store.runs.add_metrics(run_id, rows)
+    store.runs.update(run_id, status="running", total_epochs=epochs, total_steps=epochs * steps_per_epoch)
     return run_id
 
 
@@ -70,7 +70,7 @@ def refresh_ms(store: Store, run_id: int, repeats: int = 30) -> list[float]:
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        run, metrics = store.get_run(run_id), store.metrics(run_id)
+        run, metrics = store.runs.get(run_id), store.runs.metrics(run_id)
         progress(run, metrics)
         loss_figure(metrics), components_figure(metrics), val_metrics_figure(metrics)
         times.append((time.perf_counter() - began) * 1000)
@@ -87,7 +87,7 @@ def main() -> None:
     config["paths"].update(database=str(folder / "bench.db"), checkpoints=str(folder / "checkpoints"),
                            runs=str(folder / "runs"))
     store = Store.open(folder / "bench.db")
-    store.import_logs(generate_logs(args.logs, seed=3))
+    store.logs.add(generate_logs(args.logs, seed=3))
     control = [control_once(store, config) for _ in range(args.repeats)]
     refresh = refresh_ms(store, simulated_metrics(store))
     print(json.dumps({

@@ -47,8 +47,8 @@ def main() -> None:
     import_s = time.perf_counter() - start
 
     rng = random.Random(args.seed)
-    templates = [t for t, _ in store.facet("template", limit=200)]
-    workers = [w for w, _ in store.facet("worker", limit=50) if w]
+    templates = [t for t, _ in store.logs.facet("template", limit=200)]
+    workers = [w for w, _ in store.logs.facet("worker", limit=50) if w]
     page_ms = []
     for _ in range(args.queries):
         flt = LogFilter(
@@ -58,11 +58,11 @@ def main() -> None:
             min_cost=rng.choice([None, 0.001, 0.01]),
         )
         sort = rng.choice([c for c in SORT_COLUMNS if c != "instruction"])
-        page_ms.append(timed(lambda: store.query_logs(flt, sort=sort, descending=rng.random() < 0.5, limit=50)))
+        page_ms.append(timed(lambda: store.logs.query(flt, sort=sort, descending=rng.random() < 0.5, limit=50)))
     fts_ms = []
     for _ in range(args.queries):
         words = " ".join(rng.sample(FTS_WORDS, rng.choice([1, 1, 2])))
-        fts_ms.append(timed(lambda: store.query_logs(LogFilter(search=words), sort="created_at", limit=50)))
+        fts_ms.append(timed(lambda: store.logs.query(LogFilter(search=words), sort="created_at", limit=50)))
 
     print(json.dumps({
         "logs": report.imported,

@@ -38,7 +38,7 @@ def write_jsonl(logs: Iterable[dict], out: str | os.PathLike) -> int:
 
 def export_jsonl(store: Store, out: str | os.PathLike, flt: LogFilter | None = None) -> int:
     """Write the latest revision of each matching log, one per line."""
-    return write_jsonl(store.iter_logs(flt=flt), out)
+    return write_jsonl(store.logs.iterate(flt=flt), out)
 
 
 def export_logs(store: Store, out: str | os.PathLike, fmt: str = "jsonl", flt: LogFilter | None = None) -> int:
@@ -46,5 +46,5 @@ def export_logs(store: Store, out: str | os.PathLike, fmt: str = "jsonl", flt: L
     if fmt == "jsonl":
         return export_jsonl(store, out, flt)
     if fmt == "training-json":
-        return write_training_json(store.iter_logs(flt=flt), out)
+        return write_training_json(store.logs.iterate(flt=flt), out)
     raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")

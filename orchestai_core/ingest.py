@@ -352,7 +352,7 @@ def import_file(store, path: str | os.PathLike, source_name: str | None = None,
     """
     path = Path(path)
     report = ImportReport()
-    report.batch_id = store.start_import(source_name or path.name)
+    report.batch_id = store.imports.start(source_name or path.name)
     status = "failed"
     try:
         for batch in _batches(path, batch_size, parallel, fmt, source_name or str(path)):
@@ -360,18 +360,18 @@ def import_file(store, path: str | os.PathLike, source_name: str | None = None,
             rejects = [(r.line, r.error, r.raw) for r in batch if r.error is not None]
             report.read += len(batch)
             if entries:
-                counts = store.import_prepared(entries, report.batch_id)
+                counts = store.logs.add_prepared(entries, report.batch_id)
                 report.imported += counts.imported
                 report.updated += counts.updated
                 report.unchanged += counts.unchanged
             if rejects:
-                store.add_rejects(report.batch_id, rejects)
+                store.imports.add_rejects(report.batch_id, rejects)
                 report.rejected += len(rejects)
                 report.rejects += [{"line": line, "error": f"line {line}: {error}"} for line, error, _ in rejects]
         status = "completed"
     finally:
-        store.finish_import(report.batch_id, status, report.read, report.imported, report.updated,
-                            report.unchanged, report.rejected)
+        store.imports.finish(report.batch_id, status, report.read, report.imported, report.updated,
+                             report.unchanged, report.rejected)
     return report
 
 
@@ -390,4 +390,4 @@ def import_tools(store, path: str | os.PathLike, name: str | None = None) -> Too
         tools = tool_descriptions(obj)
     except LogError as exc:
         raise UnreadableFileError(f"{name}: not a tool description file: {exc}") from None
-    return store.upsert_tools(tools, source=Path(name).name)
+    return store.imports.upsert_tools(tools, source=Path(name).name)

@@ -514,11 +514,11 @@ class Phase1Trainer:
 
     def _write_metrics(self, rows: list[dict]) -> None:
         if self.store is not None and self.run_id is not None and rows:
-            self.store.add_metrics(self.run_id, rows)
+            self.store.runs.add_metrics(self.run_id, rows)
 
     def _update_run(self, **fields) -> None:
         if self.store is not None and self.run_id is not None:
-            self.store.update_run(self.run_id, **fields)
+            self.store.runs.update(self.run_id, **fields)
 
     def cleanup(self) -> None:
         if self.store is not None:

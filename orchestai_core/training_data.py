@@ -85,4 +85,4 @@ def load_examples(path: str | os.PathLike, skipped: list[Skipped] | None = None)
 
 def examples_from_store(store, status: str | None = None) -> list[Example]:
     """Examples from the latest revision of every log in the store, optionally by review status."""
-    return [example_from_log(log) for log in store.iter_logs(status=status)]
+    return [example_from_log(log) for log in store.logs.iterate(status=status)]

@@ -47,7 +47,7 @@ if "tools_report" in st.session_state:
                f"{counts.unchanged:,} unchanged.")
 if "import_report" in st.session_state:
     import_report(store, *st.session_state["import_report"])
-batches = store.import_batches()
+batches = store.imports.batches()
 if batches:
     with st.expander(f"Previous imports ({len(batches):,})"):
         st.dataframe(pd.DataFrame(batches)[["id", "source_name", "started_at", "status", "read", "imported",
@@ -60,7 +60,7 @@ scope = st.radio("Logs", ["accepted", "filtered"], horizontal=True, key="export_
 flt = LogFilter(review_status="accepted") if scope == "accepted" else current_filter()
 fmt = st.radio("Format", list(EXPORT_FILES), horizontal=True, key="export_format",
                format_func={"jsonl": "JSONL (log format)", "training-json": "training_data.json"}.get)
-count = store.count_logs(flt)
+count = store.logs.count(flt)
 st.caption(f"{count:,} logs · {md_escape(describe_filter(flt))}")
 st.download_button(f"Download {EXPORT_FILES[fmt]} ({count:,} logs)", data=lambda: export_bytes(store, fmt, flt),
                    file_name=EXPORT_FILES[fmt], mime="application/json", disabled=count == 0, key="export")

@@ -30,7 +30,7 @@ if log_id is None:
     st.info("Select a log in the list to open it.")
     st.stop()
 try:
-    row, log = store.log_row(log_id), store.get_log(log_id)
+    row, log = store.logs.row(log_id), store.logs.get(log_id)
 except StoreError:
     st.warning(f"There is no log {md_escape(log_id)}.")
     open_log(None)

@@ -20,8 +20,8 @@ st.title("Runs")
 store, config = get_store(), load_config()
 show_flashes()
 refresh_runs(store)
-runs = {r["id"]: r for r in store.list_runs()}
-metrics = {run_id: store.metrics(run_id) for run_id in runs}
+runs = {r["id"]: r for r in store.runs.list()}
+metrics = {run_id: store.runs.metrics(run_id) for run_id in runs}
 
 st.subheader("History")
 if runs:

@@ -15,7 +15,7 @@ store, config = get_store(), load_config()
 show_flashes()
 
 devices = available_devices()
-with st.expander("Start a training run", expanded=not store.active_runs()):
+with st.expander("Start a training run", expanded=not store.runs.active()):
     request = train_form(store, config, devices)
 if request is not None:
     problems = validate_request(request, devices)
@@ -30,7 +30,7 @@ if request is not None:
             st.error(f"Not started: {exc}")
 
 refresh_runs(store)
-runs = store.list_runs()
+runs = store.runs.list()
 if not runs:
     st.info("No training run yet: start one above.")
     st.stop()

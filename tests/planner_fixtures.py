@@ -93,6 +93,6 @@ def kill_active_runs(store) -> None:
 
     from workbench.services.processes import is_training_alive
 
-    for run in store.active_runs():
+    for run in store.runs.active():
         if run["pid"] and is_training_alive(run["pid"]):
             os.killpg(run["pid"], signal.SIGKILL)

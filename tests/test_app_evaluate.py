@@ -74,8 +74,8 @@ def test_without_a_checkpoint_the_page_says_so(home):
 
 def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint, store):
     logs = list(generate_logs(8, seed=21))
-    store.import_logs(logs)
-    store.set_review([log["id"] for log in logs[:6]], "accepted", "ann")
+    store.logs.add(logs)
+    store.logs.set_review([log["id"] for log in logs[:6]], "accepted", "ann")
     at = _evaluate(_page(), "accepted")
     assert not at.exception
     expected = evaluate_planner(get_planner(checkpoint), [example_from_log(log) for log in logs[:6]])
@@ -130,7 +130,7 @@ def test_a_running_evaluation_shows_its_progress_then_its_results(checkpoint, st
 
 
 def test_no_accepted_logs_is_a_clear_message(checkpoint, store):
-    store.import_logs(generate_logs(3, seed=2))
+    store.logs.add(generate_logs(3, seed=2))
     at = _page()
     at.radio(key="eval_dataset").set_value("accepted").run()
     at.button(key="evaluate").click().run()
@@ -141,7 +141,7 @@ def test_no_accepted_logs_is_a_clear_message(checkpoint, store):
 def test_held_out_logs_of_the_run_are_evaluated(checkpoint, store):
     validation = set(get_planner(checkpoint).val_ids)
     logs = [*generate_logs(48, seed=11), *generate_logs(3, seed=77)]  # the checkpoint's data, and new logs
-    store.import_logs(logs)
+    store.logs.add(logs)
     at = _evaluate(_page(), "held_out")
     held = [log["id"] for log in logs if log["id"] in validation]
     worst = list(_frame(at, "worst")["log"])

@@ -50,13 +50,13 @@ def test_upload_with_bad_lines_imports_the_rest_and_offers_the_rejects(db, make_
     assert rejects["reason"][1] == "subtasks[1].depends_on: unknown subtask id 's9'"
     download = next(b for b in at.download_button if b.key == "download_rejects")
     assert download.label == "Download the 2 rejected lines"
-    assert db.count_logs() == 2
-    assert db.import_batches()[0]["source_name"] == "batch.jsonl"
+    assert db.logs.count() == 2
+    assert db.imports.batches()[0]["source_name"] == "batch.jsonl"
     assert list((db.path.parent / "uploads").iterdir()) == []  # the temporary copy is gone
 
 
 def test_reimport_reports_unchanged_and_updated(db, make_log):
-    db.import_logs([make_log("log-1"), make_log("log-2")])
+    db.logs.add([make_log("log-1"), make_log("log-2")])
     changed = make_log("log-2", instruction="A new instruction")
     content = "\n".join(json.dumps(x) for x in (make_log("log-1"), changed)).encode()
     at = _upload(AppTest.from_file(PAGE, default_timeout=30).run(), "again.jsonl", content)
@@ -72,8 +72,8 @@ def test_unreadable_gzip_is_reported_not_raised(db):
 
 
 def test_export_offers_accepted_logs_or_the_logs_page_filter(db, make_log):
-    db.import_logs([make_log(f"log-{i}", template=f"tpl-{i % 2}") for i in range(5)])
-    db.set_review(["log-0", "log-1"], "accepted", "ann")
+    db.logs.add([make_log(f"log-{i}", template=f"tpl-{i % 2}") for i in range(5)])
+    db.logs.set_review(["log-0", "log-1"], "accepted", "ann")
     at = AppTest.from_file(PAGE, default_timeout=30).run()
     export = next(b for b in at.download_button if b.key == "export")
     assert export.label == "Download orchestai_logs.jsonl (2 logs)"
@@ -98,7 +98,7 @@ def test_a_file_that_is_not_a_log_file_shows_one_error_and_no_success(db, name, 
     assert len(at.error) == 1 and at.error[0].value.replace("\\", "").startswith(reason)
     assert not at.success and not at.metric
     assert all("line" not in d.value for d in at.dataframe)  # no rejects table, only the previous imports
-    assert db.rejects() == [] and db.count_logs() == 0
+    assert db.imports.rejects() == [] and db.logs.count() == 0
 
 
 def test_an_import_where_every_line_is_rejected_is_a_warning_not_a_success(db):
@@ -130,4 +130,4 @@ def test_taskbench_rows_and_tool_descriptions_are_imported_from_the_page(db):
     assert at.success[0].value.replace("\\", "") == "Tool descriptions of tool_desc.json: 2 added, 0 updated, 0 unchanged."
     assert {m.label: m.value for m in at.metric} == {"Imported": "1", "Updated": "0", "Unchanged": "0", "Rejected": "1"}
     assert at.dataframe[0].value["reason"][0] == "task_links[0]: links 'pay' to itself, but it occurs only once in task_nodes"
-    assert db.log_ids() == ["r1"] and [t["name"] for t in db.tools()] == ["login", "pay"]
+    assert db.logs.ids() == ["r1"] and [t["name"] for t in db.imports.tools()] == ["login", "pay"]

@@ -24,7 +24,7 @@ def db(tmp_path, monkeypatch, make_log):
             for i in range(6)]
     logs[3]["instruction"] = XSS
     logs[4]["subtasks"][2]["status"] = "failed"
-    store.import_logs(logs)
+    store.logs.add(logs)
     monkeypatch.setenv("ORCHESTAI_DB", str(path))
     yield store
     store.close()
@@ -66,7 +66,7 @@ def test_logs_page_is_registered_and_remembers_the_annotator_and_filters(db):
 
 
 def test_filters_show_counts_and_narrow_the_list(db):
-    db.set_review(["log-0"], "accepted", "bob")
+    db.logs.set_review(["log-0"], "accepted", "bob")
     at = _page()
     assert not at.exception
     assert _matching(at) == "6"
@@ -93,7 +93,7 @@ def test_every_facet_offers_every_value_however_many_there_are(db, make_log):
         log["subtasks"][0]["worker"] = f"worker-{log['template'][-2:]}"
     rare = make_log("rare", template="rare-template")
     rare["subtasks"][0]["worker"] = "rare-worker"
-    db.import_logs([*many, rare])
+    db.logs.add([*many, rare])
     at = _page()
     template, worker = at.selectbox(key="flt_template"), at.selectbox(key="flt_worker")
     assert len(template.options) == 1 + 2 + 60 + 1 and template.options[-1] == "rare-template (1)"
@@ -106,7 +106,7 @@ def test_every_facet_offers_every_value_however_many_there_are(db, make_log):
 
 
 def test_list_pages_with_keyset_cursors(db, make_log):
-    db.import_logs([make_log(f"more-{i:02d}") for i in range(24)])
+    db.logs.add([make_log(f"more-{i:02d}") for i in range(24)])
     at = _page()
     at.selectbox(key="list_page_size").set_value(25).run()
     assert len(at.dataframe[0].value) == 25
@@ -151,14 +151,14 @@ def test_edit_save_writes_a_new_revision_with_note(db):
     _button(at, "save_revision").click().run()
     assert not at.exception
     assert any("as revision 2" in t.value for t in at.toast)
-    revisions = db.revisions("log-1")
+    revisions = db.logs.revisions("log-1")
     assert [(r["revision"], r["author"], r["note"]) for r in revisions] == [
         (1, "import", None), (2, "alice", "stronger summariser, add review")]
-    saved = db.get_log("log-1")
+    saved = db.logs.get("log-1")
     assert saved["subtasks"][1]["worker"] == "gpt-4o"
     assert saved["subtasks"][4] == {"id": "s5", "type": "review", "description": "Check both translations",
                                     "depends_on": ["s3", "s4"]}
-    assert db.get_log("log-1", 1)["subtasks"][1]["worker"] == "gpt-4o-mini"  # nothing overwritten
+    assert db.logs.get("log-1", 1)["subtasks"][1]["worker"] == "gpt-4o-mini"  # nothing overwritten
     assert at.session_state["edit_base"]["log-1"] == 2
 
 
@@ -175,7 +175,7 @@ def test_invalid_edit_is_refused_with_the_reason(db):
     at.run()
     assert "dependency cycle: s1 → s2 → s4 → s1" in at.error[0].value.replace("\\", "")
     assert _button(at, "save_revision").disabled
-    assert len(db.revisions("log-1")) == 1
+    assert len(db.logs.revisions("log-1")) == 1
 
 
 def test_changes_need_an_annotator_name(db):
@@ -189,9 +189,9 @@ def test_changes_need_an_annotator_name(db):
 
 
 def test_history_shows_diffs_and_restores_as_a_new_revision(db):
-    edited = copy.deepcopy(db.get_log("log-2"))
+    edited = copy.deepcopy(db.logs.get("log-2"))
     edited["subtasks"][0]["type"] = "ocr"
-    db.save_revision(edited, "bob", "use OCR", base_revision=1)
+    db.logs.save_revision(edited, "bob", "use OCR", base_revision=1)
     at = _page("log-2")
     labels = [e.label for e in at.expander]
     assert any(label.startswith("Revision 2 · bob") and "use OCR" in label for label in labels)
@@ -200,20 +200,20 @@ def test_history_shows_diffs_and_restores_as_a_new_revision(db):
     assert [c.value for c in second.code] == ['before: "extract_text"', 'after: "ocr"']
     _button(at, "restore-1").click().run()
     assert not at.exception
-    revisions = db.revisions("log-2")
+    revisions = db.logs.revisions("log-2")
     assert [(r["revision"], r["author"], r["note"]) for r in revisions][-1] == (3, "alice", "restored revision 1")
     assert json.loads(revisions[2]["content"]) == json.loads(revisions[0]["content"])
     assert json.loads(revisions[1]["content"])["subtasks"][0]["type"] == "ocr"
 
 
 def test_history_shows_a_long_instruction_in_full_and_wrapped_so_a_change_at_its_end_shows(db):
-    long = db.get_log("log-2")["instruction"] + ", then " + "check every figure twice, " * 12 + "and send it."
-    edited = copy.deepcopy(db.get_log("log-2"))
+    long = db.logs.get("log-2")["instruction"] + ", then " + "check every figure twice, " * 12 + "and send it."
+    edited = copy.deepcopy(db.logs.get("log-2"))
     edited["instruction"] = long
-    db.save_revision(edited, "bob", None, base_revision=1)
+    db.logs.save_revision(edited, "bob", None, base_revision=1)
     edited = copy.deepcopy(edited)
     edited["instruction"] = long.replace("and send it.", "and file it.")
-    db.save_revision(edited, "bob", None, base_revision=2)
+    db.logs.save_revision(edited, "bob", None, base_revision=2)
     at = _page("log-2")
     latest = next(e for e in at.expander if e.label.startswith("Revision 3"))
     before, after = latest.code[0], latest.code[1]
@@ -222,16 +222,16 @@ def test_history_shows_a_long_instruction_in_full_and_wrapped_so_a_change_at_its
 
 
 def test_review_buttons_set_status_and_open_the_next_pending(db):
-    db.set_review(["log-2"], "accepted", "bob")
+    db.logs.set_review(["log-2"], "accepted", "bob")
     at = _page("log-1")
     at.text_input(key="review_note").set_value("clean decomposition")
     _button(at, "act_accepted").click().run()
-    assert db.log_row("log-1")["review_status"] == "accepted"
-    assert db.review_history("log-1")[-1]["note"] == "clean decomposition"
+    assert db.logs.row("log-1")["review_status"] == "accepted"
+    assert db.logs.review_history("log-1")[-1]["note"] == "clean decomposition"
     assert at.query_params["log"] == "log-3"  # log-2 is not pending any more
     at.toggle(key="review_advance").set_value(False)
     _button(at, "act_rejected").click().run()
-    assert db.log_row("log-3")["review_status"] == "rejected"
+    assert db.logs.row("log-3")["review_status"] == "rejected"
     assert at.query_params["log"] == "log-3"
     _button(at, "act_next").click().run()
     assert at.query_params["log"] == "log-4"
@@ -250,39 +250,39 @@ def test_bulk_change_applies_to_the_filter_after_confirmation(db):
     assert ask.label == "Set all 3 to needs fix…"
     ask.click().run()
     assert "**3** logs to **needs\\_fix**" in at.warning[0].value or "**3** logs" in at.warning[0].value
-    assert db.count_logs(LogFilter(review_status="needs_fix")) == 0  # nothing before confirming
+    assert db.logs.count(LogFilter(review_status="needs_fix")) == 0  # nothing before confirming
     _button(at, "bulk_confirm").click().run()
     assert not at.exception
-    assert db.log_ids(LogFilter(review_status="needs_fix")) == ["log-0", "log-2", "log-4"]
-    assert db.count_logs(LogFilter(review_status="pending")) == 3
-    assert db.review_history("log-2")[-1]["annotator"] == "alice"
+    assert db.logs.ids(LogFilter(review_status="needs_fix")) == ["log-0", "log-2", "log-4"]
+    assert db.logs.count(LogFilter(review_status="pending")) == 3
+    assert db.logs.review_history("log-2")[-1]["annotator"] == "alice"
 
 
 def test_bulk_cancel_changes_nothing(db):
     at = _page()
     _button(at, "bulk_ask").click().run()
     _button(at, "bulk_cancel").click().run()
-    assert db.count_logs(LogFilter(review_status="pending")) == 6
+    assert db.logs.count(LogFilter(review_status="pending")) == 6
     assert not at.warning
 
 
 def test_saving_over_a_newer_revision_asks_instead_of_discarding(db):
     at = _page("log-0")  # alice opens revision 1
-    theirs = copy.deepcopy(db.get_log("log-0"))
+    theirs = copy.deepcopy(db.logs.get("log-0"))
     theirs["subtasks"][3]["worker"] = "gpt-4o"
-    db.save_revision(theirs, "bob", "bob's fix", base_revision=1)
+    db.logs.save_revision(theirs, "bob", "bob's fix", base_revision=1)
     _edit(at, "log-0", 1, edited_rows={2: {"description": "French translation"}})
     at.run()
     _button(at, "save_revision").click().run()
     assert not at.exception
     warning = at.warning[0].value.replace("\\", "")
     assert "Not saved" in warning and "the latest is 2" in warning
-    assert db.log_row("log-0")["revision"] == 2  # bob's revision was not overwritten
+    assert db.logs.row("log-0")["revision"] == 2  # bob's revision was not overwritten
     codes = [c.value for c in at.code]
     assert 's4.worker: "nllb-200" → "gpt-4o"' in codes  # their change
     assert 's3.description: null → "French translation"' in codes  # yours
     _button(at, "conflict_keep_mine").click().run()
-    revisions = db.revisions("log-0")
+    revisions = db.logs.revisions("log-0")
     assert [(r["author"], r["revision"]) for r in revisions] == [("import", 1), ("bob", 2), ("alice", 3)]
     assert "saved over revision 2" in revisions[2]["note"]
     assert json.loads(revisions[1]["content"])["subtasks"][3]["worker"] == "gpt-4o"
@@ -290,16 +290,16 @@ def test_saving_over_a_newer_revision_asks_instead_of_discarding(db):
 
 def test_conflict_can_drop_my_edits_and_load_the_latest(db):
     at = _page("log-0")
-    theirs = copy.deepcopy(db.get_log("log-0"))
+    theirs = copy.deepcopy(db.logs.get("log-0"))
     theirs["instruction"] = "Bob's instruction"
-    db.save_revision(theirs, "bob", None, base_revision=1)
+    db.logs.save_revision(theirs, "bob", None, base_revision=1)
     _edit(at, "log-0", 1, edited_rows={2: {"description": "mine"}})
     at.run()
     _button(at, "save_revision").click().run()
     _button(at, "conflict_load_latest").click().run()
     assert at.session_state["edit_base"]["log-0"] == 2
     assert at.text_area(key="instruction-log-0-2").value == "Bob's instruction"
-    assert db.log_row("log-0")["revision"] == 2
+    assert db.logs.row("log-0")["revision"] == 2
 
 
 def test_unknown_log_in_the_address_is_reported(db):
@@ -313,9 +313,9 @@ def _editor(at, log_id, revision):
 
 
 def test_choice_prob_is_shown_edited_with_validation_and_kept_by_edits_elsewhere(db):
-    log = db.get_log("log-2")
+    log = db.logs.get("log-2")
     log["subtasks"][1]["choice_prob"] = 0.8
-    db.save_revision(log, "bob")
+    db.logs.save_revision(log, "bob")
     at = _page("log-2")
     assert not at.exception
     workflow_table = next(f for f in at.dataframe if f.key is None)
@@ -329,19 +329,19 @@ def test_choice_prob_is_shown_edited_with_validation_and_kept_by_edits_elsewhere
     at.run()
     assert "s2.choice_prob: 0.8 → 0.35" in at.code[0].value
     _button(at, "save_revision").click().run()
-    assert db.get_log("log-2")["subtasks"][1]["choice_prob"] == 0.35
+    assert db.logs.get("log-2")["subtasks"][1]["choice_prob"] == 0.35
     at.text_area(key="instruction-log-2-3").set_value("Summarise report 2 for the board, briefly").run()
     _button(at, "save_revision").click().run()
     assert not at.exception
-    saved = db.get_log("log-2")
-    assert saved == {**db.get_log("log-2", 3), "instruction": "Summarise report 2 for the board, briefly"}
+    saved = db.logs.get("log-2")
+    assert saved == {**db.logs.get("log-2", 3), "instruction": "Summarise report 2 for the board, briefly"}
     assert saved["subtasks"][1]["choice_prob"] == 0.35
 
 
 def test_changing_a_worker_but_not_its_choice_prob_warns_and_still_saves(db):
-    log = db.get_log("log-2")
+    log = db.logs.get("log-2")
     log["subtasks"][1]["choice_prob"] = 0.8
-    db.save_revision(log, "bob")
+    db.logs.save_revision(log, "bob")
     at = _page("log-2")
     _edit(at, "log-2", 2, edited_rows={1: {"worker": "gpt-4o"}})
     at.run()

@@ -205,15 +205,15 @@ def test_send_to_curation_stores_a_pending_log_once(trained, store):
     at = _plan(_page(), EXAMPLES[4])
     at.button(key="curate_a").click().run()
     assert not at.exception
-    ids = store.log_ids(LogFilter(source="planner"))
+    ids = store.logs.ids(LogFilter(source="planner"))
     assert len(ids) == 1
-    row, log = store.log_row(ids[0]), store.get_log(ids[0])
+    row, log = store.logs.row(ids[0]), store.logs.get(ids[0])
     assert (row["review_status"], log["instruction"]) == ("pending", EXAMPLES[4])
     assert [t["id"] for t in log["subtasks"]] == list(at.dataframe[0].value["step"])
     assert ids[0].replace("-", "\\-") in at.success[0].value
     assert not [b for b in at.button if b.key == "curate_a"]  # sent: the button gives way to the log id
     at.run()
-    assert store.log_ids(LogFilter(source="planner")) == ids
+    assert store.logs.ids(LogFilter(source="planner")) == ids
 
 
 def test_quick_run_without_logs_says_why_in_one_line(home, store):
@@ -222,21 +222,21 @@ def test_quick_run_without_logs_says_why_in_one_line(home, store):
     assert not at.exception
     message = at.error[0].value.replace("\\", "")
     assert "gives 0 log(s)" in message and "\n" not in message
-    assert [r["status"] for r in store.list_runs()] == ["failed"]
+    assert [r["status"] for r in store.runs.list()] == ["failed"]
     assert at.button(key="quick_train")  # it can be tried again
 
 
 def test_quick_run_trains_a_checkpoint_and_the_page_opens_the_planner(home, store):
-    store.import_logs(generate_logs(16, seed=4))
+    store.logs.add(generate_logs(16, seed=4))
     at = _page()
     at.button(key="quick_train").click().run()
     assert not at.exception
-    (run,) = store.list_runs()
+    (run,) = store.runs.list()
     assert f"Training run {run['id']} is" in at.info[-1].value
     deadline = time.monotonic() + 600  # a bound on waiting, not a measurement
-    while store.get_run(run["id"])["status"] in ("queued", "running") and time.monotonic() < deadline:
+    while store.runs.get(run["id"])["status"] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.5)
-    finished = store.get_run(run["id"])
+    finished = store.runs.get(run["id"])
     assert finished["status"] == "completed", finished.get("error")
     at.run()
     assert not at.exception

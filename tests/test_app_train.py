@@ -24,22 +24,22 @@ RUNS = str(ROOT / "pages" / "runs.py")
 def workbench(workbench_home):
     config = load_config()
     store = Store.open(config["paths"]["database"])
-    store.import_logs(generate_logs(30, seed=2))
+    store.logs.add(generate_logs(30, seed=2))
     yield store, config
     kill_active_runs(store)
     store.close()
 
 
 def wait_ended(store, run_id):
-    wait_for(lambda: store.get_run(run_id)["status"] not in ("queued", "running"))
-    wait_for(lambda: not is_training_alive(store.get_run(run_id)["pid"]), timeout=60)
+    wait_for(lambda: store.runs.get(run_id)["status"] not in ("queued", "running"))
+    wait_for(lambda: not is_training_alive(store.runs.get(run_id)["pid"]), timeout=60)
 
 
 def long_run(store, config, epochs=400):
     request = TrainRequest.from_config(config)
     request.epochs, request.device = epochs, "cpu"
     run_id = launch_run(store, config, request)
-    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1)
+    wait_for(lambda: (store.runs.get(run_id)["epoch"] or 0) >= 1)
     return run_id
 
 
@@ -74,7 +74,7 @@ def test_invalid_values_are_refused_with_reasons_and_nothing_starts(workbench):
     error = at.error[0].value
     assert "Epochs must be between 1 and 10000" in error and "Learning rate must be above 0" in error
     assert "encoder needs a name" in error
-    assert store.list_runs() == []
+    assert store.runs.list() == []
 
 
 def test_launch_from_the_page_then_the_monitor_follows_the_run_to_its_end(workbench):
@@ -83,7 +83,7 @@ def test_launch_from_the_page_then_the_monitor_follows_the_run_to_its_end(workbe
     at.selectbox(key="train_device").set_value("cpu")
     at.button[0].click().run()
     assert not at.exception
-    [run] = store.list_runs()
+    [run] = store.runs.list()
     assert run["data_size"] == 30 and run["config"]["request"]["device"] == "cpu"
     assert at.selectbox(key="train_monitor_run").value == run["id"]
     wait_ended(store, run["id"])
@@ -105,7 +105,7 @@ def test_a_second_launch_is_refused_while_a_run_holds_the_device(workbench):
     at.selectbox(key="train_device").set_value("cpu")
     at.button[0].click().run()
     assert f"busy with run {run_id}" in at.error[0].value
-    assert len(store.list_runs()) == 1
+    assert len(store.runs.list()) == 1
 
 
 def test_stop_button_stops_the_run_and_resume_continues_it(workbench):
@@ -114,32 +114,32 @@ def test_stop_button_stops_the_run_and_resume_continues_it(workbench):
     at = _page()
     _button(at, f"stop_{run_id}").click().run()
     assert not at.exception
-    assert store.get_run(run_id)["status"] == "stopped"
+    assert store.runs.get(run_id)["status"] == "stopped"
     at = _page()
     _button(at, f"resume_{run_id}").click().run()
     assert not at.exception
-    assert store.get_run(run_id)["status"] in ("queued", "running")
+    assert store.runs.get(run_id)["status"] in ("queued", "running")
     _page()  # the monitor of a resumed run renders
     _button(_page(), f"stop_{run_id}").click().run()
-    assert store.get_run(run_id)["status"] == "stopped"
+    assert store.runs.get(run_id)["status"] == "stopped"
 
 
 def test_a_killed_run_shows_as_crashed_with_the_end_of_its_log(workbench):
     store, config = workbench
     run_id = long_run(store, config)
-    pid = store.get_run(run_id)["pid"]
+    pid = store.runs.get(run_id)["pid"]
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not is_training_alive(pid))
     at = _page()
-    assert store.get_run(run_id)["status"] == "crashed"
+    assert store.runs.get(run_id)["status"] == "crashed"
     assert "crashed" in at.error[0].value and "epoch 1/400" in at.code[0].value
 
 
 def test_the_monitor_shows_what_a_run_had_to_cut_from_its_data(workbench):
     store, _ = workbench
-    run_id = store.create_run({"tiny": True})
+    run_id = store.runs.create({"tiny": True})
     warning = "2 of 30 workflows have more than 48 sub-tasks (model.max_nodes); the model learns and plans the first 48"
-    store.update_run(run_id, status="completed", warnings=[warning])
+    store.runs.update(run_id, status="completed", warnings=[warning])
     at = _page()
     assert not at.exception
     assert [w.value.replace("\\", "") for w in at.warning] == [warning]
@@ -147,9 +147,9 @@ def test_the_monitor_shows_what_a_run_had_to_cut_from_its_data(workbench):
 
 def test_the_monitor_says_when_a_run_ended_early_for_lack_of_progress(workbench):
     store, _ = workbench
-    run_id = store.create_run({"tiny": True})
-    store.update_run(run_id, status="completed", epoch=30, total_epochs=50,
-                     summary={"status": "completed", "epochs": 30, "stopped_early": True})
+    run_id = store.runs.create({"tiny": True})
+    store.runs.update(run_id, status="completed", epoch=30, total_epochs=50,
+                      summary={"status": "completed", "epochs": 30, "stopped_early": True})
     at = _page()
     assert not at.exception
     assert any("ended early after epoch 30: the validation loss had stopped improving" in c.value for c in at.caption)
@@ -176,7 +176,7 @@ def test_runs_page_lists_compares_and_deletes_runs(workbench):
     at.checkbox(key="runs_delete_sure").check().run()
     _button(at, "runs_delete").click().run()
     assert not at.exception
-    assert [r["id"] for r in store.list_runs()] == [second]
+    assert [r["id"] for r in store.runs.list()] == [second]
     assert not Path(config["paths"]["checkpoints"], f"run-{first}").exists()
 
 
@@ -204,10 +204,10 @@ def test_use_in_planner_opens_the_planner_with_the_best_checkpoint_or_the_one_pi
 
 def test_the_monitor_draws_losses_on_a_log_axis_that_a_toggle_turns_linear(workbench):
     store, _ = workbench
-    run_id = store.create_run({"tiny": True})
-    store.add_metrics(run_id, [{"step": s, "epoch": 0, "split": "train", "name": "loss", "value": v, "wall_time": s}
-                               for s, v in ((1, 8000.0), (2, 3.0), (3, 0.5))])
-    store.update_run(run_id, status="completed", epoch=1, total_epochs=1, step=3, total_steps=3)
+    run_id = store.runs.create({"tiny": True})
+    store.runs.add_metrics(run_id, [{"step": s, "epoch": 0, "split": "train", "name": "loss", "value": v,
+                                     "wall_time": s} for s, v in ((1, 8000.0), (2, 3.0), (3, 0.5))])
+    store.runs.update(run_id, status="completed", epoch=1, total_epochs=1, step=3, total_steps=3)
     at = _page()
     assert not at.exception
     toggle = next(t for t in at.toggle if t.key == f"monitor_log_{run_id}")

@@ -31,7 +31,7 @@ def logs_file(write_lines, make_log):
 def logs_in(db):
     store = Store.open(db)
     try:
-        return sorted(store.log_ids())
+        return sorted(store.logs.ids())
     finally:
         store.close()
 
@@ -72,7 +72,7 @@ def test_many_rejects_are_summarised_after_twenty(run, tmp_path, write_lines):
     lines = result.stderr.splitlines()
     assert lines[0] == f"warning: nothing imported from {path}: every line was rejected"
     assert len(lines) == 22 and "5 more (all kept in the store" in result.stderr
-    assert len(Store.open(tmp_path / "x.db").rejects()) == 25
+    assert len(Store.open(tmp_path / "x.db").imports.rejects()) == 25
 
 
 def test_import_with_rejects_exits_0_but_strict_exits_1(run, tmp_path, logs_file):
@@ -161,7 +161,7 @@ def test_export_import_export_is_identical(run, tmp_path, write_lines, make_log,
 def test_export_by_status_and_as_training_json(run, tmp_path, logs_file):
     db = tmp_path / "x.db"
     run("import", logs_file, "--db", db)
-    Store.open(db).set_review(["a"], "accepted", "ana")
+    Store.open(db).logs.set_review(["a"], "accepted", "ana")
     out = tmp_path / "accepted.jsonl.gz"
     assert run("export", "--out", out, "--status", "accepted", "--db", db).exit_code == 0
     training = tmp_path / "training_data.json"
@@ -199,7 +199,7 @@ def test_init_loads_the_corpus_into_an_empty_database_once(run, tmp_path, corpus
     second = run("init", "--db", db, "--corpus", corpus)
     assert second.exit_code == 0 and "3 logs already; nothing loaded" in second.stdout
     store = Store.open(db)
-    assert len(store.import_batches()) == 1
+    assert len(store.imports.batches()) == 1
     assert store.conn.execute("SELECT count(*) FROM revisions").fetchone()[0] == 3
 
 
@@ -241,7 +241,7 @@ def test_import_and_stats_follow_the_environment_unless_db_is_given(run, tmp_pat
     assert run("import", logs_file, env=env).exit_code == 0
     assert run("import", logs_file, "--db", cli_db, env=env).exit_code == 0
     assert logs_in(env_db) == logs_in(cli_db) == ["a", "b"]
-    assert len(Store.open(env_db).import_batches()) == 1  # the --db import did not go to env.db
+    assert len(Store.open(env_db).imports.batches()) == 1  # the --db import did not go to env.db
     assert json.loads(run("stats", env=env).stdout)["logs"] == 2
 
 
@@ -269,8 +269,8 @@ def test_import_taskbench_with_tools_reports_both_in_json_and_exits_0(run, tmp_p
     assert report["tools"] == {"added": 2, "updated": 0, "unchanged": 0}
     assert logs_in(tmp_path / "x.db") == ["7"]
     store = Store.open(tmp_path / "x.db")
-    assert [t["name"] for t in store.tools()] == ["balance", "login"]
-    assert store.get_log("7")["source"] == "taskbench"
+    assert [t["name"] for t in store.imports.tools()] == ["balance", "login"]
+    assert store.logs.get("7")["source"] == "taskbench"
     strict = run("import", "--format", "taskbench", rows, "--db", tmp_path / "x.db", "--strict")
     assert strict.exit_code == 1 and "unchanged 1, rejected 1" in strict.stdout
 
@@ -303,4 +303,4 @@ def test_a_file_that_is_not_a_log_file_is_one_line_and_exit_1(run, tmp_path, con
     result = run("import", path, "--db", tmp_path / "x.db", "--json")
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(f"Error: {path}: {reason}") and len(result.stderr.splitlines()) == 1
-    assert Store.open(tmp_path / "x.db").rejects() == []
+    assert Store.open(tmp_path / "x.db").imports.rejects() == []

@@ -17,7 +17,7 @@ from workbench.services.curation import (
 def filled(store, make_log):
     logs = [make_log(f"log-{i}", template=f"tpl-{i % 2}", total_cost_usd=float(i), instruction=f"job {i}")
             for i in range(6)]
-    store.import_logs(logs)
+    store.logs.add(logs)
     return store
 
 
@@ -40,7 +40,7 @@ def test_describe_filter_in_words():
 
 
 def test_facets_count_under_the_other_filters_only(filled):
-    filled.set_review(["log-0", "log-1"], "accepted", "ann")
+    filled.logs.set_review(["log-0", "log-1"], "accepted", "ann")
     counts = facets(filled, LogFilter(review_status="accepted"))
     assert dict(counts["review_status"]) == {"pending": 4, "accepted": 2}  # its own filter is ignored
     assert dict(counts["template"]) == {"tpl-0": 1, "tpl-1": 1}
@@ -48,12 +48,12 @@ def test_facets_count_under_the_other_filters_only(filled):
 
 
 def test_worker_facet_matches_the_store_and_follows_new_revisions(filled):
-    filled.set_review(["log-1"], "accepted", "ann")
+    filled.logs.set_review(["log-1"], "accepted", "ann")
     for flt in (LogFilter(), LogFilter(review_status="accepted"), LogFilter(template="tpl-0"), LogFilter(search="job")):
-        assert dict(worker_facet(filled, flt)) == dict(filled.facet("worker", flt))
-    edited = filled.get_log("log-1")
+        assert dict(worker_facet(filled, flt)) == dict(filled.logs.facet("worker", flt))
+    edited = filled.logs.get("log-1")
     edited["subtasks"][0]["worker"] = "gpt-4o"
-    filled.save_revision(edited, "ann", base_revision=1)
+    filled.logs.save_revision(edited, "ann", base_revision=1)
     assert worker_facet(filled, LogFilter(review_status="accepted")) == [
         ("gpt-4o", 1), ("gpt-4o-mini", 1), ("nllb-200", 1)]
     assert worker_facet(filled, LogFilter(template="nope")) == []
@@ -69,26 +69,26 @@ def test_neighbour_follows_the_list_order(filled):
 
 
 def test_next_pending_skips_reviewed_logs_and_wraps_round(filled):
-    filled.set_review(["log-3", "log-4"], "accepted", "ann")
+    filled.logs.set_review(["log-3", "log-4"], "accepted", "ann")
     assert neighbour(filled, "log-2", LogFilter(), pending_only=True) == "log-5"
     assert neighbour(filled, "log-5", LogFilter(), pending_only=True) == "log-0"
-    filled.set_review(["log-0", "log-1", "log-2", "log-5"], "rejected", "ann")
+    filled.logs.set_review(["log-0", "log-1", "log-2", "log-5"], "rejected", "ann")
     assert neighbour(filled, "log-5", LogFilter(), pending_only=True) is None
 
 
 def test_store_lists_ids_and_cursors_for_curation(filled):
-    assert filled.log_ids(LogFilter(template="tpl-1")) == ["log-1", "log-3", "log-5"]
-    assert filled.log_cursor("log-3", "total_cost_usd") == (3.0, 4)
-    assert filled.log_rowids(LogFilter(template="tpl-1")) == [2, 4, 6]
-    content, reviews = filled.content_mark(), filled.review_mark()
-    filled.set_review(["log-1"], "accepted", "ann")
-    assert (filled.content_mark(), filled.review_mark()) == (content, reviews + 1)
-    filled.save_revision(filled.get_log("log-1") | {"instruction": "changed"}, "ann")
-    assert filled.content_mark() > content
+    assert filled.logs.ids(LogFilter(template="tpl-1")) == ["log-1", "log-3", "log-5"]
+    assert filled.logs.cursor("log-3", "total_cost_usd") == (3.0, 4)
+    assert filled.logs.rowids(LogFilter(template="tpl-1")) == [2, 4, 6]
+    content, reviews = filled.logs.content_mark(), filled.logs.review_mark()
+    filled.logs.set_review(["log-1"], "accepted", "ann")
+    assert (filled.logs.content_mark(), filled.logs.review_mark()) == (content, reviews + 1)
+    filled.logs.save_revision(filled.logs.get("log-1") | {"instruction": "changed"}, "ann")
+    assert filled.logs.content_mark() > content
     with pytest.raises(StoreError, match="unknown log 'nope'"):
-        filled.log_cursor("nope")
+        filled.logs.cursor("nope")
     with pytest.raises(StoreError, match="cannot sort by"):
-        filled.log_cursor("log-3", "rowid; DROP TABLE logs")
+        filled.logs.cursor("log-3", "rowid; DROP TABLE logs")
 
 
 def test_unchanged_table_gives_back_the_same_log(spec_example):

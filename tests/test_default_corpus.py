@@ -25,10 +25,10 @@ def test_init_fills_an_empty_database_with_the_default_corpus_once(tmp_path):
     first = runner.invoke(main, ["init", "--db", str(db)])
     assert first.exit_code == 0, first.output
     store = Store.open(db)
-    assert store.count_logs() == 1000
-    assert store.dataset_summary()["templates"] >= 150
+    assert store.logs.count() == 1000
+    assert store.logs.summary()["templates"] >= 150
     second = runner.invoke(main, ["init", "--db", str(db)])
     assert second.exit_code == 0
     assert "already" in second.output
-    assert store.count_logs() == 1000
-    assert len(store.import_batches()) == 1
+    assert store.logs.count() == 1000
+    assert len(store.imports.batches()) == 1

@@ -76,7 +76,7 @@ def test_a_failing_job_keeps_its_error_instead_of_hanging(examples):
 
 def test_held_out_logs_are_the_checkpoints_own_validation_logs(store, planner):
     logs = [*generate_logs(48, seed=11), *generate_logs(6, seed=99)]  # the tiny checkpoint's data, and new logs
-    store.import_logs(logs)
+    store.logs.add(logs)
     assert planner.val_ids and set(planner.val_ids) < {log["id"] for log in logs[:48]}
     held = held_out_examples(store, planner, limit=1000)
     assert [e.id for e in held] == [log["id"] for log in logs if log["id"] in set(planner.val_ids)]
@@ -88,8 +88,8 @@ def test_without_validation_ids_held_out_logs_are_those_the_checkpoint_did_not_t
     planner = SimpleNamespace(train_plans=planner.train_plans, val_ids=[])  # a checkpoint that lists no split
     trained = {p["instruction"] for p in planner.train_plans}
     logs = [*generate_logs(48, seed=11), *generate_logs(6, seed=99)]  # the tiny checkpoint's data, and new logs
-    store.import_logs(logs)
-    store.set_review([logs[-1]["id"]], "rejected", "bob")
+    store.logs.add(logs)
+    store.logs.set_review([logs[-1]["id"]], "rejected", "bob")
     held = held_out_examples(store, planner, limit=1000)
     expected = [log["id"] for log in logs[:-1] if log["instruction"] not in trained]
     assert [e.id for e in held] == expected
@@ -101,18 +101,18 @@ def test_nothing_held_out_is_a_clear_message(store, planner):
     with pytest.raises(DatasetError, match="None of this checkpoint's validation logs is in the store"):
         held_out_examples(store, planner, limit=100)
     planner = SimpleNamespace(train_plans=planner.train_plans, val_ids=[])
-    store.import_logs([log for log in generate_logs(48, seed=11)
-                       if log["instruction"] in {p["instruction"] for p in planner.train_plans}])
+    store.logs.add([log for log in generate_logs(48, seed=11)
+                    if log["instruction"] in {p["instruction"] for p in planner.train_plans}])
     with pytest.raises(DatasetError, match="nothing held out"):
         held_out_examples(store, planner, limit=100)
 
 
 def test_accepted_logs_only_and_a_message_when_there_are_none(store):
     logs = list(generate_logs(5, seed=3))
-    store.import_logs(logs)
+    store.logs.add(logs)
     with pytest.raises(DatasetError, match="no accepted logs"):
         accepted_examples(store, 100)
-    store.set_review([logs[1]["id"], logs[3]["id"], logs[4]["id"]], "accepted", "ann")
+    store.logs.set_review([logs[1]["id"], logs[3]["id"], logs[4]["id"]], "accepted", "ann")
     assert [e.id for e in accepted_examples(store, 100)] == [logs[1]["id"], logs[3]["id"], logs[4]["id"]]
     assert [e.id for e in accepted_examples(store, 2)] == [logs[1]["id"], logs[3]["id"]]
 
@@ -137,8 +137,8 @@ def test_uploads_give_examples_or_name_the_bad_line(spec_example):
 
 def test_the_dataset_choice_picks_its_examples(store, spec_example):
     logs = list(generate_logs(3, seed=6))
-    store.import_logs(logs)
-    store.set_review([logs[2]["id"]], "accepted", "ann")
+    store.logs.add(logs)
+    store.logs.set_review([logs[2]["id"]], "accepted", "ann")
     assert [e.id for e in dataset_examples("accepted", store, None, 10)] == [logs[2]["id"]]
     upload = ("gold.jsonl", json.dumps(spec_example).encode())
     assert [e.id for e in dataset_examples("upload", store, None, 10, upload)] == ["log-000042"]

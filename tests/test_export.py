@@ -16,9 +16,9 @@ from orchestai_core.training_data import load_examples
 @pytest.fixture
 def edited(store, make_log, spec_example):
     """The spec example, log b in two revisions and log c accepted."""
-    store.import_logs([spec_example, make_log("b"), make_log("c")])
-    store.save_revision(make_log("b", instruction="Second version"), "ana")
-    store.set_review(["c"], "accepted", "ana")
+    store.logs.add([spec_example, make_log("b"), make_log("c")])
+    store.logs.save_revision(make_log("b", instruction="Second version"), "ana")
+    store.logs.set_review(["c"], "accepted", "ana")
     return store
 
 
@@ -114,21 +114,21 @@ def test_choice_prob_survives_import_an_edit_that_leaves_it_export_and_import_ag
     report = import_file(one, write_lines([log, beyond_one]))
     assert report.imported == 1
     assert report.rejects == [{"line": 2, "error": "line 2: subtasks[0].choice_prob: must be in (0, 1], got 1.5"}]
-    one.save_revision({**one.get_log("p"), "instruction": "Edited"}, "ana")
+    one.logs.save_revision({**one.logs.get("p"), "instruction": "Edited"}, "ana")
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     export_jsonl(one, first)
     import_file(two, first)
     export_jsonl(two, second)
     assert first.read_bytes() == second.read_bytes()
-    assert two.get_log("p") == {**log, "instruction": "Edited"}
-    assert type(two.get_log("p")["subtasks"][0]["choice_prob"]) is int  # 1 stays 1, not 1.0
+    assert two.logs.get("p") == {**log, "instruction": "Edited"}
+    assert type(two.logs.get("p")["subtasks"][0]["choice_prob"]) is int  # 1 stays 1, not 1.0
 
 
 def test_the_training_format_carries_choice_probs_in_node_order(store, tmp_path, make_log):
     log = make_log("p")
     log["subtasks"][1]["choice_prob"] = 0.25
     log["subtasks"][3]["choice_prob"] = 1
-    store.import_logs([log])
+    store.logs.add([log])
     out = tmp_path / "training_data.json"
     export_logs(store, out, "training-json")
     assert load_examples(out)[0].choice_probs == [None, 0.25, None, 1]

@@ -43,11 +43,11 @@ def test_bad_lines_are_rejected_with_line_and_field_while_good_lines_import(stor
     assert errors[9].startswith("line 9: colour: unknown top-level field")
     assert errors[10].startswith("line 10: invalid JSON: unexpected text after the log")
     assert errors[11].startswith("line 11: invalid JSON")
-    assert store.count_logs() == 2
-    kept = {r["line"]: bytes(r["raw"]) for r in store.rejects(report.batch_id)}
+    assert store.logs.count() == 2
+    kept = {r["line"]: bytes(r["raw"]) for r in store.imports.rejects(report.batch_id)}
     assert kept[3] == b"\xff\xfe not utf-8"
     assert kept[10] == lines[9]
-    assert store.import_batches()[0]["rejected"] == 10
+    assert store.imports.batches()[0]["rejected"] == 10
 
 
 def test_bom_blank_lines_and_windows_line_ends_are_accepted(store, write_lines, make_log):
@@ -91,10 +91,10 @@ def test_changed_content_becomes_a_new_revision_and_revision_one_is_kept(store, 
     changed = make_log("l1", instruction="A different request")
     report = import_file(store, write_lines([changed], name="b.jsonl"))
     assert (report.imported, report.updated) == (0, 1)
-    assert store.count_logs() == 1
-    assert [r["revision"] for r in store.revisions("l1")] == [1, 2]
-    assert store.get_log("l1", 1) == make_log("l1")
-    assert store.get_log("l1")["instruction"] == "A different request"
+    assert store.logs.count() == 1
+    assert [r["revision"] for r in store.logs.revisions("l1")] == [1, 2]
+    assert store.logs.get("l1", 1) == make_log("l1")
+    assert store.logs.get("l1")["instruction"] == "A different request"
     # Re-importing the original content matches revision 1: nothing new.
     assert import_file(store, write_lines([make_log("l1")], name="c.jsonl")).unchanged == 1
 
@@ -130,7 +130,7 @@ def test_a_missing_or_corrupt_file_is_unreadable(store, tmp_path):
     bad.write_bytes(b"\x1f\x8b" + b"\x00" * 30)
     with pytest.raises(UnreadableFileError, match="cannot read"):
         import_file(store, bad)
-    assert store.import_batches()[0]["status"] == "failed"
+    assert store.imports.batches()[0]["status"] == "failed"
 
 
 def test_a_damaged_compressed_stream_is_unreadable_not_a_crash(store, tmp_path):
@@ -139,7 +139,7 @@ def test_a_damaged_compressed_stream_is_unreadable_not_a_crash(store, tmp_path):
     damaged.write_bytes(good[:20] + b"\xff" * 8 + good[28:])  # the deflate block header is garbage
     with pytest.raises(UnreadableFileError, match="damaged.jsonl.gz: cannot read"):
         import_file(store, damaged)
-    assert store.import_batches()[0]["status"] == "failed"
+    assert store.imports.batches()[0]["status"] == "failed"
 
 
 def test_a_json_array_item_with_a_bad_choice_prob_is_rejected_with_its_line(store, tmp_path, make_log):
@@ -151,7 +151,7 @@ def test_a_json_array_item_with_a_bad_choice_prob_is_rejected_with_its_line(stor
     report = import_file(store, path)
     assert report.imported == 1
     assert report.rejects == [{"line": 3, "error": "line 3: subtasks[2].choice_prob: must be in (0, 1], got 0"}]
-    assert store.get_log("good")["subtasks"][0]["choice_prob"] == 0.5
+    assert store.logs.get("good")["subtasks"][0]["choice_prob"] == 0.5
 
 
 BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # 26 "lines" of an image renamed .jsonl
@@ -174,8 +174,8 @@ def test_a_file_that_is_not_a_log_file_is_refused_with_one_reason_and_nothing_is
     with pytest.raises(NotALogFileError) as exc:
         import_file(store, path, source_name="photo.jsonl")
     assert str(exc.value).startswith("photo.jsonl: " + reason)
-    assert store.rejects() == [] and store.count_logs() == 0
-    assert store.import_batches()[0]["status"] == "failed"
+    assert store.imports.rejects() == [] and store.logs.count() == 0
+    assert store.imports.batches()[0]["status"] == "failed"
 
 
 def test_only_the_first_twenty_lines_decide_and_a_single_json_object_makes_it_a_log_file(store, write_lines, make_log):
@@ -183,4 +183,4 @@ def test_only_the_first_twenty_lines_decide_and_a_single_json_object_makes_it_a_
         import_file(store, write_lines([b"{bad"] * 20 + [make_log("late")]))
     report = import_file(store, write_lines([b"{bad"] * 19 + [{"id": "x"}, make_log("late")]))
     assert (report.read, report.imported, report.rejected) == (21, 1, 20)  # a log file with bad lines: all kept
-    assert len(store.rejects(report.batch_id)) == 20
+    assert len(store.imports.rejects(report.batch_id)) == 20

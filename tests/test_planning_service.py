@@ -80,11 +80,11 @@ def test_curation_log_is_valid_pending_material_without_plan_only_fields():
 
 def test_send_to_curation_stores_a_pending_planner_log(store):
     log_id = send_to_curation(store, PLAN, "/ckpt/best.pth", 0.0)
-    row = store.log_row(log_id)
+    row = store.logs.row(log_id)
     assert (row["review_status"], row["source"], row["n_subtasks"]) == ("pending", "planner", 3)
-    assert store.get_log(log_id)["subtasks"][1] == {"id": "s2", "type": "translate", "worker": "nllb-200",
-                                                    "depends_on": ["s1"]}
-    assert store.log_ids(LogFilter(source="planner")) == [log_id]
+    assert store.logs.get(log_id)["subtasks"][1] == {"id": "s2", "type": "translate", "worker": "nllb-200",
+                                                     "depends_on": ["s1"]}
+    assert store.logs.ids(LogFilter(source="planner")) == [log_id]
 
 
 def test_export_is_the_plan_with_how_it_was_made():

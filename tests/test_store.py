@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from orchestai_core import migrations
-from orchestai_core.migrations import MIGRATIONS, migrate, schema_version
+from orchestai_core.store import migrations
+from orchestai_core.store.migrations import MIGRATIONS, migrate, schema_version
 from orchestai_core.schema import LogError, canonical_json, log_totals
 from orchestai_core.store import (SORT_COLUMNS, DeviceBusyError, LogFilter, StaleRevisionError, Store, StoreError,
                                   fts_query)
@@ -46,7 +46,7 @@ def filled(store, make_log):
         if i % 8 == 3:
             log["subtasks"] = log["subtasks"][:2]
         logs.append(log)
-    store.import_logs(logs)
+    store.logs.add(logs)
     return store
 
 
@@ -54,10 +54,10 @@ def filled(store, make_log):
 
 def test_opening_twice_keeps_the_schema_and_the_data_and_uses_wal(tmp_path, make_log):
     first = Store.open(tmp_path / "x.db")
-    first.import_logs([make_log("a")])
+    first.logs.add([make_log("a")])
     second = Store.open(tmp_path / "x.db")
     assert schema_version(second.conn) == len(MIGRATIONS)
-    assert second.count_logs() == 1
+    assert second.logs.count() == 1
     assert first.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert second.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert migrate(second.conn) == len(MIGRATIONS)  # nothing left to apply
@@ -75,12 +75,12 @@ def test_an_older_schema_is_migrated_and_keeps_its_logs(tmp_path, make_log):
     conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
     conn.close()
     old = Store(path)
-    old.import_logs([make_log("kept")])
+    old.logs.add([make_log("kept")])
     old.close()
     store = Store.open(path)
     assert schema_version(store.conn) == len(MIGRATIONS)
-    assert store.get_log("kept") == make_log("kept")
-    assert store.create_run({"epochs": 1}) == 1  # the runs table of migration 2 is there
+    assert store.logs.get("kept") == make_log("kept")
+    assert store.runs.create({"epochs": 1}) == 1  # the runs table of migration 2 is there
 
 
 def test_a_failing_migration_is_rolled_back_entirely(tmp_path, monkeypatch):
@@ -105,7 +105,7 @@ def test_a_store_can_be_read_from_another_thread(filled):
     import threading
 
     counts = []
-    worker = threading.Thread(target=lambda: counts.append(filled.count_logs()))
+    worker = threading.Thread(target=lambda: counts.append(filled.logs.count()))
     worker.start()
     worker.join()
     assert counts == [N_LOGS]
@@ -121,8 +121,8 @@ HOSTILE = ['"', "'", "(", ")", "*", "NEAR", "NEAR(a b)", "a -b", "-sales", "AND 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_search_strings_never_raise(filled, text):
     flt = LogFilter(search=text)
-    assert filled.count_logs(flt) == len(filled.query_logs(flt, limit=N_LOGS + 1).rows)
-    filled.facet("template", flt)
+    assert filled.logs.count(flt) == len(filled.logs.query(flt, limit=N_LOGS + 1).rows)
+    filled.logs.facet("template", flt)
 
 
 @pytest.mark.parametrize("text, query", [
@@ -143,12 +143,12 @@ def wordy(store, make_log):
             make_log("paren", instruction="Call f(x) with a star* and a-minus"),
             make_log("plain", instruction="Summarise the quarterly sales figures")]
     logs[-1]["subtasks"][2]["description"] = "Render the chart of vendors"
-    store.import_logs(logs)
+    store.logs.add(logs)
     return store
 
 
 def found(store, text):
-    return sorted(r["id"] for r in store.query_logs(LogFilter(search=text)).rows)
+    return sorted(r["id"] for r in store.logs.query(LogFilter(search=text)).rows)
 
 
 @pytest.mark.parametrize("text, ids", [
@@ -169,10 +169,10 @@ def test_search_is_literal_over_instructions_and_descriptions(wordy, text, ids):
 
 
 def test_search_follows_the_current_revision(wordy):
-    log = wordy.get_log("plain")
+    log = wordy.logs.get("plain")
     log["instruction"] = "Draft a press release"
     log["subtasks"][2]["description"] = "Proofread"
-    wordy.save_revision(log, "ana")
+    wordy.logs.save_revision(log, "ana")
     assert found(wordy, "quarterly") == [] and found(wordy, "vendors") == []
     assert found(wordy, "press release") == ["plain"]
 
@@ -183,7 +183,7 @@ def all_pages(store, flt, sort, descending, limit=7):
     """Follow the cursors to the end; a cursor that never ends fails instead of looping forever."""
     seen, cursor, pages = [], None, 0
     while pages <= N_LOGS + 1:
-        page = store.query_logs(flt, sort=sort, descending=descending, after=cursor, limit=limit)
+        page = store.logs.query(flt, sort=sort, descending=descending, after=cursor, limit=limit)
         seen += page.rows
         pages += 1
         cursor = page.next_cursor
@@ -197,7 +197,7 @@ def all_pages(store, flt, sort, descending, limit=7):
 def test_keyset_pages_visit_every_matching_log_once_in_order(filled, sort, descending):
     for flt in (LogFilter(), LogFilter(worker="gpt-4o"), LogFilter(search="report", min_cost=0.002)):
         seen, pages = all_pages(filled, flt, sort, descending)
-        expected = filled.count_logs(flt)
+        expected = filled.logs.count(flt)
         assert len(seen) == len({r["id"] for r in seen}) == expected
         assert pages == max(1, -(-expected // 7))
         if sort == "rowid":
@@ -210,7 +210,7 @@ def test_keyset_pages_visit_every_matching_log_once_in_order(filled, sort, desce
 
 @pytest.mark.parametrize("sort", ["template", "success", "source", "created_at", "total_cost_usd", "total_latency_ms"])
 def test_the_sample_has_nulls_and_ties_in_the_columns_paged_over(filled, sort):
-    values = [r[sort] for r in filled.query_logs(limit=N_LOGS).rows]
+    values = [r[sort] for r in filled.logs.query(limit=N_LOGS).rows]
     assert None in values
     assert len({v for v in values if v is not None}) < len([v for v in values if v is not None])
 
@@ -220,53 +220,53 @@ def test_a_page_boundary_inside_a_run_of_nulls_loses_nothing(filled, sort):
     for limit in (1, 2, 3):
         for descending in (False, True):
             seen, _ = all_pages(filled, LogFilter(), sort, descending, limit=limit)
-            assert sorted(r["id"] for r in seen) == sorted(filled.log_ids())
+            assert sorted(r["id"] for r in seen) == sorted(filled.logs.ids())
 
 
 def test_the_last_page_has_no_cursor(filled):
-    page = filled.query_logs(limit=N_LOGS)
+    page = filled.logs.query(limit=N_LOGS)
     assert len(page.rows) == N_LOGS and page.next_cursor is None
-    assert filled.query_logs(LogFilter(template="nope")).rows == []
+    assert filled.logs.query(LogFilter(template="nope")).rows == []
 
 
 def test_unknown_sort_column_is_refused(filled):
     with pytest.raises(StoreError, match="cannot sort by"):
-        filled.query_logs(sort="id; DROP TABLE logs")
-    assert filled.count_logs() == N_LOGS
+        filled.logs.query(sort="id; DROP TABLE logs")
+    assert filled.logs.count() == N_LOGS
 
 
 # ------------------------------------------------------------------ filters and facets
 
 def test_template_facet_counts_every_log_including_the_unknown_ones(filled):
-    by_template = dict(filled.facet("template"))
+    by_template = dict(filled.logs.facet("template"))
     assert sum(by_template.values()) == N_LOGS
     assert by_template[None] == len(range(0, N_LOGS, 3))
-    assert filled.count_logs(LogFilter(template="a")) == by_template["a"]
+    assert filled.logs.count(LogFilter(template="a")) == by_template["a"]
 
 
 def test_worker_facet_counts_logs_not_subtasks(filled):
-    by_worker = dict(filled.facet("worker"))
+    by_worker = dict(filled.logs.facet("worker"))
     assert by_worker["nllb-200"] == N_LOGS - len(range(3, N_LOGS, 8))  # short logs stop before the translations
     assert by_worker["gpt-4o-mini"] == N_LOGS  # s1 runs on it in every log, s2 in some
-    assert filled.count_logs(LogFilter(worker="gpt-4o")) == by_worker["gpt-4o"]
+    assert filled.logs.count(LogFilter(worker="gpt-4o")) == by_worker["gpt-4o"]
 
 
 def test_facets_respect_the_filter(filled):
     flt = LogFilter(template="b", success=True)
-    facet = dict(filled.facet("worker", flt))
-    assert facet["gpt-4o-mini"] == filled.count_logs(flt)
-    assert dict(filled.facet("success", LogFilter(template="b")))[1] == filled.count_logs(flt)
+    facet = dict(filled.logs.facet("worker", flt))
+    assert facet["gpt-4o-mini"] == filled.logs.count(flt)
+    assert dict(filled.logs.facet("success", LogFilter(template="b")))[1] == filled.logs.count(flt)
 
 
 def test_facet_limit_and_unknown_column(filled):
-    assert len(filled.facet("template", limit=1)) == 1
-    assert len(filled.facet("template", limit=None)) == len(filled.facet("template", limit=1000)) > 1
+    assert len(filled.logs.facet("template", limit=1)) == 1
+    assert len(filled.logs.facet("template", limit=None)) == len(filled.logs.facet("template", limit=1000)) > 1
     with pytest.raises(StoreError, match="no facet for 'instruction; --'"):
-        filled.facet("instruction; --")
+        filled.logs.facet("instruction; --")
 
 
 def python_filter(store, keep):
-    return sorted(log["id"] for log in store.iter_logs() if keep(log))
+    return sorted(log["id"] for log in store.logs.iterate() if keep(log))
 
 
 def test_range_and_value_filters_agree_with_the_logs(filled):
@@ -291,102 +291,102 @@ def test_range_and_value_filters_agree_with_the_logs(filled):
     for flt, keep in cases:
         expected = python_filter(filled, keep)
         assert expected or flt.ids == [], flt  # every case selects something
-        assert sorted(filled.log_ids(flt)) == expected, flt
-        assert filled.count_logs(flt) == len(expected)
-    assert 0 < filled.count_logs(cases[0][0]) < N_LOGS
+        assert sorted(filled.logs.ids(flt)) == expected, flt
+        assert filled.logs.count(flt) == len(expected)
+    assert 0 < filled.logs.count(cases[0][0]) < N_LOGS
 
 
 def test_summary_and_distributions(filled):
-    summary = filled.dataset_summary()
+    summary = filled.logs.summary()
     assert summary["logs"] == N_LOGS and summary["templates"] == 2 and summary["workers"] == 3
     assert summary["review"] == {"pending": N_LOGS, "accepted": 0, "rejected": 0, "needs_fix": 0}
-    assert len(filled.column_values("n_subtasks")) == N_LOGS
-    assert len(filled.column_values("total_cost_usd")) == N_LOGS - len(range(7, N_LOGS, 10))
+    assert len(filled.logs.column_values("n_subtasks")) == N_LOGS
+    assert len(filled.logs.column_values("total_cost_usd")) == N_LOGS - len(range(7, N_LOGS, 10))
     with pytest.raises(StoreError, match="no distribution"):
-        filled.column_values("instruction")
+        filled.logs.column_values("instruction")
 
 
 # ------------------------------------------------------------------ revisions
 
 def test_saving_an_edit_adds_a_revision_and_keeps_revision_one(filled):
-    original = filled.get_log("log-001")
-    edited = filled.get_log("log-001")
+    original = filled.logs.get("log-001")
+    edited = filled.logs.get("log-001")
     edited["subtasks"][1]["type"] = "condense"
-    assert filled.save_revision(edited, "ana", note="type fix", base_revision=1) == 2
-    history = filled.revisions("log-001")
+    assert filled.logs.save_revision(edited, "ana", note="type fix", base_revision=1) == 2
+    history = filled.logs.revisions("log-001")
     assert [(h["revision"], h["author"], h["note"]) for h in history] == [(1, "import", None), (2, "ana", "type fix")]
     assert history[0]["content"] == canonical_json(original)
-    assert filled.get_log("log-001") == edited and filled.get_log("log-001", 1) == original
-    assert filled.log_row("log-001")["revision"] == 2
+    assert filled.logs.get("log-001") == edited and filled.logs.get("log-001", 1) == original
+    assert filled.logs.row("log-001")["revision"] == 2
 
 
 def test_a_stale_edit_is_refused_and_changes_nothing(filled):
-    first = dict(filled.get_log("log-001"), instruction="first edit")
-    filled.save_revision(first, "ana", base_revision=1)
-    late = dict(filled.get_log("log-001", 1), instruction="late edit")
+    first = dict(filled.logs.get("log-001"), instruction="first edit")
+    filled.logs.save_revision(first, "ana", base_revision=1)
+    late = dict(filled.logs.get("log-001", 1), instruction="late edit")
     with pytest.raises(StaleRevisionError, match="changed since you opened it .*revision 1, the latest is 2"):
-        filled.save_revision(late, "bob", base_revision=1)
-    assert filled.get_log("log-001")["instruction"] == "first edit"
-    assert len(filled.revisions("log-001")) == 2
+        filled.logs.save_revision(late, "bob", base_revision=1)
+    assert filled.logs.get("log-001")["instruction"] == "first edit"
+    assert len(filled.logs.revisions("log-001")) == 2
 
 
 def test_an_edit_needs_an_author_and_a_valid_log(filled):
-    edited = filled.get_log("log-001")
+    edited = filled.logs.get("log-001")
     with pytest.raises(StoreError, match="annotator name is required"):
-        filled.save_revision(edited, "  ")
+        filled.logs.save_revision(edited, "  ")
     edited["subtasks"][0]["depends_on"] = ["s4"]
     with pytest.raises(LogError, match="dependency cycle"):
-        filled.save_revision(edited, "ana")
-    assert len(filled.revisions("log-001")) == 1
+        filled.logs.save_revision(edited, "ana")
+    assert len(filled.logs.revisions("log-001")) == 1
 
 
 def test_restore_makes_an_old_revision_current_as_a_new_one(filled):
-    original = filled.get_log("log-002")
-    filled.save_revision(dict(original, instruction="changed wording"), "ana")
-    assert filled.restore_revision("log-002", 1, "bob", base_revision=2) == 3
-    assert filled.get_log("log-002") == original
-    history = filled.revisions("log-002")
+    original = filled.logs.get("log-002")
+    filled.logs.save_revision(dict(original, instruction="changed wording"), "ana")
+    assert filled.logs.restore_revision("log-002", 1, "bob", base_revision=2) == 3
+    assert filled.logs.get("log-002") == original
+    history = filled.logs.revisions("log-002")
     assert [(h["revision"], h["author"], h["note"]) for h in history][-1] == (3, "bob", "restored revision 1")
-    assert filled.get_log("log-002", 2)["instruction"] == "changed wording"  # nothing is overwritten
-    assert filled.count_logs(LogFilter(search="changed wording")) == 0
+    assert filled.logs.get("log-002", 2)["instruction"] == "changed wording"  # nothing is overwritten
+    assert filled.logs.count(LogFilter(search="changed wording")) == 0
 
 
 def test_restore_refuses_a_stale_base_and_an_unknown_revision(filled):
-    filled.save_revision(dict(filled.get_log("log-002"), instruction="x"), "ana")
+    filled.logs.save_revision(dict(filled.logs.get("log-002"), instruction="x"), "ana")
     with pytest.raises(StaleRevisionError):
-        filled.restore_revision("log-002", 1, "bob", base_revision=1)
+        filled.logs.restore_revision("log-002", 1, "bob", base_revision=1)
     with pytest.raises(StoreError, match="unknown log 'log-002' revision 9"):
-        filled.restore_revision("log-002", 9, "bob")
-    assert len(filled.revisions("log-002")) == 2
+        filled.logs.restore_revision("log-002", 9, "bob")
+    assert len(filled.logs.revisions("log-002")) == 2
 
 
 def test_unknown_logs_are_a_store_error(filled):
     with pytest.raises(StoreError, match="unknown log 'nope'"):
-        filled.get_log("nope")
+        filled.logs.get("nope")
     with pytest.raises(StoreError, match="unknown log 'nope'"):
-        filled.log_row("nope")
+        filled.logs.row("nope")
 
 
 def test_a_failed_write_leaves_nothing_behind(filled, make_log):
     with pytest.raises(Exception):
-        filled.import_logs([make_log("new-log"), {"id": "broken"}])
-    assert filled.count_logs() == N_LOGS
+        filled.logs.add([make_log("new-log"), {"id": "broken"}])
+    assert filled.logs.count() == N_LOGS
     assert filled.conn.execute("SELECT count(*) FROM revisions WHERE log_id = 'new-log'").fetchone()[0] == 0
 
 
 # ------------------------------------------------------------------ review
 
 def test_review_status_changes_are_recorded_with_their_history(filled):
-    assert filled.set_review(["log-001", "log-002"], "accepted", "ana", note="ok") == 2
-    filled.set_review(["log-001"], "needs_fix", "bob", note="wrong worker")
-    assert filled.count_logs(LogFilter(review_status="accepted")) == 1
-    row = filled.log_row("log-001")
+    assert filled.logs.set_review(["log-001", "log-002"], "accepted", "ana", note="ok") == 2
+    filled.logs.set_review(["log-001"], "needs_fix", "bob", note="wrong worker")
+    assert filled.logs.count(LogFilter(review_status="accepted")) == 1
+    row = filled.logs.row("log-001")
     assert (row["review_status"], row["reviewer"], row["review_note"]) == ("needs_fix", "bob", "wrong worker")
     assert row["reviewed_at"]
-    history = filled.review_history("log-001")
+    history = filled.logs.review_history("log-001")
     assert [(h["status"], h["annotator"], h["note"], h["revision"]) for h in history] == [
         ("accepted", "ana", "ok", 1), ("needs_fix", "bob", "wrong worker", 1)]
-    assert filled.dataset_summary()["review"]["needs_fix"] == 1
+    assert filled.logs.summary()["review"]["needs_fix"] == 1
 
 
 @pytest.mark.parametrize("ids, status, annotator, message", [
@@ -396,85 +396,86 @@ def test_review_status_changes_are_recorded_with_their_history(filled):
 ])
 def test_a_refused_review_changes_nothing(filled, ids, status, annotator, message):
     with pytest.raises(StoreError, match=message):
-        filled.set_review(ids, status, annotator)
-    assert filled.log_row("log-001")["review_status"] == "pending"
-    assert filled.review_history("log-001") == []
+        filled.logs.set_review(ids, status, annotator)
+    assert filled.logs.row("log-001")["review_status"] == "pending"
+    assert filled.logs.review_history("log-001") == []
 
 
 def test_iterating_by_review_status(filled):
-    filled.set_review(["log-004", "log-009"], "rejected", "ana")
-    assert [log["id"] for log in filled.iter_logs(status="rejected")] == ["log-004", "log-009"]
-    assert len(list(filled.iter_logs(batch=7))) == N_LOGS
+    filled.logs.set_review(["log-004", "log-009"], "rejected", "ana")
+    assert [log["id"] for log in filled.logs.iterate(status="rejected")] == ["log-004", "log-009"]
+    assert len(list(filled.logs.iterate(batch=7))) == N_LOGS
 
 
 # ------------------------------------------------------------------ runs and metrics
 
 def test_a_run_goes_from_queued_to_running_with_its_fields(store):
-    run = store.create_run({"epochs": 2}, command=["orchestai", "train"], data_size=10, out_dir="/tmp/r")
-    created = store.get_run(run)
+    run = store.runs.create({"epochs": 2}, command=["orchestai", "train"], data_size=10, out_dir="/tmp/r")
+    created = store.runs.get(run)
     assert (created["status"], created["config"], created["command"], created["data_size"]) == (
         "queued", {"epochs": 2}, ["orchestai", "train"], 10)
-    store.update_run(run, status="running", pid=123, summary={"best": 0.4}, epoch=1, best_val_loss=0.4)
-    updated = store.get_run(run)
+    store.runs.update(run, status="running", pid=123, summary={"best": 0.4}, epoch=1, best_val_loss=0.4)
+    updated = store.runs.get(run)
     assert (updated["status"], updated["pid"], updated["summary"], updated["epoch"]) == ("running", 123, {"best": 0.4}, 1)
-    assert [r["id"] for r in store.list_runs()] == [run]
+    assert [r["id"] for r in store.runs.list()] == [run]
 
 
 def test_metrics_are_read_in_order_and_after_an_id(store):
-    run = store.create_run({})
-    store.add_metrics(run, [{"step": 1, "epoch": 0, "split": "train", "name": "loss", "value": 1.5, "wall_time": 0.1},
-                            {"step": 2, "epoch": 0, "split": "train", "name": "loss", "value": 1.2, "wall_time": 0.2},
-                            {"epoch": 0, "split": "val", "name": "loss", "value": 1.3, "wall_time": 0.3}])
-    rows = store.metrics(run)
+    run = store.runs.create({})
+    store.runs.add_metrics(run, [
+        {"step": 1, "epoch": 0, "split": "train", "name": "loss", "value": 1.5, "wall_time": 0.1},
+        {"step": 2, "epoch": 0, "split": "train", "name": "loss", "value": 1.2, "wall_time": 0.2},
+        {"epoch": 0, "split": "val", "name": "loss", "value": 1.3, "wall_time": 0.3}])
+    rows = store.runs.metrics(run)
     assert [(r["split"], r["value"]) for r in rows] == [("train", 1.5), ("train", 1.2), ("val", 1.3)]
-    assert [r["value"] for r in store.metrics(run, after_id=rows[0]["id"])] == [1.2, 1.3]
-    assert store.metrics(run, after_id=rows[-1]["id"]) == []
+    assert [r["value"] for r in store.runs.metrics(run, after_id=rows[0]["id"])] == [1.2, 1.3]
+    assert store.runs.metrics(run, after_id=rows[-1]["id"]) == []
 
 
 def test_runs_are_listed_newest_first_and_keep_their_own_metrics(store):
-    a, b = store.create_run({"n": 1}), store.create_run({"n": 2})
-    store.add_metrics(a, [{"split": "train", "name": "loss", "value": 1, "wall_time": 0}])
-    assert [r["id"] for r in store.list_runs()] == [b, a]
-    assert store.metrics(b) == []
-    store.delete_run(a)
-    assert [r["id"] for r in store.list_runs()] == [b] and store.metrics(a) == []
+    a, b = store.runs.create({"n": 1}), store.runs.create({"n": 2})
+    store.runs.add_metrics(a, [{"split": "train", "name": "loss", "value": 1, "wall_time": 0}])
+    assert [r["id"] for r in store.runs.list()] == [b, a]
+    assert store.runs.metrics(b) == []
+    store.runs.delete(a)
+    assert [r["id"] for r in store.runs.list()] == [b] and store.runs.metrics(a) == []
 
 
 @pytest.mark.parametrize("fields, message", [({"status": "exploded"}, "unknown run status 'exploded'"),
                                              ({"colour": "red"}, "unknown run field"),
                                              ({"status": "running; --"}, "unknown run status")])
 def test_bad_run_updates_are_refused(store, fields, message):
-    run = store.create_run({})
+    run = store.runs.create({})
     with pytest.raises(StoreError, match=message):
-        store.update_run(run, **fields)
-    assert store.get_run(run)["status"] == "queued"
+        store.runs.update(run, **fields)
+    assert store.runs.get(run)["status"] == "queued"
 
 
 def test_unknown_runs_are_a_store_error(store):
     with pytest.raises(StoreError, match="unknown run 99"):
-        store.get_run(99)
+        store.runs.get(99)
     with pytest.raises(StoreError, match="unknown run 99"):
-        store.update_run(99, status="running")
+        store.runs.update(99, status="running")
 
 
 def test_claim_device_refuses_a_busy_device_and_requeues_an_ended_run(store):
     same = lambda name: name in ("cpu",)  # noqa: E731
-    first = store.claim_device("cpu", same, config={"a": 1})
-    assert store.get_run(first)["status"] == "queued" and store.get_run(first)["device"] == "cpu"
+    first = store.runs.claim_device("cpu", same, config={"a": 1})
+    assert store.runs.get(first)["status"] == "queued" and store.runs.get(first)["device"] == "cpu"
     with pytest.raises(DeviceBusyError, match=f"device cpu is busy with run {first}") as busy:
-        store.claim_device("cpu", same, config={"a": 2})
-    assert busy.value.run["id"] == first and len(store.list_runs()) == 1
-    assert store.claim_device("cuda:0", lambda name: name == "cuda:0", config={"b": 1}) == first + 1
-    assert store.end_run_if_active(first, "stopped") and not store.end_run_if_active(first, "crashed")
-    assert store.get_run(first)["status"] == "stopped"
-    assert store.claim_device("cpu", same, run_id=first) == first
-    assert store.get_run(first)["status"] == "queued" and store.get_run(first)["ended_at"] is None
+        store.runs.claim_device("cpu", same, config={"a": 2})
+    assert busy.value.run["id"] == first and len(store.runs.list()) == 1
+    assert store.runs.claim_device("cuda:0", lambda name: name == "cuda:0", config={"b": 1}) == first + 1
+    assert store.runs.end_if_active(first, "stopped") and not store.runs.end_if_active(first, "crashed")
+    assert store.runs.get(first)["status"] == "stopped"
+    assert store.runs.claim_device("cpu", same, run_id=first) == first
+    assert store.runs.get(first)["status"] == "queued" and store.runs.get(first)["ended_at"] is None
     with pytest.raises(StoreError, match="still active"):
-        store.claim_device("cpu", same, run_id=first)
-    assert [r["id"] for r in store.active_runs()] == [first, first + 1]
+        store.runs.claim_device("cpu", same, run_id=first)
+    assert [r["id"] for r in store.runs.active()] == [first, first + 1]
 
 
 def test_not_review_status_filters_out_one_status(store, make_log):
-    store.import_logs([make_log(f"l{i}") for i in range(3)])
-    store.set_review(["l1"], "rejected", "ann")
-    assert store.log_ids(LogFilter(not_review_status="rejected")) == ["l0", "l2"]
+    store.logs.add([make_log(f"l{i}") for i in range(3)])
+    store.logs.set_review(["l1"], "rejected", "ann")
+    assert store.logs.ids(LogFilter(not_review_status="rejected")) == ["l0", "l2"]

@@ -99,8 +99,8 @@ def test_import_keeps_the_good_rows_and_rejects_the_bad_with_line_and_reason(sto
     assert (report.read, report.imported, report.rejected) == (3, 2, 1)
     assert report.rejects == [{"line": 2, "error": "line 2: task_links: the links form a cycle: "
                                                    "a (node 1) → b (node 2) → a (node 1)"}]
-    assert sorted(store.log_ids()) == ["1355", "taskbench-3"]
-    kept = store.rejects(report.batch_id)
+    assert sorted(store.logs.ids()) == ["1355", "taskbench-3"]
+    kept = store.imports.rejects(report.batch_id)
     assert [(r["line"], json.loads(r["raw"])) for r in kept] == [(2, cyclic)]  # verbatim
     assert import_file(store, path, fmt="taskbench").unchanged == 2  # again: nothing changes
 
@@ -122,16 +122,16 @@ def test_tool_descriptions_are_kept_and_importing_them_twice_changes_nothing(sto
     path.write_text(json.dumps(TOOLS))
     first = import_tools(store, path)
     assert (first.added, first.updated, first.unchanged) == (2, 0, 0)
-    kept = store.tools()
+    kept = store.imports.tools()
     assert [(t["name"], t["description"], t["content"]) for t in kept] == [
         ("file_modify", "Modify a file", TOOLS["nodes"][1]), ("file_write", "Write a file", TOOLS["nodes"][0])]
     again = import_tools(store, path)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
-    assert store.tools() == kept
+    assert store.imports.tools() == kept
     TOOLS_CHANGED = {"nodes": [{"id": "file_write", "desc": "Write a new file"}]}
     path.write_text(json.dumps(TOOLS_CHANGED))
     assert import_tools(store, path).updated == 1
-    assert [t["description"] for t in store.tools()] == ["Modify a file", "Write a new file"]
+    assert [t["description"] for t in store.imports.tools()] == ["Modify a file", "Write a new file"]
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -145,4 +145,4 @@ def test_a_bad_tool_file_is_refused_whole_naming_the_entry(store, tmp_path, cont
     with pytest.raises(UnreadableFileError) as exc:
         import_tools(store, path)
     assert reason in str(exc.value) and str(exc.value).startswith(str(path))
-    assert store.tools() == []
+    assert store.imports.tools() == []

@@ -30,7 +30,7 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("trained")
     examples = [example_from_log(log) for log in generate_logs(48, seed=11)]
     store = Store.open(folder / "runs.db")
-    run_id = store.create_run({"tiny": True})
+    run_id = store.runs.create({"tiny": True})
     trainer = Phase1Trainer(TrainConfig(num_epochs=4, batch_size=8, head_learning_rate=5e-3, log_every=1,
                                         val_metrics_max=8), PlannerConfig(**TINY_MODEL), folder / "ck", "cpu",
                             store, run_id, progress=False)
@@ -44,10 +44,10 @@ def test_training_lowers_the_loss_and_records_the_run(trained):
     history = trainer.history
     assert summary["status"] == "completed" and summary["epochs"] == 4 and not summary["stopped_early"]
     assert history[-1]["loss"] < history[0]["loss"]
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     assert run["status"] == "completed" and run["epoch"] == 4 and run["best_val_loss"] == summary["best_val_loss"]
     assert run["warnings"] is None and summary["cut"] == {"instructions": 0, "workflows": 0}  # the data fits
-    rows = store.metrics(run_id)
+    rows = store.runs.metrics(run_id)
     assert {r["split"] for r in rows} == {"train", "val"}
     assert {"loss", "types", "workers", "edges", "dag"} <= {r["name"] for r in rows if r["split"] == "train"}
     assert {"node_f1", "edge_f1", "dag_validity", "worker_accuracy"} <= {r["name"] for r in rows if r["split"] == "val"}
@@ -108,14 +108,14 @@ def test_setup_warns_of_instructions_and_workflows_too_long_for_the_model(tmp_pa
     examples = [example_from_log(log) for log in generate_logs(16, seed=5)]
     examples[3].instruction = "Please, " * 150 + examples[3].instruction
     store = Store.open(tmp_path / "runs.db")
-    run_id = store.create_run({"tiny": True})
+    run_id = store.runs.create({"tiny": True})
     trainer = Phase1Trainer(TrainConfig(num_epochs=1, batch_size=8, val_metrics_max=2),
                             PlannerConfig(**{**TINY_MODEL, "max_nodes": 8}), tmp_path / "ck", "cpu", store, run_id,
                             progress=False)
     trainer.setup(examples)
     long_workflows = [e.id for e in examples if len(e.types) > 8]
     assert long_workflows and len(long_workflows) < len(examples)
-    warnings = store.get_run(run_id)["warnings"]
+    warnings = store.runs.get(run_id)["warnings"]
     assert warnings[0].startswith(f"1 of 16 instructions are longer than the encoder reads (128 tokens") and \
         warnings[0].endswith(examples[3].id)
     assert warnings[1].startswith(f"{len(long_workflows)} of 16 workflows have more than 8 sub-tasks (model.max_nodes)")
@@ -165,7 +165,7 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     store = Store.open(tmp_path / "db.sqlite")
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        runs = store.list_runs()
+        runs = store.runs.list()
         if runs and (runs[0]["epoch"] or 0) >= 1:
             break
         time.sleep(0.3)
@@ -176,9 +176,9 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     assert summary["status"] == "stopped"
     stopped_at = summary["epochs"]
     assert stopped_at >= 1 and (tmp_path / "ck" / "last.pth").exists()
-    assert store.get_run(summary["run_id"])["status"] == "stopped"
+    assert store.runs.get(summary["run_id"])["status"] == "stopped"
     assert "epoch 1/200 · step" in err and "stopped after" in err
-    wall_before = max(r["wall_time"] for r in store.metrics(summary["run_id"]))
+    wall_before = max(r["wall_time"] for r in store.runs.metrics(summary["run_id"]))
 
     resumed = subprocess.run([*command[:-1], "--resume", "--epochs", str(stopped_at + 1), "--quiet"],
                              capture_output=True, text=True, timeout=240)
@@ -186,7 +186,8 @@ def test_sigterm_saves_last_and_resume_continues_at_the_next_epoch(tmp_path):
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["status"] == "completed" and result["epochs"] == stopped_at + 1
     assert f"resuming after epoch {stopped_at}" in resumed.stderr
-    resumed_rows = [r for r in store.metrics(result["run_id"]) if r["epoch"] == stopped_at + 1 and r["split"] == "val"]
+    resumed_rows = [r for r in store.runs.metrics(result["run_id"])
+                    if r["epoch"] == stopped_at + 1 and r["split"] == "val"]
     assert resumed_rows and min(r["wall_time"] for r in resumed_rows) > wall_before  # time carries over
     import torch
 
@@ -207,7 +208,7 @@ def test_patience_ends_training_once_the_validation_loss_stops_improving(tmp_pat
     assert (summary["status"], summary["epochs"], summary["best_epoch"], summary["stopped_early"]) == (
         "completed", 3, 1, True)
     assert "no better validation loss for 2 epochs: stopping early" in result.output
-    run = Store.open(tmp_path / "db.sqlite").get_run(summary["run_id"])
+    run = Store.open(tmp_path / "db.sqlite").runs.get(summary["run_id"])
     assert (run["status"], run["epoch"], run["total_epochs"]) == ("completed", 3, 10)
 
 
@@ -281,9 +282,9 @@ def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path
     assert summary["stopped_early"] and summary["best_epoch"] == 1
     assert (tmp_path / "ck" / "phase1_best_model.pth").exists() and (tmp_path / "ck" / "last.pth").exists()
     store = Store.open(tmp_path / "db.sqlite")
-    runs = store.list_runs()
+    runs = store.runs.list()
     assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["epoch"] == 2
-    assert {r["epoch"] for r in store.metrics(runs[0]["id"]) if r["split"] == "val"} == {1, 2}
+    assert {r["epoch"] for r in store.runs.metrics(runs[0]["id"]) if r["split"] == "val"} == {1, 2}
     assert Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Translate the memo into French")
 
 
@@ -309,7 +310,7 @@ def test_train_skips_invalid_logs_and_says_how_many_in_its_log_summary_and_run(t
     assert summary["status"] == "completed" and summary["skipped"] == 2
     assert summary["train_logs"] + summary["val_logs"] == 24
     assert [pair["line"] for pair in summary["skipped_lines"]] == [3, 10]
-    run = Store.open(tmp_path / "db.sqlite").get_run(summary["run_id"])
+    run = Store.open(tmp_path / "db.sqlite").runs.get(summary["run_id"])
     assert run["warnings"][0].startswith("2 invalid log(s) skipped: line 3: invalid JSON")
     assert run["summary"]["skipped"] == 2
 
@@ -320,7 +321,7 @@ def test_train_strict_refuses_a_file_with_an_invalid_log_naming_the_first(tmp_pa
                                        "--strict", "--quiet"])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {data}: line 3: invalid JSON") and len(result.stderr.splitlines()) == 1
-    assert Store.open(tmp_path / "db.sqlite").list_runs() == []
+    assert Store.open(tmp_path / "db.sqlite").runs.list() == []
 
 
 def test_train_on_a_file_of_only_invalid_logs_says_so(tmp_path):

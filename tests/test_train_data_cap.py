@@ -34,7 +34,7 @@ def test_a_cap_keeps_a_seeded_sample_in_order_and_names_every_log_it_left_out():
 
 
 def test_a_capped_run_says_what_it_left_out_in_its_log_its_row_and_its_summary(tmp_path, tiny_encoder, store, capsys):
-    run_id = store.create_run({"tiny": True})
+    run_id = store.runs.create({"tiny": True})
     trainer = Phase1Trainer(tiny_train_config(num_epochs=1, train_data_size=20), tiny_model_config(tiny_encoder),
                             tmp_path / "ck", "cpu", store, run_id, progress=False)
     trainer.setup(_examples(24))
@@ -43,25 +43,25 @@ def test_a_capped_run_says_what_it_left_out_in_its_log_its_row_and_its_summary(t
     assert summary["capped"]["train_data_size"] == 20 and summary["capped"]["logs"] == 24
     left_out = summary["capped"]["left_out"]
     assert len(left_out) == 4
-    warning = store.get_run(run_id)["warnings"][0]
+    warning = store.runs.get(run_id)["warnings"][0]
     assert warning.startswith("train_data_size 20:") and all(i in warning for i in left_out)
     assert f"warning: {warning}" in capsys.readouterr().err
 
 
 def test_after_a_resume_mid_epoch_the_step_total_is_the_steps_the_run_takes(tmp_path, tiny_encoder, store):
     examples = _examples(40)
-    run_id = store.create_run({"tiny": True})
+    run_id = store.runs.create({"tiny": True})
     first = Phase1Trainer(tiny_train_config(num_epochs=3), tiny_model_config(tiny_encoder), tmp_path / "ck", "cpu",
                           store, run_id, progress=False)
     first.setup(examples)
     first._should_stop = lambda: first.step == first.steps_per_epoch + 2  # a stop two steps into epoch 2
     assert first.train()["status"] == "stopped"
     per_epoch = first.steps_per_epoch
-    assert store.get_run(run_id)["total_steps"] == 3 * per_epoch
+    assert store.runs.get(run_id)["total_steps"] == 3 * per_epoch
     second = Phase1Trainer(tiny_train_config(num_epochs=3), tiny_model_config(tiny_encoder), tmp_path / "ck", "cpu",
                            store, run_id, progress=False)
     second.setup(examples, resume=True)
     summary = second.train()
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     assert summary["status"] == "completed" and summary["steps"] == 3 * per_epoch + 2  # epoch 2 was redone
     assert run["total_steps"] == run["step"] == summary["steps"]

@@ -96,9 +96,9 @@ def test_a_json_object_that_is_not_a_training_file_is_refused(tmp_path):
 
 
 def test_examples_from_the_store_use_the_latest_revision_and_can_filter_by_review(store, make_log):
-    store.import_logs([make_log("a"), make_log("b")])
-    store.save_revision(make_log("a", instruction="Edited"), "ana")
-    store.set_review(["b"], "accepted", "ana")
+    store.logs.add([make_log("a"), make_log("b")])
+    store.logs.save_revision(make_log("a", instruction="Edited"), "ana")
+    store.logs.set_review(["b"], "accepted", "ana")
     assert [(e.id, e.instruction) for e in examples_from_store(store)] == [
         ("a", "Edited"), ("b", make_log("b")["instruction"])]
     assert [e.id for e in examples_from_store(store, status="accepted")] == ["b"]

@@ -23,7 +23,7 @@ from workbench.services.training import (Device, LaunchError, TrainRequest, _sta
 def workbench(workbench_home):
     config = load_config()
     store = Store.open(config["paths"]["database"])
-    store.import_logs(generate_logs(40, seed=1))
+    store.logs.add(generate_logs(40, seed=1))
     yield store, config
     kill_active_runs(store)
     store.close()
@@ -40,13 +40,13 @@ def request(config, **changes) -> TrainRequest:
 def test_a_run_goes_from_queued_to_running_to_completed_and_records_everything(workbench):
     store, config = workbench
     run_id = launch_run(store, config, request(config, epochs=2))
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     assert run["status"] in ("queued", "running") and run["pid"] and run["data_size"] == 40
     assert run["config"]["request"]["epochs"] == 2 and run["command"][-1] == "--quiet"
-    run = wait_for(lambda: (r := store.get_run(run_id))["status"] not in ("queued", "running") and r, what="the end")
+    run = wait_for(lambda: (r := store.runs.get(run_id))["status"] not in ("queued", "running") and r, what="the end")
     assert run["status"] == "completed", log_tail(run)
     assert run["started_at"]  # the trainer marked it running (a poll could miss so short a state)
-    metrics = store.metrics(run_id)
+    metrics = store.runs.metrics(run_id)
     assert {"loss", "types", "workers", "edges", "dag"} <= {m["name"] for m in metrics if m["split"] == "train"}
     assert {m["epoch"] for m in metrics if m["split"] == "val" and m["name"] == "node_f1"} == {1, 2}
     assert (run_dir(config, run_id) / "data.jsonl").read_text().count("\n") == 40
@@ -61,17 +61,17 @@ def test_stop_saves_last_a_second_launch_is_refused_meanwhile_and_resume_continu
     run_id = launch_run(store, config, request(config, epochs=400))
     with pytest.raises(LaunchError, match=f"device cpu is busy with run {run_id}"):
         launch_run(store, config, request(config, epochs=2))
-    assert len(store.list_runs()) == 1
-    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    assert len(store.runs.list()) == 1
+    wait_for(lambda: (store.runs.get(run_id)["epoch"] or 0) >= 1, what="a first epoch")
     assert stop_run(store, run_id, grace=60) == "stopped"
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     assert os.path.isfile(os.path.join(run["out_dir"], "last.pth")) and not is_training_alive(run["pid"])
     stopped_at = run["epoch"]
 
     assert resume_run(store, run_id) == run_id
-    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) > stopped_at, what="an epoch after the resume")
-    assert store.get_run(run_id)["status"] == "running"
-    assert "resuming after epoch" in log_tail(store.get_run(run_id))
+    wait_for(lambda: (store.runs.get(run_id)["epoch"] or 0) > stopped_at, what="an epoch after the resume")
+    assert store.runs.get(run_id)["status"] == "running"
+    assert "resuming after epoch" in log_tail(store.runs.get(run_id))
     assert stop_run(store, run_id, grace=60) == "stopped"
     with pytest.raises(LaunchError, match="not running"):
         stop_run(store, run_id)
@@ -80,12 +80,12 @@ def test_stop_saves_last_a_second_launch_is_refused_meanwhile_and_resume_continu
 def test_a_killed_run_is_crashed_at_the_next_refresh_with_the_end_of_its_log(workbench):
     store, config = workbench
     run_id = launch_run(store, config, request(config, epochs=400))
-    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
-    pid = store.get_run(run_id)["pid"]
+    wait_for(lambda: (store.runs.get(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    pid = store.runs.get(run_id)["pid"]
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not is_training_alive(pid), timeout=30, what="the process to die")
     assert refresh_runs(store) == [run_id]
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     assert run["status"] == "crashed" and re.search(r"epoch \d+/400", run["error"])
     assert refresh_runs(store) == []  # once only
 
@@ -95,8 +95,8 @@ def test_a_running_row_whose_pid_is_another_program_is_crashed(workbench):
     other = subprocess.Popen(["sleep", "30"])
     try:  # until exec has set its arguments, the pid's command line is empty rather than sleep's
         wait_for(lambda: Path(f"/proc/{other.pid}/cmdline").read_bytes(), what="sleep's command line")
-        run_id = store.create_run({"x": 1})
-        store.update_run(run_id, status="running", pid=other.pid)
+        run_id = store.runs.create({"x": 1})
+        store.runs.update(run_id, status="running", pid=other.pid)
         assert refresh_runs(store) == [run_id]
     finally:
         other.kill()
@@ -107,8 +107,8 @@ def test_stopping_a_run_whose_process_already_died_calls_it_crashed(workbench):
     store, _ = workbench
     finished = subprocess.Popen(["true"])
     finished.wait()
-    run_id = store.create_run({"x": 1})
-    store.update_run(run_id, status="running", pid=finished.pid)
+    run_id = store.runs.create({"x": 1})
+    store.runs.update(run_id, status="running", pid=finished.pid)
     assert stop_run(store, run_id, grace=1) == "crashed"
 
 
@@ -122,7 +122,7 @@ def test_invalid_settings_are_refused_with_reasons_before_anything_starts(workbe
     assert any("Device 'cuda:7' is not available" in p for p in problems)
     with pytest.raises(LaunchError, match="Epochs must be between 1 and 10000"):
         launch_run(store, config, bad)
-    assert store.list_runs() == []
+    assert store.runs.list() == []
 
 
 def test_encoder_layers_kept_reach_the_runs_config_and_are_checked_against_fine_tuning(workbench):
@@ -149,19 +149,19 @@ def test_too_little_data_fails_the_run_and_says_why(workbench):
     store, config = workbench
     with pytest.raises(LaunchError, match="Accepted logs only gives 0 log"):
         launch_run(store, config, request(config, data="accepted"))
-    assert [r["status"] for r in store.list_runs()] == ["failed"]
-    assert not store.active_runs()
+    assert [r["status"] for r in store.runs.list()] == ["failed"]
+    assert not store.runs.active()
 
 
 def test_a_filter_selects_the_training_snapshot(workbench):
     store, config = workbench
     flt = LogFilter(min_subtasks=20)
-    wanted = store.count_logs(flt)
+    wanted = store.logs.count(flt)
     assert 2 <= wanted < 40
     run_id = launch_run(store, config, request(config, data="filter", filter=flt, epochs=1))
-    assert store.get_run(run_id)["data_size"] == wanted
-    assert store.get_run(run_id)["config"]["request"]["filter"] == {"min_subtasks": 20}
-    wait_for(lambda: store.get_run(run_id)["status"] not in ("queued", "running"), what="the end")
+    assert store.runs.get(run_id)["data_size"] == wanted
+    assert store.runs.get(run_id)["config"]["request"]["filter"] == {"min_subtasks": 20}
+    wait_for(lambda: store.runs.get(run_id)["status"] not in ("queued", "running"), what="the end")
 
 
 def test_delete_removes_rows_and_folders_of_an_ended_run_but_refuses_an_active_one(workbench):
@@ -169,13 +169,13 @@ def test_delete_removes_rows_and_folders_of_an_ended_run_but_refuses_an_active_o
     run_id = launch_run(store, config, request(config, epochs=400))
     with pytest.raises(LaunchError, match="stop it before deleting it"):
         delete_run(store, config, run_id)
-    wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 1, what="a first epoch")
+    wait_for(lambda: (store.runs.get(run_id)["epoch"] or 0) >= 1, what="a first epoch")
     stop_run(store, run_id, grace=60)
-    checkpoints, folder = store.get_run(run_id)["out_dir"], run_dir(config, run_id)
+    checkpoints, folder = store.runs.get(run_id)["out_dir"], run_dir(config, run_id)
     removed = delete_run(store, config, run_id)
     assert {str(p) for p in removed} == {checkpoints, str(folder)}
     assert not os.path.exists(checkpoints) and not folder.exists()
-    assert store.list_runs() == [] and store.metrics(run_id) == []
+    assert store.runs.list() == [] and store.runs.metrics(run_id) == []
 
 
 

@@ -23,7 +23,7 @@ def init(db_path, config_path, corpus):
     """Create the database (schema up to date) and fill it with the default corpus if it is empty."""
     config = open_config(config_path)
     store = open_store(db_path, config)
-    existing = store.count_logs()
+    existing = store.logs.count()
     if existing:
         click.echo(f"{store.path}: {existing} logs already; nothing loaded")
         return
@@ -114,4 +114,4 @@ def synth(count, seed, out):
 @db_option
 def stats(db_path):
     """Print the dataset's headline figures as JSON."""
-    click.echo(json.dumps(open_store(db_path).dataset_summary()))
+    click.echo(json.dumps(open_store(db_path).logs.summary()))

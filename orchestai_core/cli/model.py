@@ -87,11 +87,11 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
         try:
             if run_id is None:
                 section = {**config.get("training", {}).get("phase1_supervised", {}), **changes}
-                run_id = store.create_run({"training": section, "model": model_cfg.__dict__},
+                run_id = store.runs.create({"training": section, "model": model_cfg.__dict__},
                                           command=["orchestai", "train", *sys.argv[2:]], data_size=len(examples),
                                           out_dir=str(out))
             else:
-                store.get_run(run_id)
+                store.runs.get(run_id)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
     trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet)
@@ -100,7 +100,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
         summary = trainer.train()
     except (ValueError, FileNotFoundError) as exc:
         if store is not None:
-            store.update_run(run_id, status="failed", error=str(exc))
+            store.runs.update(run_id, status="failed", error=str(exc))
         raise click.ClickException(str(exc)) from None
     finally:
         trainer.cleanup()

@@ -89,7 +89,7 @@ def app_home(tmp_path_factory, tiny_encoder, tiny_checkpoint):
     (folder / "checkpoints").mkdir()
     shutil.copy(tiny_checkpoint, folder / "checkpoints" / "phase1_best_model.pth")
     store = Store.open(folder / "workbench.db")
-    store.import_logs(seed_logs())
+    store.logs.add(seed_logs())
     store.close()
     return folder
 

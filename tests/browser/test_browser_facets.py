@@ -36,7 +36,7 @@ def corpus_app(tmp_path_factory, tiny_encoder):
     config = write_workbench_config(home, tiny_encoder)
     store = Store.open(home / "workbench.db")
     import_file(store, CORPUS)
-    templates = store.facet("template", limit=None)
+    templates = store.logs.facet("template", limit=None)
     store.close()
     port = _free_port()
     env = {**os.environ, "ORCHESTAI_CONFIG": str(config)}

@@ -15,7 +15,7 @@ PENDING_KEY = "bulk_pending"
 def bulk_review(store: Store, flt: LogFilter, annotator: str) -> None:
     """The bulk panel: choose a status, see how many logs it touches, confirm."""
     signature = filter_signature(flt, "", False)
-    count = store.count_logs(flt)
+    count = store.logs.count(flt)
     st.write(f"**{count:,}** logs match the current filter.")
     left, right = st.columns([1, 2])
     status = left.selectbox("New review status", REVIEW_STATUSES, key="bulk_status",
@@ -33,12 +33,12 @@ def bulk_review(store: Store, flt: LogFilter, annotator: str) -> None:
                "Each change is recorded in the logs' review history.")
     yes, no, _ = st.columns([1, 1, 3])
     if yes.button("Confirm", key="bulk_confirm", type="primary"):
-        ids = store.log_ids(flt)
+        ids = store.logs.ids(flt)
         if len(ids) != pending["count"]:
             pending["count"] = len(ids)
             flash("warning", f"The filter now matches {len(ids):,} logs; check the count and confirm again.")
         else:
-            changed = store.set_review(ids, status, annotator, note.strip() or None)
+            changed = store.logs.set_review(ids, status, annotator, note.strip() or None)
             st.session_state.pop(PENDING_KEY)
             flash("success", f"Set {changed:,} logs to **{status.replace('_', ' ')}**.")
         st.rerun()

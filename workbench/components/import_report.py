@@ -27,7 +27,7 @@ def import_report(store: Store, name: str, report: ImportReport) -> None:
         col.metric(label, f"{value:,}")
     if not report.rejected:
         return
-    rejects = store.rejects(report.batch_id)
+    rejects = store.imports.rejects(report.batch_id)
     st.dataframe(pd.DataFrame({"line": [r["line"] for r in rejects], "reason": [r["error"] for r in rejects]}),
                  hide_index=True)
     stem = Path(name).name.split(".")[0] or "upload"

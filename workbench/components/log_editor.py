@@ -59,7 +59,7 @@ def _column_config(workers: Sequence[str]) -> dict:
 def _save(store: Store, log: dict, annotator: str, note: str | None, base: int) -> None:
     log_id = log["id"]
     try:
-        revision = store.save_revision(log, annotator, note, base_revision=base)
+        revision = store.logs.save_revision(log, annotator, note, base_revision=base)
     except StaleRevisionError as exc:
         st.session_state.setdefault(CONFLICTS_KEY, {})[log_id] = {"mine": log, "note": note, "base": base,
                                                                    "reason": str(exc)}
@@ -82,11 +82,11 @@ def _conflict(store: Store, log_id: str, current: int, annotator: str) -> None:
     conflict = st.session_state.get(CONFLICTS_KEY, {}).get(log_id)
     if conflict is None:
         return
-    base = store.get_log(log_id, conflict["base"])
+    base = store.logs.get(log_id, conflict["base"])
     st.warning(f"Not saved: {md_escape(conflict['reason'])}. Your edits are kept below; choose how to go on.")
     theirs, mine = st.columns(2)
     theirs.markdown(f"**Their changes** (revision {conflict['base']} → {current})")
-    theirs.code("\n".join(revision_diff(base, store.get_log(log_id))), language=None)
+    theirs.code("\n".join(revision_diff(base, store.logs.get(log_id))), language=None)
     mine.markdown(f"**Your changes** (from revision {conflict['base']})")
     mine.code("\n".join(revision_diff(base, conflict["mine"])), language=None)
     note = f"{conflict['note'] or 'edit'} (saved over revision {current})"
@@ -112,12 +112,12 @@ def log_editor(store: Store, log_id: str, current: int, annotator: str) -> None:
     edits rerun only the editor; saving reruns the whole page."""
     bases = st.session_state.setdefault(BASES_KEY, {})
     base_revision = bases.setdefault(log_id, current)
-    base = store.get_log(log_id, base_revision)
+    base = store.logs.get(log_id, base_revision)
     editor_key, instruction_key = f"editor-{log_id}-{base_revision}", f"instruction-{log_id}-{base_revision}"
     if base_revision != current and log_id not in st.session_state.get(CONFLICTS_KEY, {}):
         if _untouched(editor_key, instruction_key, base):  # nothing of yours to keep: follow the latest
             base_revision = bases[log_id] = current
-            base = store.get_log(log_id, current)
+            base = store.logs.get(log_id, current)
             editor_key, instruction_key = f"editor-{log_id}-{current}", f"instruction-{log_id}-{current}"
         else:
             st.info(f"You are editing revision {base_revision}; someone has since saved revision {current}.")

@@ -59,8 +59,8 @@ def log_filters(store: Store) -> tuple[LogFilter, ListOrder]:
     st.sidebar.text_input("Search instructions and descriptions", key=FILTER_PREFIX + "search",
                           placeholder="words, all required", persist_state=KEEP)
     flt = filter_from_state(st.session_state)
-    counts = _facets(str(store.path), filter_signature(flt, "", False), (store.content_mark(), store.review_mark()),
-                     store, flt)
+    marks = (store.logs.content_mark(), store.logs.review_mark())
+    counts = _facets(str(store.path), filter_signature(flt, "", False), marks, store, flt)
     _facet_select("Review status", "review_status", counts["review_status"])
     _facet_select("Template", "template", counts["template"])
     _facet_select("Worker", "worker", counts["worker"])

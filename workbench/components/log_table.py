@@ -55,8 +55,8 @@ def log_list(store: Store, flt: LogFilter, order: ListOrder) -> None:
     """Show one page of the logs matching the filter, with previous/next page and row selection."""
     signature = filter_signature(flt, order.sort, order.descending) + str(order.page_size)
     state = _pages(signature)
-    total = store.count_logs(flt)
-    page = store.query_logs(flt, order.sort, order.descending, after=state["cursors"][state["index"]],
+    total = store.logs.count(flt)
+    page = store.logs.query(flt, order.sort, order.descending, after=state["cursors"][state["index"]],
                             limit=order.page_size)
     first = state["index"] * order.page_size
     shown = f"{first + 1:,}–{first + len(page.rows):,}" if page.rows else "none"

@@ -40,7 +40,7 @@ def _follow_run(store: Store, root: Path, run_id: int) -> None:
         st.rerun()
     refresh_runs(store)  # a run whose process died is marked crashed
     try:
-        run = store.get_run(run_id)
+        run = store.runs.get(run_id)
     except StoreError:
         st.warning(f"Training run {run_id} is not in the store any more.")
         return

@@ -28,7 +28,7 @@ def _move(store: Store, log_id: str, flt: LogFilter, order: ListOrder, forward: 
 def _review(store: Store, log_id: str, status: str, annotator: str, flt: LogFilter, order: ListOrder) -> None:
     note = (st.session_state.get(NOTE_KEY) or "").strip() or None
     try:
-        store.set_review([log_id], status, annotator, note)
+        store.logs.set_review([log_id], status, annotator, note)
     except StoreError as exc:
         flash("error", md_escape(exc))
         return

@@ -69,7 +69,7 @@ def _show_changes(old: dict | None, new: dict) -> None:
 
 def _restore(store: Store, log_id: str, revision: int, annotator: str, current: int) -> None:
     try:
-        new = store.restore_revision(log_id, revision, annotator, base_revision=current)
+        new = store.logs.restore_revision(log_id, revision, annotator, base_revision=current)
     except StaleRevisionError as exc:
         flash("warning", f"Not restored: {md_escape(exc)}. Look at the latest revision first.")
         return
@@ -82,7 +82,7 @@ def _restore(store: Store, log_id: str, revision: int, annotator: str, current: 
 
 def revision_history(store: Store, log_id: str, current: int, annotator: str) -> None:
     """Newest revision first; older ones can be restored (which adds a revision, nothing is overwritten)."""
-    revisions = store.revisions(log_id)
+    revisions = store.logs.revisions(log_id)
     contents = [json.loads(rev["content"]) for rev in revisions]
     for index in reversed(range(len(revisions))):
         rev = revisions[index]
@@ -95,7 +95,7 @@ def revision_history(store: Store, log_id: str, current: int, annotator: str) ->
                 st.button(f"Restore revision {number}", key=f"restore-{number}", disabled=not annotator,
                           on_click=_restore, args=(store, log_id, number, annotator, current),
                           help="Saves this content again as a new latest revision.")
-    reviews = store.review_history(log_id)
+    reviews = store.logs.review_history(log_id)
     if reviews:
         st.markdown("**Review decisions**")
         st.dataframe(pd.DataFrame(reviews)[["at", "status", "annotator", "note", "revision"]], hide_index=True)

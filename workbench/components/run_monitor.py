@@ -80,10 +80,10 @@ def _controls(store: Store, run: dict) -> None:
 
 def _monitor(store: Store, run_id: int, live: bool) -> None:
     refresh_runs(store)
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if live and run["status"] not in ACTIVE:
         st.rerun(scope="app")  # it just ended: redraw the page without the refresh
-    metrics = store.metrics(run_id)
+    metrics = store.runs.metrics(run_id)
     _header(run)
     _controls(store, run)
     for warning in run.get("warnings") or []:  # data the model could not take whole
@@ -109,5 +109,5 @@ def _still(store: Store, run_id: int) -> None:
 
 def run_monitor(store: Store, run_id: int) -> None:
     """The monitor of a run: refreshing by itself while the run is queued or running."""
-    active = store.get_run(run_id)["status"] in ACTIVE
+    active = store.runs.get(run_id)["status"] in ACTIVE
     (_live if active else _still)(store, run_id)

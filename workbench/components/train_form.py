@@ -12,7 +12,7 @@ ANY = "(any)"
 
 def _filter_inputs(store: Store) -> LogFilter:
     """The filter used when the data choice is 'Logs matching a filter'."""
-    templates = [ANY] + sorted(str(t) for t, _ in store.facet("template", limit=1000) if t is not None)
+    templates = [ANY] + sorted(str(t) for t, _ in store.logs.facet("template", limit=1000) if t is not None)
     c1, c2, c3 = st.columns(3)
     template = c1.selectbox("Template", templates, key="train_filter_template")
     status = c2.selectbox("Review status", [ANY, *REVIEW_STATUSES], key="train_filter_status")

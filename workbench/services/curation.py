@@ -52,7 +52,7 @@ def facets(store: Store, flt: LogFilter, limit: int = 50) -> dict[str, list[tupl
     counts = {}
     for name in FACET_FIELDS:
         others = replace(flt, **{name: None})
-        found = worker_facet(store, others, limit) if name == "worker" else store.facet(name, others, limit)
+        found = worker_facet(store, others, limit) if name == "worker" else store.logs.facet(name, others, limit)
         counts[name] = [(v, n) for v, n in found if v is not None]
     return counts
 
@@ -60,7 +60,7 @@ def facets(store: Store, flt: LogFilter, limit: int = 50) -> dict[str, list[tupl
 @lru_cache(maxsize=4)
 def _worker_table(store: Store, mark: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Every (log rowid, worker code) pair, sorted by rowid, and the worker names; kept per content mark."""
-    rows = store.worker_rows()
+    rows = store.logs.worker_rows()
     names = sorted({w for _, w in rows})
     code = {w: i for i, w in enumerate(names)}
     rowids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
@@ -70,14 +70,14 @@ def _worker_table(store: Store, mark: int) -> tuple[np.ndarray, np.ndarray, list
 
 
 def worker_facet(store: Store, flt: LogFilter, limit: int = 50) -> list[tuple[str, int]]:
-    """Logs per worker among those matching the filter, as `store.facet("worker", flt)` counts them.
+    """Logs per worker among those matching the filter, as `store.logs.facet("worker", flt)` counts them.
 
     The SQL join of 400k+ worker rows takes most of a second at 100k logs; the pairs are read once per
     content change and counted in numpy, so reviews and filter changes stay fast.
     """
-    rowids, codes, names = _worker_table(store, store.content_mark())
+    rowids, codes, names = _worker_table(store, store.logs.content_mark())
     if flt != LogFilter():
-        codes = codes[np.isin(rowids, np.asarray(store.log_rowids(flt), dtype=np.int64))]
+        codes = codes[np.isin(rowids, np.asarray(store.logs.rowids(flt), dtype=np.int64))]
     counts = np.bincount(codes, minlength=len(names))
     ranked = sorted(((names[i], int(n)) for i, n in enumerate(counts) if n), key=lambda kv: (-kv[1], kv[0]))
     return ranked[:limit]
@@ -94,10 +94,10 @@ def neighbour(store: Store, log_id: str, flt: LogFilter, sort: str = "rowid", de
     wrapping round to the first one. None when there is none."""
     if pending_only:
         flt = replace(flt, review_status="pending")
-    cursor = store.log_cursor(log_id, sort)
-    rows = store.query_logs(flt, sort, descending != (not forward), after=cursor, limit=1).rows
+    cursor = store.logs.cursor(log_id, sort)
+    rows = store.logs.query(flt, sort, descending != (not forward), after=cursor, limit=1).rows
     if not rows and pending_only:
-        rows = [r for r in store.query_logs(flt, sort, descending, limit=2).rows if r["id"] != log_id][:1]
+        rows = [r for r in store.logs.query(flt, sort, descending, limit=2).rows if r["id"] != log_id][:1]
     return rows[0]["id"] if rows else None
 
 

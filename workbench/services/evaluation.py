@@ -46,7 +46,7 @@ def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
     """The checkpoint's own validation logs, as the store has them now; for a checkpoint that does not
     list them, the logs (not rejected) whose instruction it did not train on."""
     if getattr(planner, "val_ids", None):
-        examples = [example_from_log(log) for log in store.iter_logs(flt=LogFilter(ids=planner.val_ids[:limit]))]
+        examples = [example_from_log(log) for log in store.logs.iterate(flt=LogFilter(ids=planner.val_ids[:limit]))]
         if not examples:
             raise DatasetError("None of this checkpoint's validation logs is in the store: pick another dataset.")
         return examples
@@ -54,7 +54,7 @@ def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
     if not trained:
         raise DatasetError("This checkpoint does not list the logs it trained on: pick another dataset.")
     examples = []
-    for log in store.iter_logs(flt=LogFilter(not_review_status="rejected")):
+    for log in store.logs.iterate(flt=LogFilter(not_review_status="rejected")):
         if len(examples) >= limit:
             break
         if log["instruction"] not in trained:
@@ -67,7 +67,7 @@ def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
 def accepted_examples(store: Store, limit: int) -> list[Example]:
     """The accepted logs (reviewed gold plans), in store order."""
     examples = []
-    for log in store.iter_logs(status="accepted"):
+    for log in store.logs.iterate(status="accepted"):
         if len(examples) >= limit:
             break
         examples.append(example_from_log(log))

@@ -19,10 +19,10 @@ class Overview:
 
 def dataset_overview(store: Store) -> Overview:
     return Overview(
-        summary=store.dataset_summary(),
-        costs=store.column_values("total_cost_usd"),
-        latencies_s=[v / 1000.0 for v in store.column_values("total_latency_ms")],
-        subtask_counts=store.column_values("n_subtasks"),
-        workers=[(w or "(none)", n) for w, n in store.facet("worker", limit=100)],
-        templates=store.facet("template", limit=15),
+        summary=store.logs.summary(),
+        costs=store.logs.column_values("total_cost_usd"),
+        latencies_s=[v / 1000.0 for v in store.logs.column_values("total_latency_ms")],
+        subtask_counts=store.logs.column_values("n_subtasks"),
+        workers=[(w or "(none)", n) for w, n in store.logs.facet("worker", limit=100)],
+        templates=store.logs.facet("template", limit=15),
     )

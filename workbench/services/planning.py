@@ -254,5 +254,5 @@ def curation_log(plan: dict, checkpoint: str, cost_weight: float) -> dict:
 def send_to_curation(store: Store, plan: dict, checkpoint: str, cost_weight: float) -> str:
     """Store the plan as a new pending log (source `planner`); return its id."""
     log = curation_log(plan, checkpoint, cost_weight)
-    store.import_logs([log])
+    store.logs.add([log])
     return log["id"]

@@ -168,24 +168,24 @@ def launch_run(store: Store, config: dict, request: TrainRequest) -> int:
     device = resolve_device(request.device)
     settings = run_config(config, request, store)
     try:
-        run_id = store.claim_device(device, lambda name: device_key(name) == device, config=settings,
-                                    out_dir=None, kind="phase1")
+        run_id = store.runs.claim_device(device, lambda name: device_key(name) == device, config=settings,
+                                         out_dir=None, kind="phase1")
     except StoreError as exc:
         raise LaunchError(str(exc)) from None
     try:
         folder = run_dir(config, run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        size = write_jsonl(store.iter_logs(flt=data_filter(request)), folder / "data.jsonl")
+        size = write_jsonl(store.logs.iterate(flt=data_filter(request)), folder / "data.jsonl")
         if size < 2:
             raise LaunchError(f"{DATA_CHOICES[request.data]} gives {size} log(s); training needs at least 2.")
         (folder / "config.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
         out_dir = run_folder(config["paths"]["checkpoints"], run_id)
         command = _command(run_id, folder, out_dir, store, device, resume=False)
-        store.update_run(run_id, data_size=size, log_path=str(folder / "train.log"), out_dir=str(out_dir),
-                         command=command, config={**settings, "request": _request_record(request)})
-        store.update_run(run_id, pid=_start(command, folder / "train.log"))
+        store.runs.update(run_id, data_size=size, log_path=str(folder / "train.log"), out_dir=str(out_dir),
+                          command=command, config={**settings, "request": _request_record(request)})
+        store.runs.update(run_id, pid=_start(command, folder / "train.log"))
     except BaseException as exc:
-        store.end_run_if_active(run_id, "failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        store.runs.end_if_active(run_id, "failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if isinstance(exc, OSError):
             raise LaunchError(f"cannot start run {run_id}: {exc}") from None
         raise
@@ -208,7 +208,7 @@ def launch_quick_run(store: Store, config: dict, epochs: int = 3) -> int:
 def resume_run(store: Store, run_id: int) -> int:
     """Continue a stopped or crashed run from its `last.pth`, on the device it used, as the same run."""
     refresh_runs(store)
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if run["status"] in ACTIVE:
         raise LaunchError(f"run {run_id} is still {run['status']}")
     if not run.get("command") or not run.get("out_dir"):
@@ -217,16 +217,16 @@ def resume_run(store: Store, run_id: int) -> int:
         raise LaunchError(f"run {run_id} has no {LAST} to resume from (it ended before its first save)")
     device = device_key(run["command"][run["command"].index("--device") + 1])
     try:
-        store.claim_device(device, lambda name: device_key(name) == device, run_id=run_id)
+        store.runs.claim_device(device, lambda name: device_key(name) == device, run_id=run_id)
     except StoreError as exc:
         raise LaunchError(str(exc)) from None
     command = [part for part in run["command"] if part != "--resume"] + ["--resume"]
     try:
         pid = _start(command, Path(run["log_path"]))
     except OSError as exc:
-        store.end_run_if_active(run_id, "failed", error=f"cannot restart: {exc}")
+        store.runs.end_if_active(run_id, "failed", error=f"cannot restart: {exc}")
         raise LaunchError(f"cannot resume run {run_id}: {exc}") from None
-    store.update_run(run_id, pid=pid, command=command)
+    store.runs.update(run_id, pid=pid, command=command)
     return run_id
 
 
@@ -241,7 +241,7 @@ def refresh_runs(store: Store) -> list[int]:
     """Mark runs whose process is gone without ending them (killed, crashed, rebooted) as `crashed`,
     with the end of their log; return their ids."""
     crashed = []
-    for run in store.active_runs():
+    for run in store.runs.active():
         if run["pid"] is None:
             if run["status"] == "queued" and _age_seconds(run["created_at"]) < QUEUED_WITHOUT_PROCESS_S:
                 continue  # being launched right now
@@ -249,7 +249,7 @@ def refresh_runs(store: Store) -> list[int]:
             continue
         tail = log_tail(run, 12).strip()
         reason = "the training process ended without finishing the run"
-        if store.end_run_if_active(run["id"], "crashed", error=f"{reason}\n{tail}" if tail else reason):
+        if store.runs.end_if_active(run["id"], "crashed", error=f"{reason}\n{tail}" if tail else reason):
             crashed.append(run["id"])
     return crashed
 
@@ -257,16 +257,16 @@ def refresh_runs(store: Store) -> list[int]:
 def stop_run(store: Store, run_id: int, grace: float = STOP_GRACE_S) -> str:
     """SIGTERM the run's process group (it saves last.pth and ends `stopped`); SIGKILL after `grace`
     seconds. Returns the run's status afterwards."""
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if run["status"] not in ACTIVE:
         raise LaunchError(f"run {run_id} is not running (it is {run['status']})")
     outcome = terminate(run["pid"], grace) if run["pid"] else "gone"
     if outcome == "killed":
-        store.end_run_if_active(run_id, "stopped", error=f"did not stop within {grace:.0f} s of SIGTERM; killed")
+        store.runs.end_if_active(run_id, "stopped", error=f"did not stop within {grace:.0f} s of SIGTERM; killed")
     elif outcome == "ended":  # a no-op when the trainer recorded its stop; else it was still loading
-        store.end_run_if_active(run_id, "stopped", error="stopped before training began")
+        store.runs.end_if_active(run_id, "stopped", error="stopped before training began")
     refresh_runs(store)  # "gone": the process had died by itself, so the run crashed
-    return store.get_run(run_id)["status"]
+    return store.runs.get(run_id)["status"]
 
 
 def log_tail(run: dict, lines: int = 40) -> str:
@@ -287,7 +287,7 @@ def delete_run(store: Store, config: dict, run_id: int) -> list[Path]:
 
     Only folders inside `paths.checkpoints` and `paths.runs` named for this run are removed."""
     refresh_runs(store)
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if run["status"] in ACTIVE:
         raise LaunchError(f"run {run_id} is {run['status']}: stop it before deleting it")
     removed = []
@@ -296,5 +296,5 @@ def delete_run(store: Store, config: dict, run_id: int) -> list[Path]:
         if folder.is_dir() and folder.resolve().parent == Path(root).resolve():
             shutil.rmtree(folder)
             removed.append(folder)
-    store.delete_run(run_id)
+    store.runs.delete(run_id)
     return removed

@@ -75,7 +75,7 @@ def import_tools_upload(store: Store, name: str, stream: BinaryIO, max_bytes: in
 
 def rejected_lines(store: Store, batch_id: int) -> bytes:
     """The rejected lines of one import, verbatim, one per line."""
-    return b"".join(bytes(r["raw"]) + b"\n" for r in store.rejects(batch_id))
+    return b"".join(bytes(r["raw"]) + b"\n" for r in store.imports.rejects(batch_id))
 
 
 def export_bytes(store: Store, fmt: str, flt: LogFilter) -> bytes:

@@ -1,62 +1,32 @@
-"""The SQLite store: logs with append-only revisions, review state, imports, rejects, runs and metrics.
+"""Logs with their append-only revisions and review state: writing, reading, filtering, facets, pagination.
 
-Every SQL statement of the project lives here. Writes run in explicit transactions; the database
-is in WAL mode so the workbench can read while an import or a training run writes.
+A log's content lives in `revisions` (one row per revision, never overwritten); `logs` holds the query
+columns of the current revision, `log_workers` its workers and `logs_fts` its words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import sqlite_utils
-
-from orchestai_core.migrations import migrate
 from orchestai_core.schema import canonical_json, log_totals, validate_log
+from orchestai_core.store.database import Database, StoreError, now_iso
 
 REVIEW_STATUSES = ("pending", "accepted", "rejected", "needs_fix")
-RUN_STATUSES = ("queued", "running", "completed", "failed", "stopped", "crashed")
 SORT_COLUMNS = (
     "id", "instruction", "template", "source", "created_at", "success", "total_cost_usd",
     "total_latency_ms", "n_subtasks", "review_status", "updated_at",
 )
-RUN_FIELDS = {
-    "status", "pid", "device", "data_size", "log_path", "out_dir", "started_at", "ended_at",
-    "heartbeat_at", "epoch", "total_epochs", "step", "total_steps", "best_val_loss", "best_epoch",
-    "checkpoint", "summary", "error", "command", "config", "warnings",
-}
 IMPORT_AUTHOR = "import"
-
-
-class StoreError(ValueError):
-    """A request the store refuses (unknown log, bad status, stale revision…); message says why."""
 
 
 class StaleRevisionError(StoreError):
     """Someone saved a newer revision since the editor loaded the log."""
-
-
-class DeviceBusyError(StoreError):
-    """Another training run holds the device."""
-
-    def __init__(self, device: str, run: dict):
-        self.run = run
-        super().__init__(f"device {device} is busy with run {run['id']} ({run['status']}, started "
-                         f"{run.get('started_at') or run['created_at']}): stop it or wait until it ends")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def content_hash(canonical: str) -> str:
@@ -144,68 +114,22 @@ class Page:
 
 @dataclass
 class ImportCounts:
+    """What one call of `LogStore.add` did with its logs."""
+
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
 
 
-@dataclass
-class ToolCounts:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class LogStore:
+    """`store.logs`: every log, its revisions and its review history."""
 
+    def __init__(self, db: Database):
+        self.db = db
 
-class Store:
-    """Access to one database file; safe to share between threads (one connection per thread)."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self._local = threading.local()
-
-    @classmethod
-    def open(cls, path: str | os.PathLike) -> "Store":
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        store = cls(path)
-        conn = store.conn
-        conn.execute("PRAGMA journal_mode = WAL")
-        migrate(conn)
-        return store
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: indexes of 100k+ logs stay in memory
-            conn.execute("PRAGMA wal_autocheckpoint = 16384")  # checkpoint every ~64 MiB, not every batch
-            self._local.conn = conn
-        return conn
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """The sqlite-utils view of this thread's connection."""
-        return sqlite_utils.Database(self.conn)
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def transaction(self) -> "_Transaction":
-        return _Transaction(self.conn)
-
-    # ----------------------------------------------------------------- writing logs
     def _write_current(self, entry: "PreparedLog", revision: int, at: str) -> None:
         """Rewrite the query columns, worker rows and full-text row of an existing log's new revision."""
-        conn = self.conn
+        conn = self.db.conn
         row = conn.execute(
             f"UPDATE logs SET revision = ?, {', '.join(f'{c} = ?' for c in _LOG_COLUMNS)}, updated_at = ?"
             " WHERE id = ? RETURNING rowid", (revision, *entry.values, at, entry.id)).fetchone()
@@ -218,11 +142,11 @@ class Store:
         conn.execute("INSERT INTO logs_fts (rowid, instruction, descriptions) VALUES (?, ?, ?)", (row[0], *entry.fts))
 
     def _next_rowid(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM logs").fetchone()[0]
+        return self.db.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM logs").fetchone()[0]
 
     def _insert_new(self, entries: list[tuple[int, "PreparedLog", int]], at: str) -> None:
         """Insert logs that are not in the store yet: (rowid, entry, revision) each, in a few statements."""
-        conn = self.conn
+        conn = self.db.conn
         conn.executemany(
             f"INSERT INTO logs (rowid, id, revision, {', '.join(_LOG_COLUMNS)}, imported_at, updated_at)"
             f" VALUES (?, ?, ?, {', '.join('?' * len(_LOG_COLUMNS))}, ?, ?)",
@@ -233,7 +157,7 @@ class Store:
 
     def _add_revisions(self, rows: list[tuple]) -> None:
         """rows: (log_id, revision, content, content_hash, author, note, created_at, batch_id)."""
-        self.conn.executemany(
+        self.db.conn.executemany(
             "INSERT INTO revisions (log_id, revision, content, content_hash, author, note, created_at, batch_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
@@ -242,23 +166,23 @@ class Store:
         known: dict[str, tuple[int, set[str]]] = {}
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
-            for r in self.conn.execute(
+            for r in self.db.conn.execute(
                 "SELECT l.id, l.revision, r.content_hash FROM logs l JOIN revisions r ON r.log_id = l.id"
                 f" WHERE l.id IN ({','.join('?' * len(part))})", part,
             ):
                 known.setdefault(r[0], (r[1], set()))[1].add(r[2])
         return known
 
-    def import_logs(self, logs: Iterable[dict], batch_id: int | None = None) -> ImportCounts:
-        """Add valid logs in one transaction (see `import_prepared`)."""
-        return self.import_prepared([prepare_log(log) for log in logs], batch_id)
+    def add(self, logs: Iterable[dict], batch_id: int | None = None) -> ImportCounts:
+        """Add valid logs in one transaction (see `add_prepared`)."""
+        return self.add_prepared([prepare_log(log) for log in logs], batch_id)
 
-    def import_prepared(self, entries: list["PreparedLog"], batch_id: int | None = None) -> ImportCounts:
+    def add_prepared(self, entries: list["PreparedLog"], batch_id: int | None = None) -> ImportCounts:
         """Add prepared logs in one transaction: new ids are inserted, content seen before is skipped,
         changed content becomes a new revision (and the review goes back to pending)."""
         counts = ImportCounts()
         at = now_iso()
-        with self.transaction():
+        with self.db.transaction():
             known = self._known_hashes([e.id for e in entries])
             pending: list[tuple[int, PreparedLog, int]] = []
             pending_ids: set[str] = set()
@@ -305,8 +229,8 @@ class Store:
             raise StoreError("an annotator name is required to save a change")
         validate_log(log)
         entry = prepare_log(log)
-        with self.transaction():
-            row = self.conn.execute("SELECT revision FROM logs WHERE id = ?", (log["id"],)).fetchone()
+        with self.db.transaction():
+            row = self.db.conn.execute("SELECT revision FROM logs WHERE id = ?", (log["id"],)).fetchone()
             if row is None:
                 revision = 1
             else:
@@ -323,17 +247,16 @@ class Store:
 
     def restore_revision(self, log_id: str, revision: int, author: str, base_revision: int | None = None) -> int:
         """Make an earlier revision current again, as a new revision."""
-        log = self.get_log(log_id, revision)
+        log = self.get(log_id, revision)
         return self.save_revision(log, author, note=f"restored revision {revision}", base_revision=base_revision)
 
-    # ----------------------------------------------------------------- review
     def _set_review(self, log_id: str, status: str, annotator: str, note: str | None, revision: int | None,
                     at: str) -> None:
-        self.conn.execute(
+        self.db.conn.execute(
             "UPDATE logs SET review_status = ?, reviewer = ?, review_note = ?, reviewed_at = ? WHERE id = ?",
             (status, annotator, note, at, log_id),
         )
-        self.conn.execute(
+        self.db.conn.execute(
             "INSERT INTO review_events (log_id, status, annotator, note, revision, at) VALUES (?, ?, ?, ?, ?, ?)",
             (log_id, status, annotator, note, revision, at),
         )
@@ -347,9 +270,9 @@ class Store:
             raise StoreError("an annotator name is required to change a review status")
         changed = 0
         at = now_iso()
-        with self.transaction():
+        with self.db.transaction():
             for log_id in log_ids:
-                row = self.conn.execute("SELECT revision FROM logs WHERE id = ?", (log_id,)).fetchone()
+                row = self.db.conn.execute("SELECT revision FROM logs WHERE id = ?", (log_id,)).fetchone()
                 if row is None:
                     raise StoreError(f"unknown log id {log_id!r}")
                 self._set_review(log_id, status, annotator, note, row[0], at)
@@ -357,43 +280,39 @@ class Store:
         return changed
 
     def review_history(self, log_id: str) -> list[dict]:
-        return self._rows("SELECT * FROM review_events WHERE log_id = ? ORDER BY id", (log_id,))
+        return self.db.rows("SELECT * FROM review_events WHERE log_id = ? ORDER BY id", (log_id,))
 
-    # ----------------------------------------------------------------- reading logs
-    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
-        return [dict(r) for r in self.conn.execute(sql, tuple(params))]
-
-    def count_logs(self, flt: LogFilter | None = None) -> int:
+    def count(self, flt: LogFilter | None = None) -> int:
         where, params = (flt or LogFilter()).where()
-        return self.conn.execute(f"SELECT count(*) FROM logs WHERE {where}", params).fetchone()[0]
+        return self.db.conn.execute(f"SELECT count(*) FROM logs WHERE {where}", params).fetchone()[0]
 
-    def get_log(self, log_id: str, revision: int | None = None) -> dict:
+    def get(self, log_id: str, revision: int | None = None) -> dict:
         """The log as stored (latest revision unless one is named). Raises StoreError if unknown."""
         if revision is None:
-            row = self.conn.execute(
+            row = self.db.conn.execute(
                 "SELECT r.content FROM logs l JOIN revisions r ON r.log_id = l.id AND r.revision = l.revision"
                 " WHERE l.id = ?", (log_id,)).fetchone()
         else:
-            row = self.conn.execute("SELECT content FROM revisions WHERE log_id = ? AND revision = ?",
+            row = self.db.conn.execute("SELECT content FROM revisions WHERE log_id = ? AND revision = ?",
                                     (log_id, revision)).fetchone()
         if row is None:
             what = f"log {log_id!r}" + (f" revision {revision}" if revision is not None else "")
             raise StoreError(f"unknown {what}")
         return json.loads(row[0])
 
-    def log_row(self, log_id: str) -> dict:
-        row = self.conn.execute("SELECT * FROM logs WHERE id = ?", (log_id,)).fetchone()
+    def row(self, log_id: str) -> dict:
+        row = self.db.conn.execute("SELECT * FROM logs WHERE id = ?", (log_id,)).fetchone()
         if row is None:
             raise StoreError(f"unknown log {log_id!r}")
         return dict(row)
 
     def revisions(self, log_id: str) -> list[dict]:
-        return self._rows(
+        return self.db.rows(
             "SELECT revision, author, note, created_at, batch_id, content FROM revisions WHERE log_id = ?"
             " ORDER BY revision", (log_id,))
 
-    def iter_logs(self, status: str | None = None, flt: LogFilter | None = None,
-                  batch: int = 500) -> Iterator[dict]:
+    def iterate(self, status: str | None = None, flt: LogFilter | None = None,
+                batch: int = 500) -> Iterator[dict]:
         """Latest revision of every log (optionally by review status or filter), in rowid order."""
         flt = flt or LogFilter()
         if status is not None:
@@ -401,7 +320,7 @@ class Store:
         where, params = flt.where()
         last = 0
         while True:
-            rows = self.conn.execute(
+            rows = self.db.conn.execute(
                 "SELECT logs.rowid, r.content FROM logs JOIN revisions r ON r.log_id = logs.id"
                 f" AND r.revision = logs.revision WHERE logs.rowid > ? AND {where} ORDER BY logs.rowid LIMIT ?",
                 (last, *params, batch)).fetchall()
@@ -411,8 +330,8 @@ class Store:
                 yield json.loads(row[1])
             last = rows[-1][0]
 
-    def query_logs(self, flt: LogFilter | None = None, sort: str = "rowid", descending: bool = False,
-                   after: tuple | None = None, limit: int = 50) -> Page:
+    def query(self, flt: LogFilter | None = None, sort: str = "rowid", descending: bool = False,
+              after: tuple | None = None, limit: int = 50) -> Page:
         """One page of log rows sorted by a column, with keyset pagination (`after` = the cursor
         returned with the previous page). NULLs sort first ascending, last descending."""
         if sort != "rowid" and sort not in SORT_COLUMNS:
@@ -423,7 +342,7 @@ class Store:
             condition, extra = _after(sort, descending, after)
             where, params = f"{where} AND {condition}", [*params, *extra]
         order = f"logs.rowid {direction}" if sort == "rowid" else f"logs.{sort} {direction}, logs.rowid {direction}"
-        rows = self._rows(f"SELECT logs.rowid AS _rowid, logs.* FROM logs WHERE {where} ORDER BY {order} LIMIT ?",
+        rows = self.db.rows(f"SELECT logs.rowid AS _rowid, logs.* FROM logs WHERE {where} ORDER BY {order} LIMIT ?",
                           [*params, limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
@@ -445,16 +364,16 @@ class Store:
             sql = f"SELECT logs.{column}, count(*) AS n FROM logs WHERE {where} GROUP BY 1 ORDER BY n DESC LIMIT ?"
         else:
             raise StoreError(f"no facet for {column!r}")
-        return [(r[0], r[1]) for r in self.conn.execute(sql, [*params, -1 if limit is None else limit])]
+        return [(r[0], r[1]) for r in self.db.conn.execute(sql, [*params, -1 if limit is None else limit])]
 
-    def dataset_summary(self) -> dict:
+    def summary(self) -> dict:
         """Headline figures of the whole dataset."""
-        row = self.conn.execute(
+        row = self.db.conn.execute(
             "SELECT count(*), count(DISTINCT template), avg(success), avg(n_subtasks),"
             " sum(total_cost_usd) FROM logs").fetchone()
-        workers = self.conn.execute(
+        workers = self.db.conn.execute(
             "SELECT count(DISTINCT worker) FROM log_workers").fetchone()[0]
-        by_status = dict(self.conn.execute("SELECT review_status, count(*) FROM logs GROUP BY 1").fetchall())
+        by_status = dict(self.db.conn.execute("SELECT review_status, count(*) FROM logs GROUP BY 1").fetchall())
         return {
             "logs": row[0], "templates": row[1], "workers": workers, "success_rate": row[2],
             "mean_subtasks": row[3], "total_cost_usd": row[4] or 0.0,
@@ -465,189 +384,43 @@ class Store:
         """All non-null values of a numeric log column (for distributions)."""
         if column not in ("total_cost_usd", "total_latency_ms", "n_subtasks"):
             raise StoreError(f"no distribution for {column!r}")
-        return [r[0] for r in self.conn.execute(f"SELECT {column} FROM logs WHERE {column} IS NOT NULL")]
+        return [r[0] for r in self.db.conn.execute(f"SELECT {column} FROM logs WHERE {column} IS NOT NULL")]
 
-    # ----------------------------------------------------------------- imports and rejects
-    def start_import(self, source_name: str) -> int:
-        with self.transaction():
-            return self.conn.execute("INSERT INTO import_batches (source_name, started_at) VALUES (?, ?)",
-                                     (source_name, now_iso())).lastrowid
-
-    def add_rejects(self, batch_id: int, rejects: Iterable[tuple[int, str, bytes]]) -> None:
-        """Keep rejected lines verbatim: (line number, reason, raw bytes)."""
-        at = now_iso()
-        with self.transaction():
-            self.conn.executemany(
-                "INSERT INTO rejects (batch_id, line, error, raw, created_at) VALUES (?, ?, ?, ?, ?)",
-                [(batch_id, line, error, sqlite3.Binary(raw), at) for line, error, raw in rejects])
-
-    def finish_import(self, batch_id: int, status: str, read: int, imported: int, updated: int,
-                      unchanged: int, rejected: int) -> None:
-        with self.transaction():
-            self.conn.execute(
-                "UPDATE import_batches SET finished_at = ?, status = ?, read = ?, imported = ?, updated = ?,"
-                " unchanged = ?, rejected = ? WHERE id = ?",
-                (now_iso(), status, read, imported, updated, unchanged, rejected, batch_id))
-
-    def import_batches(self) -> list[dict]:
-        return self._rows("SELECT * FROM import_batches ORDER BY id DESC")
-
-    def rejects(self, batch_id: int | None = None) -> list[dict]:
-        if batch_id is None:
-            return self._rows("SELECT * FROM rejects ORDER BY id")
-        return self._rows("SELECT * FROM rejects WHERE batch_id = ? ORDER BY line", (batch_id,))
-
-    # ----------------------------------------------------------------- tool descriptions
-    def upsert_tools(self, tools: Iterable[dict], source: str | None = None) -> ToolCounts:
-        """Keep tool descriptions ({"name", "description", "content"}) in one transaction: a new name is
-        added, changed content replaces the old, the same content again changes nothing."""
-        counts = ToolCounts()
-        at = now_iso()
-        with self.transaction():
-            for tool in tools:
-                content = canonical_json(tool["content"])
-                row = self.conn.execute("SELECT content FROM tools WHERE name = ?", (tool["name"],)).fetchone()
-                if row is not None and row[0] == content:
-                    counts.unchanged += 1
-                    continue
-                self.conn.execute(
-                    "INSERT INTO tools (name, description, content, source, updated_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET description = excluded.description,"
-                    " content = excluded.content, source = excluded.source, updated_at = excluded.updated_at",
-                    (tool["name"], tool.get("description"), content, source, at))
-                if row is None:
-                    counts.added += 1
-                else:
-                    counts.updated += 1
-        return counts
-
-    def tools(self) -> list[dict]:
-        """Every kept tool description, by name; `content` decoded."""
-        rows = self._rows("SELECT * FROM tools ORDER BY name")
-        for row in rows:
-            row["content"] = json.loads(row["content"])
-        return rows
-
-    # ----------------------------------------------------------------- training runs
-    def create_run(self, config: dict, command: list[str] | None = None, data_size: int | None = None,
-                   log_path: str | None = None, out_dir: str | None = None, kind: str = "phase1") -> int:
-        """Record a new training run in status `queued`; return its id."""
-        with self.transaction():
-            return self.conn.execute(
-                "INSERT INTO runs (kind, config, command, data_size, log_path, out_dir, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (kind, json.dumps(config), json.dumps(command) if command is not None else None,
-                 data_size, log_path, out_dir, now_iso())).lastrowid
-
-    def claim_device(self, device: str, same_device: Callable[[str | None], bool], run_id: int | None = None,
-                     **new_run: Any) -> int:
-        """Queue a run on `device` unless an active run holds it (DeviceBusyError), in one transaction.
-
-        With `run_id`, that (ended) run is queued again (a resume); otherwise a run is created from
-        `new_run` (the arguments of `create_run`). `same_device(name)` tells whether a recorded device
-        name means the same device ("cuda" and "cuda:0" do)."""
-        with self.transaction():
-            for run in self.active_runs():
-                if run["id"] != run_id and same_device(run["device"]):
-                    raise DeviceBusyError(device, run)
-            if run_id is None:
-                run_id = self.create_run(**new_run)
-            elif self.conn.execute("UPDATE runs SET status = 'queued', ended_at = NULL, error = NULL, pid = NULL"
-                                   " WHERE id = ? AND status NOT IN ('queued', 'running')", (run_id,)).rowcount == 0:
-                raise StoreError(f"run {run_id} does not exist or is still active")
-            self.conn.execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id))
-            return run_id
-
-    def active_runs(self) -> list[dict]:
-        """Runs queued or running (according to the store: a dead process may still say running)."""
-        return [_decode_run(r) for r in self._rows("SELECT * FROM runs WHERE status IN ('queued', 'running')"
-                                                   " ORDER BY id")]
-
-    def end_run_if_active(self, run_id: int, status: str, error: str | None = None) -> bool:
-        """Set an end status only if the run still counts as queued or running; True if it did."""
-        if status not in RUN_STATUSES:
-            raise StoreError(f"unknown run status {status!r}")
-        with self.transaction():
-            return self.conn.execute(
-                "UPDATE runs SET status = ?, ended_at = ?, error = coalesce(?, error)"
-                " WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), error, run_id)).rowcount > 0
-
-    def update_run(self, run_id: int, **fields: Any) -> None:
-        unknown = set(fields) - RUN_FIELDS
-        if unknown:
-            raise StoreError(f"unknown run field(s): {', '.join(sorted(unknown))}")
-        if "status" in fields and fields["status"] not in RUN_STATUSES:
-            raise StoreError(f"unknown run status {fields['status']!r}")
-        for name in ("summary", "config", "command", "warnings"):
-            if name in fields and fields[name] is not None and not isinstance(fields[name], str):
-                fields[name] = json.dumps(fields[name])
-        if not fields:
-            return
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self.transaction():
-            cur = self.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
-            if cur.rowcount == 0:
-                raise StoreError(f"unknown run {run_id}")
-
-    def get_run(self, run_id: int) -> dict:
-        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"unknown run {run_id}")
-        return _decode_run(dict(row))
-
-    def list_runs(self) -> list[dict]:
-        return [_decode_run(r) for r in self._rows("SELECT * FROM runs ORDER BY id DESC")]
-
-    def add_metrics(self, run_id: int, rows: Iterable[dict]) -> None:
-        with self.transaction():
-            self.conn.executemany(
-                "INSERT INTO metrics (run_id, step, epoch, split, name, value, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, r.get("step"), r.get("epoch"), r["split"], r["name"], float(r["value"]),
-                  float(r["wall_time"])) for r in rows])
-
-    def metrics(self, run_id: int, after_id: int = 0) -> list[dict]:
-        return self._rows("SELECT * FROM metrics WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id))
-
-    def delete_run(self, run_id: int) -> None:
-        with self.transaction():
-            self.conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
-            self.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-
-    # ---- curation queries (issue 4)
-    def log_cursor(self, log_id: str, sort: str = "rowid") -> tuple:
-        """The keyset cursor of one log in a sort order, as `query_logs` returns it (for next/previous)."""
+    def cursor(self, log_id: str, sort: str = "rowid") -> tuple:
+        """The keyset cursor of one log in a sort order, as `query` returns it (for next/previous)."""
         if sort != "rowid" and sort not in SORT_COLUMNS:
             raise StoreError(f"cannot sort by {sort!r} (expected one of {', '.join(SORT_COLUMNS)})")
         column = "NULL" if sort == "rowid" else f"logs.{sort}"
-        row = self.conn.execute(f"SELECT {column}, logs.rowid FROM logs WHERE logs.id = ?", (log_id,)).fetchone()
+        row = self.db.conn.execute(f"SELECT {column}, logs.rowid FROM logs WHERE logs.id = ?", (log_id,)).fetchone()
         if row is None:
             raise StoreError(f"unknown log {log_id!r}")
         return (row[0], row[1])
 
-    def log_ids(self, flt: LogFilter | None = None) -> list[str]:
+    def ids(self, flt: LogFilter | None = None) -> list[str]:
         """Ids of every log matching the filter, in rowid order (for bulk review)."""
         where, params = (flt or LogFilter()).where()
-        return [r[0] for r in self.conn.execute(f"SELECT logs.id FROM logs WHERE {where} ORDER BY logs.rowid",
+        return [r[0] for r in self.db.conn.execute(f"SELECT logs.id FROM logs WHERE {where} ORDER BY logs.rowid",
                                                 params)]
 
-    def log_rowids(self, flt: LogFilter | None = None) -> list[int]:
+    def rowids(self, flt: LogFilter | None = None) -> list[int]:
         """Rowids of every log matching the filter, ascending."""
         where, params = (flt or LogFilter()).where()
-        return [r[0] for r in self.conn.execute(f"SELECT logs.rowid FROM logs WHERE {where} ORDER BY logs.rowid",
+        return [r[0] for r in self.db.conn.execute(f"SELECT logs.rowid FROM logs WHERE {where} ORDER BY logs.rowid",
                                                 params)]
 
     def worker_rows(self) -> list[tuple[int, str]]:
         """(log rowid, worker) for each worker of each log's current revision."""
-        return [(r[0], r[1]) for r in self.conn.execute(
+        return [(r[0], r[1]) for r in self.db.conn.execute(
             "SELECT logs.rowid, w.worker FROM log_workers w JOIN logs ON logs.id = w.log_id")]
 
     def content_mark(self) -> int:
         """A number that changes whenever a log is added or gets a new revision (not on reviews)."""
-        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
+        return self.db.conn.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
 
     def review_mark(self) -> int:
         """A number that changes whenever a review status is set."""
-        return self.conn.execute("SELECT coalesce(max(id), 0) FROM review_events").fetchone()[0]
+        return self.db.conn.execute("SELECT coalesce(max(id), 0) FROM review_events").fetchone()[0]
+
 
 
 _LOG_COLUMNS = ("instruction", "template", "source", "created_at", "success", "total_cost_usd",
@@ -696,32 +469,3 @@ def _after(sort: str, descending: bool, cursor: tuple) -> tuple[str, list[Any]]:
     if descending:
         return f"({col} < ? OR ({col} = ? AND logs.rowid < ?) OR {col} IS NULL)", [value, value, rowid]
     return f"({col} > ? OR ({col} = ? AND logs.rowid > ?))", [value, value, rowid]
-
-
-def _decode_run(row: dict) -> dict:
-    for name in ("config", "command", "summary", "warnings"):
-        if row.get(name):
-            row[name] = json.loads(row[name])
-    return row
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception; nests by joining the outer one."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-        self.outer = False
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.outer = not self.conn.in_transaction
-        if self.outer:
-            self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if not self.outer:
-            return
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
