@@ -66,7 +66,7 @@ def main() -> None:
 
     print(json.dumps({
         "logs": report.imported,
-        "subtasks": store.conn.execute("SELECT sum(n_subtasks) FROM logs").fetchone()[0],
+        "subtasks": int(sum(store.logs.column_values("n_subtasks"))),
         "import_s": round(import_s, 2),
         "import_logs_per_s": round(report.imported / import_s, 1),
         **p50_p95("page_query_ms", page_ms, 2),

@@ -27,6 +27,7 @@ class ImportStore:
         self.db = db
 
     def start(self, source_name: str) -> int:
+        """Record a new import batch from `source_name` (status running); return its id."""
         with self.db.transaction():
             return self.db.conn.execute("INSERT INTO import_batches (source_name, started_at) VALUES (?, ?)",
                                         (source_name, now_iso())).lastrowid
@@ -41,6 +42,7 @@ class ImportStore:
 
     def finish(self, batch_id: int, status: str, read: int, imported: int, updated: int,
                unchanged: int, rejected: int) -> None:
+        """Record how an import batch ended and what it counted."""
         with self.db.transaction():
             self.db.conn.execute(
                 "UPDATE import_batches SET finished_at = ?, status = ?, read = ?, imported = ?, updated = ?,"
@@ -48,9 +50,11 @@ class ImportStore:
                 (now_iso(), status, read, imported, updated, unchanged, rejected, batch_id))
 
     def batches(self) -> list[dict]:
+        """Every import batch, the latest first."""
         return self.db.rows("SELECT * FROM import_batches ORDER BY id DESC")
 
     def rejects(self, batch_id: int | None = None) -> list[dict]:
+        """Rejected lines (of one batch, by line number, or of all), raw bytes included."""
         if batch_id is None:
             return self.db.rows("SELECT * FROM rejects ORDER BY id")
         return self.db.rows("SELECT * FROM rejects WHERE batch_id = ? ORDER BY line", (batch_id,))

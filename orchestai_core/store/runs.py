@@ -80,6 +80,7 @@ class RunStore:
                 " WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), error, run_id)).rowcount > 0
 
     def update(self, run_id: int, **fields: Any) -> None:
+        """Set fields of a run (names in RUN_FIELDS; JSON fields may be given decoded)."""
         unknown = set(fields) - RUN_FIELDS
         if unknown:
             raise StoreError(f"unknown run field(s): {', '.join(sorted(unknown))}")
@@ -97,15 +98,18 @@ class RunStore:
                 raise StoreError(f"unknown run {run_id}")
 
     def get(self, run_id: int) -> dict:
+        """One run, JSON columns decoded; StoreError if unknown."""
         row = self.db.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"unknown run {run_id}")
         return _decode_run(dict(row))
 
     def list(self) -> list[dict]:
+        """Every run, the latest first."""
         return [_decode_run(r) for r in self.db.rows("SELECT * FROM runs ORDER BY id DESC")]
 
     def add_metrics(self, run_id: int, rows: Iterable[dict]) -> None:
+        """Append metric rows ({split, name, value, wall_time, step?, epoch?}) of a run."""
         with self.db.transaction():
             self.db.conn.executemany(
                 "INSERT INTO metrics (run_id, step, epoch, split, name, value, wall_time)"
@@ -114,9 +118,11 @@ class RunStore:
                   float(r["wall_time"])) for r in rows])
 
     def metrics(self, run_id: int, after_id: int = 0) -> list[dict]:
+        """A run's metric rows in the order written, only those after `after_id` (to follow a live run)."""
         return self.db.rows("SELECT * FROM metrics WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id))
 
     def delete(self, run_id: int) -> None:
+        """Delete a run and its metrics."""
         with self.db.transaction():
             self.db.conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
             self.db.conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
