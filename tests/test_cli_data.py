@@ -217,6 +217,10 @@ def test_stats_prints_the_dataset_figures(run, tmp_path, logs_file):
     stats = json.loads(run("stats", "--db", db).stdout)
     assert (stats["logs"], stats["templates"], stats["workers"], stats["success_rate"]) == (2, 1, 2, 1.0)
     assert stats["review"]["pending"] == 2
+    tables = stats["tables"]
+    assert (tables["logs"], tables["revisions"], tables["import_batches"], tables["rejects"], tables["runs"]) == \
+        (2, 2, 1, 2, 0)  # the two bad lines of the file are kept as rejects
+    assert not any(name.startswith("logs_fts_") for name in tables)  # the index's shadow tables are its own
 
 
 def test_db_option_beats_env_which_beats_config(run, tmp_path, corpus):

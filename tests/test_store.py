@@ -479,3 +479,12 @@ def test_not_review_status_filters_out_one_status(store, make_log):
     store.logs.add([make_log(f"l{i}") for i in range(3)])
     store.logs.set_review(["l1"], "rejected", "ann")
     assert store.logs.ids(LogFilter(not_review_status="rejected")) == ["l0", "l2"]
+
+
+def test_describe_reads_every_table_with_its_rows_and_columns_and_leaves_the_connection_as_it_was(store, make_log):
+    store.logs.add([make_log("a"), make_log("b")])
+    shape = store.describe()
+    assert shape["logs"]["rows"] == 2 and "instruction" in shape["logs"]["columns"]
+    assert {"revisions", "import_batches", "rejects", "runs", "metrics", "tools"} <= set(shape)
+    assert store.conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 0
+    assert store.logs.get("a")["id"] == "a"  # rows still come back as the store reads them

@@ -113,5 +113,7 @@ def synth(count, seed, out):
 @click.command()
 @db_option
 def stats(db_path):
-    """Print the dataset's headline figures as JSON."""
-    click.echo(json.dumps(open_store(db_path).logs.summary()))
+    """Print the dataset's headline figures as JSON, with every table's row count (`tables`)."""
+    store = open_store(db_path)
+    tables = {name: info["rows"] for name, info in store.describe().items()}
+    click.echo(json.dumps({**store.logs.summary(), "tables": tables}))

@@ -11,12 +11,13 @@ Every SQL statement of the project lives in this package. Writes run in explicit
 training run writes. A new table is a migration appended to `migrations.py` plus the methods that
 read and write it in the part it belongs to (or a new part, attached in `Store.__init__`).
 
-sqlite-utils is not used. The schema is written as SQL migrations (CHECK constraints, WITHOUT ROWID,
-an FTS5 table with its tokenizer) that existing databases already carry, so a second description of
-the tables in sqlite-utils calls could only drift from it; imports write prepared tuples with
-`executemany` inside one caller-held transaction, where sqlite-utils' inserts and upserts build a dict
-per row and open a transaction or savepoint of their own.
-The file is plain SQLite: sqlite-utils or Datasette can still open it from outside.
+sqlite-utils serves where it is strong, reading the file's shape: `Database.describe()` (tables, row
+counts, columns; `orchestai stats` prints it). It does not write. The schema is written as SQL
+migrations (CHECK constraints, WITHOUT ROWID, an FTS5 table with its tokenizer) that existing databases
+already carry, so a second description of the tables in sqlite-utils calls could only drift from it;
+imports write prepared tuples with `executemany` inside one caller-held transaction, where sqlite-utils'
+inserts and upserts build a dict per row and open a transaction or savepoint of their own.
+The file is plain SQLite: sqlite-utils' CLI or Datasette can open it from outside.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 
 class StoreError(ValueError):
     """A request the store refuses (unknown log, bad status, stale revision…); message says why."""
@@ -51,6 +53,15 @@ class Database:
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, tuple(params))]
+
+    def describe(self) -> dict[str, dict]:
+        """Every table of the file with its row count and columns (the full-text index's own shadow tables
+        left out), read through sqlite-utils' introspection: read-only, on this connection, so it sees what
+        the migrations made, never a second description of it."""
+        db = sqlite_utils.Database(self.conn, recursive_triggers=False)
+        indexes = set(db.table_names(fts4=True)) | set(db.table_names(fts5=True))
+        return {table.name: {"rows": table.count, "columns": [column.name for column in table.columns]}
+                for table in db.tables if not any(table.name.startswith(f"{index}_") for index in indexes)}
 
 
 class Transaction:
