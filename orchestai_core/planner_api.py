@@ -316,13 +316,13 @@ class Planner:
         for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
             task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],
                     "depends_on": [f"s{q + 1}" for q in parents], "worker_probs": decoded.worker_probs[i],
-                    "est_cost_usd": round(float(cost[i, w]), 6), "est_latency_ms": round(float(latency[i, w]), 1)}
+                    "est_cost_usd": _usd(cost[i, w]), "est_latency_ms": round(float(latency[i, w]), 1)}
             if p is not None:
                 task["p_success"] = round(float(p[i, w]), 4)
                 task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, self.allowed_workers([t])[0])
             subtasks.append(task)
         plan = {"id": plan_id, "instruction": text, "subtasks": subtasks,
-                "est_cost_usd": round(selection.total_cost, 6), "est_latency_ms": round(selection.critical_path_ms, 1),
+                "est_cost_usd": _usd(selection.total_cost), "est_latency_ms": round(selection.critical_path_ms, 1),
                 "critical_path": [f"s{i + 1}" for i in selection.critical_path]}
         if p is not None:
             plan["p_success"] = round(float(np.prod([p[i, w] for i, w in enumerate(selection.workers)])), 4)
@@ -340,7 +340,7 @@ class Planner:
         """The predictions of every worker allowed on step i, likeliest to succeed first."""
         ranked = sorted(np.flatnonzero(allowed), key=lambda j: (-p[i, j], cost[i, j]))
         return {self.workers.items[j]: {"p_success": round(float(p[i, j]), 4),
-                                        "est_cost_usd": round(float(cost[i, j]), 6),
+                                        "est_cost_usd": _usd(cost[i, j]),
                                         "est_latency_ms": round(float(latency[i, j]), 1)} for j in ranked}
 
 
@@ -352,6 +352,11 @@ class Choice:
     latency_weight: float = 0.0
     budget_usd: float | None = None
     budget_latency_ms: float | None = None
+
+
+def _usd(value: float) -> float:
+    """A cost to 4 significant digits: steps cost from $0.00001 to $0.1, so fixed decimals would blur them."""
+    return float(f"{float(value):.4g}")
 
 
 def _weight(name: str, value) -> float:

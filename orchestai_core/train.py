@@ -40,7 +40,7 @@ from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
-from orchestai_core.model.outcome import outcome_loss, propensity_weights
+from orchestai_core.model.outcome import outcome_loss, propensity_weights, worker_priors
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
@@ -227,6 +227,8 @@ class Phase1Trainer:
         if self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        if state is None:
+            self._outcome_priors()
         self.average = WeightAverage(self.model, self.cfg.weight_average) if self.cfg.weight_average else None
         if state is not None:
             self._restore(state)
@@ -243,6 +245,18 @@ class Phase1Trainer:
                   f"{self.outcome_steps} training steps with an outcome"
                   + (f", resuming after epoch {self.epoch}" if state is not None else ""))
         self.cuts = self._cuts(self.train_examples + self.val_examples)
+
+    def _outcome_priors(self) -> None:
+        """Start the outcome model from each worker's average outcome in the training logs."""
+        rows = [(w, *o) for e in self.train_examples
+                for w, *o in zip(encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes)[1],
+                                 *encode_outcomes(e, self.model_cfg.max_nodes)[:3])]
+        if not rows:
+            return
+        workers, success, cost, latency = (torch.tensor(column) for column in zip(*rows))
+        priors = worker_priors(success.double(), cost.double(), latency.double(), workers.long(), len(self.workers))
+        if priors is not None:
+            self.model.outcome.start_from(*(p.to(self.device) for p in priors))
 
     def _cuts(self, examples: list[Example]) -> list[Cut]:
         """What the model cannot take whole of `examples`, said in the run's log and kept on its row."""
