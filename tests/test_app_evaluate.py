@@ -154,7 +154,8 @@ def test_an_uploaded_file_is_evaluated_and_a_bad_line_named(checkpoint, spec_exa
     at.radio(key="eval_dataset").set_value("upload").run()
     at.file_uploader(key="eval_upload").set_value(("gold.jsonl", b"{oops\n", "application/octet-stream")).run()
     at.button(key="evaluate").click().run()
-    assert at.error[0].value.replace("\\", "").startswith("gold.jsonl: line 1: invalid JSON")
+    assert at.error[0].value.replace("\\", "").startswith("gold.jsonl: not a log file: its only line is not a JSON "
+                                                          "object (line 1: invalid JSON")
     good = (json.dumps(spec_example) + "\n").encode()
     at.file_uploader(key="eval_upload").set_value(("gold.jsonl", good * 2, "application/octet-stream")).run()
     at = _evaluate(at, "upload")

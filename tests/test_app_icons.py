@@ -10,7 +10,14 @@ from streamlit.material_icon_names import ALL_MATERIAL_ICONS
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "workbench" / "app.py"
 UI_FILES = sorted([*ROOT.glob("pages/*.py"), *ROOT.glob("workbench/**/*.py")])
-NOT_YET = {"workbench/components/run_monitor.py"}  # its emoji go with the run monitor's own work
+# Characters shown as emoji by default (Unicode's Emoji_Presentation), which need an emoji font, and the
+# selector that asks for emoji presentation. Text symbols such as ✓ ✗ ⊘ render with ordinary fonts.
+EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x231A, 0x231B), (0x23E9, 0x23FA), (0x2614, 0x2615), (0x2648, 0x2653),
+                (0x26A1, 0x26A1), (0x26AA, 0x26AB), (0x26BD, 0x26BE), (0x26C4, 0x26C5), (0x26D4, 0x26D4),
+                (0x26EA, 0x26EA), (0x26F2, 0x26F5), (0x26FA, 0x26FD), (0x2705, 0x2705), (0x270A, 0x270B),
+                (0x2728, 0x2728), (0x274C, 0x274C), (0x274E, 0x274E), (0x2753, 0x2757), (0x2795, 0x2797),
+                (0x27B0, 0x27B0), (0x27BF, 0x27BF), (0x2B1B, 0x2B1C), (0x2B50, 0x2B50), (0x2B55, 0x2B55),
+                (0xFE0F, 0xFE0F))
 
 
 def _icon_arguments(path: Path) -> list[tuple[int, str, object]]:
@@ -39,9 +46,18 @@ def test_every_page_of_the_navigation_has_a_material_icon_and_the_app_a_favicon_
     assert (APP.parent / "favicon.svg").read_text().startswith("<svg")
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="still has emoji icons"))
-    if str(p.relative_to(ROOT)) in NOT_YET else p for p in UI_FILES], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_icons_across_the_workbench_are_material_names(path):
     bad = [(line, value) for line, _, value in _icon_arguments(path) if value is not None and not _is_material(value)]
     assert bad == []
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_text_of_the_workbench_carries_an_emoji(path):
+    """Icons passed in markdown (`:material/…:` in a heading) or in a table of labels count too."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [(node.lineno, ch) for ch in node.value
+                      if any(low <= ord(ch) <= high for low, high in EMOJI_RANGES)]
+    assert found == []

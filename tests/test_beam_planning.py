@@ -33,7 +33,13 @@ def test_every_width_plans_dags_of_known_types_and_workers(tiny_checkpoint, beam
         assert plan["subtasks"] and find_cycle(parent_indices(plan["subtasks"])) is None
         assert {s["type"] for s in plan["subtasks"]} <= set(planner.types.items)
         assert all(s["worker"] in planner.workers.items for s in plan["subtasks"])
-    assert [p["subtasks"] for p in plans] == [planner.plan(t)["subtasks"] for t in TEXTS]  # alone or in a batch
+    alone = [planner.plan(t)["subtasks"] for t in TEXTS]  # the same plans alone or in a batch: padding changes
+    for batched, single in zip([p["subtasks"] for p in plans], alone):  # the last bits of a float, nothing more
+        assert [{k: v for k, v in s.items() if k != "worker_probs"} for s in batched] == \
+            [{k: v for k, v in s.items() if k != "worker_probs"} for s in single]
+        for a, b in zip(batched, single):
+            assert a["worker_probs"].keys() == b["worker_probs"].keys()
+            assert all(abs(a["worker_probs"][w] - b["worker_probs"][w]) <= 2e-3 for w in a["worker_probs"])
 
 
 def test_one_call_can_choose_its_own_width(tiny_checkpoint):

@@ -151,13 +151,13 @@ def test_metrics_sit_beside_baseline_and_targets():
     wrong_worker = _case("w", Graph(GOLD.types, ["a", "b", "x"], GOLD.parents))
     rows = {r["metric"]: r for r in metrics_rows(_report([perfect, wrong_worker], {"node_f1": 0.5}))}
     assert rows["DAG validity"]["model"] == 1.0 and rows["DAG validity"]["target"] == "≥ 95%"
-    assert rows["DAG validity"]["meets target"] == "✅ yes"
+    assert rows["DAG validity"]["meets target"] == "✓ yes"
     assert rows["Worker accuracy (selection)"]["model"] == pytest.approx(5 / 6)
     assert rows["Worker accuracy (selection)"]["target"] == "75%–85%"
     assert rows["Node-F1 (decomposition)"]["nearest-neighbour baseline"] == 0.5
     assert rows["Exact match"]["target"] == "—" and rows["Exact match"]["meets target"] == "—"
     low = _report([_case("bad", Graph(["other"], ["z"], [[]]))])
-    assert {r["metric"]: r["meets target"] for r in metrics_rows(low)}["Node-F1 (decomposition)"] == "❌ no"
+    assert {r["metric"]: r["meets target"] for r in metrics_rows(low)}["Node-F1 (decomposition)"] == "✗ no"
 
 
 def test_templates_are_listed_worst_first():

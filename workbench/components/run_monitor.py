@@ -17,7 +17,9 @@ from workbench.services.run_progress import format_seconds, progress
 from workbench.services.training import ACTIVE, LaunchError, log_tail, refresh_runs, resume_run, stop_run
 
 REFRESH_S = 2.0
-STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "failed": "❌", "stopped": "⏹️", "crashed": "💥"}
+STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/directions_run:",
+               "completed": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/stop_circle:",
+               "crashed": ":material/report:"}
 
 
 def _header(run: dict) -> None:
@@ -85,7 +87,7 @@ def _monitor(store: Store, run_id: int, live: bool) -> None:
     _header(run)
     _controls(store, run)
     for warning in run.get("warnings") or []:  # data the model could not take whole
-        st.warning(md_escape(warning), icon="✂️")
+        st.warning(md_escape(warning), icon=":material/content_cut:")
     if run["status"] in ("failed", "crashed") and run.get("error"):
         st.error(f"Run {run_id} {run['status']}. The end of its log:")
         st.code(run["error"], language=None)

@@ -205,7 +205,7 @@ def metrics_rows(report: EvaluationReport) -> list[dict]:
         value, low = report.metrics.get(key), TARGETS.get(key, (None,))[0]
         met = None if low is None or value is None else value >= low
         rows.append({"metric": label, "model": value, "nearest-neighbour baseline": report.baseline.get(key),
-                     "target": target_text(key), "meets target": {True: "✅ yes", False: "❌ no"}.get(met, "—")})
+                     "target": target_text(key), "meets target": {True: "✓ yes", False: "✗ no"}.get(met, "—")})
     return rows
 
 
