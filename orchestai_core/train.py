@@ -356,15 +356,23 @@ class Phase1Trainer:
         if self.scaler is not None:
             self.scaler.scale(losses["loss"]).backward()
             self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self._clip_gradients()
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             losses["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self._clip_gradients()
             self.optimizer.step()
         if self.average is not None:
             self.average.update()
+
+    def _clip_gradients(self) -> None:
+        """Clip the outcome model's gradients apart from the planner's: under one global norm, its large early
+        gradients would shrink the planner's steps, and learning outcomes must cost the plan nothing."""
+        outcome = [p for name, p in self.model.named_parameters() if name.startswith("outcome.")]
+        planner = [p for name, p in self.model.named_parameters() if not name.startswith("outcome.")]
+        torch.nn.utils.clip_grad_norm_(planner, self.cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(outcome, self.cfg.grad_clip)
 
     def averaged(self):
         """A block in which the model holds the weights that validation and checkpoints use."""

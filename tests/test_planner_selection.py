@@ -4,6 +4,7 @@ and every plan saying which."""
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
@@ -135,3 +136,22 @@ def test_logs_without_outcomes_train_no_outcome_steps(tmp_path, tiny_encoder):
     trainer.train()
     assert load_checkpoint(tmp_path / "phase1_best_model.pth").outcome_steps == 0
     assert Planner.load(tmp_path / "phase1_best_model.pth", "cpu").plan(TEXT)["meta"]["selection"] == "imitation"
+
+
+def test_learning_outcomes_leaves_the_planners_own_weights_exactly_as_without_them(tmp_path, tiny_encoder):
+    from planner_fixtures import tiny_model_config, tiny_train_config
+
+    from orchestai_core.synth import generate_logs
+    from orchestai_core.train import Phase1Trainer
+    from orchestai_core.training_data import example_from_log
+
+    examples = [example_from_log(log) for log in generate_logs(24, seed=4)]
+    weights = []
+    for weight in (0.0, 1.0):
+        trainer = Phase1Trainer(tiny_train_config(num_epochs=1, lambda_outcome=weight, weight_average=0.0),
+                                tiny_model_config(tiny_encoder), tmp_path / str(weight), "cpu", progress=False)
+        trainer.setup(examples)
+        trainer.train()
+        weights.append({k: v for k, v in trainer.model.trainable_state_dict().items() if not k.startswith("outcome.")})
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
