@@ -1,5 +1,5 @@
-"""Planner: type an instruction and see the planned workflow; weigh cost against quality, compare two
-checkpoints, export the plan or send it to curation."""
+"""Planner: type an instruction and see the planned workflow; weigh cost and speed against predicted success,
+set budgets, compare two checkpoints, export the plan or send it to curation."""
 
 import streamlit as st
 
@@ -12,7 +12,8 @@ from workbench.components.plan_actions import plan_actions
 from workbench.components.plan_view import show_plan
 from workbench.components.text import md_escape
 from workbench.services.planning import (BEAM_CHOICES, InstructionError, agreement, beam_label, check_instruction,
-                                         default_checkpoint, get_planner, plan_instruction, planner_quality)
+                                         default_checkpoint, get_planner, optional_budget, plan_instruction,
+                                         planner_quality)
 from workbench.services.store import get_store
 
 st.title("Planner")
@@ -46,8 +47,16 @@ with right:
     first = checkpoint_picker(checkpoints, key="planner_checkpoint")
     show_quality(first)
     cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight",
-                            help="The worker selector's cost weight: 0 picks the likeliest worker, higher values "
-                                 "prefer cheaper workers for each step.")
+                            help="0 picks, for each step, the worker likeliest to succeed; higher values give up "
+                                 "predicted success for cheaper workers (at w, avoiding the step's dearest worker "
+                                 "is worth w of success probability).")
+    latency_weight = st.slider("Quality ↔ speed", 0.0, 5.0, 0.0, 0.25, key="planner_latency_weight",
+                               help="The same trade for latency: higher values prefer faster workers.")
+    with st.expander("Budgets per plan"):
+        budget_usd = st.number_input("Cost budget (USD, 0 = none)", min_value=0.0, value=0.0, step=0.001,
+                                     format="%.4f", key="planner_budget_usd")
+        budget_ms = st.number_input("Latency budget (critical path, ms, 0 = none)", min_value=0.0, value=0.0,
+                                    step=1000.0, key="planner_budget_latency_ms")
     beam = st.selectbox("Decoding", BEAM_CHOICES, format_func=beam_label, key="planner_beam",
                         help="How many partial plans are kept while decoding. 1 (greedy) is fastest; a wider beam "
                              "finds more probable plans and takes longer. Default: the width the checkpoint was "
@@ -62,7 +71,9 @@ if submitted is None:
     st.stop()
 try:
     text = check_instruction(submitted)
-    plans = [(c, plan_instruction(get_planner(c.path), text, cost_weight, beam)) for c in (first, second) if c]
+    plans = [(c, plan_instruction(get_planner(c.path), text, cost_weight, beam, latency_weight,
+                                  optional_budget(budget_usd), optional_budget(budget_ms)))
+             for c in (first, second) if c]
 except (InstructionError, CheckpointError) as exc:
     st.warning(md_escape(exc))
     st.stop()

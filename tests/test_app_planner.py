@@ -290,3 +290,36 @@ def test_a_planner_whose_plans_are_mostly_wrong_says_so_plainly(home, tiny_check
     assert not at.exception
     warning = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "node-F1 0.08" in warning and "not worth demoing" in warning
+
+
+def test_the_quality_cost_slider_drives_the_utility_selection_across_its_range(trained):
+    planner = get_planner(trained / "checkpoints" / "phase1_best_model.pth")
+    text = EXAMPLES[1]
+    at = _plan(_page(), text)
+    seen = []
+    for weight in (0.0, 2.5, 5.0):
+        at.slider(key="planner_cost_weight").set_value(weight).run()
+        assert not at.exception
+        expected = planner.plan(text, cost_weight=weight)
+        table = at.dataframe[0].value
+        assert table["worker"].tolist() == [t["worker"] for t in expected["subtasks"]]
+        assert table["p(success)"].tolist() == [t["p_success"] for t in expected["subtasks"]]
+        assert all(re.fullmatch(r".+ \(\d+%, \$[\d.]+\)", a) for a in table["alternative 1"])  # success and cost
+        assert _metrics(at)["Expected success"] == f"{expected['p_success']:.0%}"
+        captions = [c.value.replace("\\", "") for c in at.caption]
+        assert any("predicted outcome" in c and f"{weight:g} × relative cost" in c for c in captions)
+        seen.append((tuple(table["worker"]), expected["est_cost_usd"]))
+    assert seen[0][0] != seen[2][0] and seen[0][1] > seen[1][1] >= seen[2][1]
+
+
+def test_a_cost_budget_keeps_the_plan_within_it_and_an_impossible_one_is_said(trained):
+    planner = get_planner(trained / "checkpoints" / "phase1_best_model.pth")
+    text = EXAMPLES[1]
+    free = planner.plan(text)["est_cost_usd"]
+    at = _plan(_page(), text)
+    at.number_input(key="planner_budget_usd").set_value(free / 2).run()
+    assert not at.exception and not any("No plan keeps the budget" in w.value for w in at.warning)
+    expected = planner.plan(text, budget_usd=free / 2)
+    assert expected["est_cost_usd"] <= free / 2 and _metrics(at)["Est. cost"] == usd(expected["est_cost_usd"])
+    at.number_input(key="planner_budget_usd").set_value(0.0000001).run()
+    assert any("No plan keeps the budget" in w.value for w in at.warning)

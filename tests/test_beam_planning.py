@@ -34,12 +34,17 @@ def test_every_width_plans_dags_of_known_types_and_workers(tiny_checkpoint, beam
         assert {s["type"] for s in plan["subtasks"]} <= set(planner.types.items)
         assert all(s["worker"] in planner.workers.items for s in plan["subtasks"])
     alone = [planner.plan(t)["subtasks"] for t in TEXTS]  # the same plans alone or in a batch: padding changes
+    noisy = ("worker_probs", "worker_outcomes", "p_success", "est_cost_usd", "est_latency_ms")
     for batched, single in zip([p["subtasks"] for p in plans], alone):  # the last bits of a float, nothing more
-        assert [{k: v for k, v in s.items() if k != "worker_probs"} for s in batched] == \
-            [{k: v for k, v in s.items() if k != "worker_probs"} for s in single]
+        assert [{k: v for k, v in s.items() if k not in noisy} for s in batched] == \
+            [{k: v for k, v in s.items() if k not in noisy} for s in single]
         for a, b in zip(batched, single):
             assert a["worker_probs"].keys() == b["worker_probs"].keys()
             assert all(abs(a["worker_probs"][w] - b["worker_probs"][w]) <= 2e-3 for w in a["worker_probs"])
+            assert a["worker_outcomes"].keys() == b["worker_outcomes"].keys()
+            assert a["p_success"] == pytest.approx(b["p_success"], abs=2e-3)
+            assert a["est_cost_usd"] == pytest.approx(b["est_cost_usd"], rel=2e-3)
+            assert a["est_latency_ms"] == pytest.approx(b["est_latency_ms"], rel=2e-3)
 
 
 def test_one_call_can_choose_its_own_width(tiny_checkpoint):

@@ -149,11 +149,12 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None):
+def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,
+             selection: str | None = None):
     from orchestai_core.planner_api import Planner
 
     try:
-        return Planner.load(checkpoint, device, int8=int8, beam=beam)
+        return Planner.load(checkpoint, device, int8=int8, beam=beam, selection=selection)
     except ValueError as exc:  # CheckpointError, a device that is not there, or int8 off CPU
         raise click.ClickException(str(exc)) from None
 
@@ -164,19 +165,33 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
 @click.option("--input", "input_path", type=click.Path(dir_okay=False), help='JSONL of {"id", "instruction"} lines.')
 @click.option("--output", "output_path", type=click.Path(dir_okay=False), help="Where --input plans go (JSONL).")
 @click.option("--cost-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Trade quality for price when picking workers (0 = quality only).")
+              help="Trade success for price when picking workers (0 = success only; 5 = strongly cheaper).")
+@click.option("--latency-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Trade success for speed when picking workers (outcome selection only).")
+@click.option("--budget-usd", type=click.FloatRange(min=0), default=None,
+              help="Keep each plan's expected total cost within this many USD when it can be.")
+@click.option("--budget-latency-ms", type=click.FloatRange(min=0), default=None,
+              help="Keep each plan's expected critical-path latency within this many ms when it can be.")
+@click.option("--selection", type=click.Choice(["outcome", "imitation"]), default=None,
+              help="How workers are chosen (default: the checkpoint's model.selection).")
 @click.option("--device", default="auto", show_default=True)
 @int8_option
 @beam_option
-def plan(checkpoint, instruction, input_path, output_path, cost_weight, device, int8, beam):
-    """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output)."""
+def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_weight, budget_usd,
+         budget_latency_ms, selection, device, int8, beam):
+    """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output).
+
+    Each step gets the worker of highest predicted success − cost and latency weights × its relative cost
+    and latency, within the budgets; `meta.selection` of each plan says how its workers were chosen."""
     if bool(instruction) == bool(input_path):
         raise click.UsageError("give either an INSTRUCTION or --input FILE")
     if instruction is not None and not instruction.strip():
         raise click.ClickException("the instruction is empty: type what the workflow should do")
-    planner = _planner(checkpoint, device, int8, beam)
+    planner = _planner(checkpoint, device, int8, beam, selection)
+    choice = {"cost_weight": cost_weight, "latency_weight": latency_weight, "budget_usd": budget_usd,
+              "budget_latency_ms": budget_latency_ms}
     if instruction:
-        click.echo(json.dumps(planner.plan(instruction, cost_weight=cost_weight), ensure_ascii=False))
+        click.echo(json.dumps(planner.plan(instruction, **choice), ensure_ascii=False))
         return
     if not output_path:
         raise click.UsageError("--input needs --output")
@@ -187,7 +202,7 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, device, 
 
     chunk = 256  # plans are written as they come, not kept for the whole file
     plans = (plan for start in range(0, len(texts), chunk)
-             for plan in planner.plan_batch(texts[start:start + chunk], ids[start:start + chunk], cost_weight))
+             for plan in planner.plan_batch(texts[start:start + chunk], ids[start:start + chunk], **choice))
     write_jsonl(plans, output_path)
     click.echo(f"{output_path}: {len(texts)} plans")
 

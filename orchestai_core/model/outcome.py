@@ -44,6 +44,14 @@ class OutcomeHead(nn.Module):
         self.cost = nn.Linear(dim, n_workers)
         self.latency = nn.Linear(dim, n_workers)
 
+    @torch.no_grad()
+    def start_from(self, success_rate: torch.Tensor, log_cost: torch.Tensor, log_latency: torch.Tensor) -> None:
+        """Set the output biases to per-worker averages (W each) of the training logs, so training starts
+        from each worker's typical outcome (costs span orders of magnitude) and learns what the step adds."""
+        self.success.bias.copy_(torch.logit(success_rate.clamp(0.01, 0.99)))
+        self.cost.bias.copy_(log_cost)
+        self.latency.bias.copy_(log_latency)
+
     def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor) -> OutcomePredictions:
         """Predictions from node states B×N×H and the instruction's token states B×T×H (both detached)."""
         nodes, tokens = nodes.detach(), tokens.detach()
@@ -90,3 +98,25 @@ def outcome_loss(predictions: OutcomePredictions, worker_targets: torch.Tensor, 
         w = weights[known].float()
         out[name] = (each * w).sum() / w.sum()
     return out
+
+
+def worker_priors(success: torch.Tensor, cost: torch.Tensor, latency: torch.Tensor, workers: torch.Tensor,
+                  n_workers: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """Per worker, from logged steps (1-D: outcome targets NaN where unknown, worker ids -100 where none):
+    the smoothed success rate (successes + 1) / (runs + 2), and the mean log-cost and log-latency; a worker
+    never seen gets the mean over all steps. None when no step has an outcome."""
+    out = []
+    for values, transform in ((success, None), (cost, lambda t: t.clamp(min=MIN_COST_USD).log()),
+                              (latency, lambda t: t.clamp(min=MIN_LATENCY_MS).log())):
+        known = (workers >= 0) & ~torch.isnan(values)
+        if not known.any():
+            return None
+        goal = values[known].double() if transform is None else transform(values[known].double())
+        ids = workers[known]
+        sums = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, goal)
+        counts = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, torch.ones_like(goal))
+        if transform is None:
+            out.append(((sums + 1) / (counts + 2)).float())
+        else:
+            out.append(torch.where(counts > 0, sums / counts.clamp(min=1), goal.mean()).float())
+    return out[0], out[1], out[2]

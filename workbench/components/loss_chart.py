@@ -55,12 +55,15 @@ def loss_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "
 
 def components_figure(metrics: Sequence[dict], smoothing: float = 0.6, x_axis: str = "step",
                       log_y: bool = True) -> go.Figure:
-    """Each loss component in its own panel: types, workers, edges, DAG penalty and the auxiliary counts."""
+    """Each loss component in its own panel, four a row: types, workers, edges, DAG penalty, the auxiliary
+    counts, and the outcome model's success, log-cost and log-latency losses."""
     names = LOSS_COMPONENTS[1:]
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[f"{n}" for n in names])
-    for col, name in enumerate(names, start=1):
-        _add_curve(fig, metrics, name, smoothing, x_axis, row=1, col=col, legend=col == 1)
-    fig.update_layout(title="Loss components", height=320, **LAYOUT)
+    cols = 4
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{n}" for n in names])
+    for k, name in enumerate(names):
+        _add_curve(fig, metrics, name, smoothing, x_axis, row=k // cols + 1, col=k % cols + 1, legend=k == 0)
+    fig.update_layout(title="Loss components", height=300 * rows, **LAYOUT)
     fig.update_xaxes(title_text=X_TITLES[x_axis])
     fig.update_yaxes(type=_y_scale(log_y))
     return fig

@@ -8,25 +8,26 @@ import streamlit as st
 
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from workbench.services.planning import Planned, beam_label, dag_problem, path_cost, subtask_rows
+from workbench.services.planning import (Planned, beam_label, budget_problem, dag_problem, path_cost,
+                                         selection_caption, subtask_rows, usd)
 
 PATH_BACKGROUND = "background-color: #ffe8d1"  # a light tint of the critical-path orange
 COLUMNS = {
     "step": st.column_config.TextColumn(width="small"),
+    "p(success)": st.column_config.ProgressColumn("p(success)", format="percent", min_value=0.0, max_value=1.0,
+                                                  width=110, help="The outcome model's predicted probability "
+                                                                  "that the chosen worker succeeds"),
     "probability": st.column_config.ProgressColumn("p(worker)", format="percent", min_value=0.0, max_value=1.0,
                                                    width=120,
-                                                   help="The selector's probability for the chosen worker"),
+                                                   help="The imitation selector's probability for the chosen worker"),
+    "alternative 1": st.column_config.TextColumn(help="Another worker for the step: its predicted success and cost "
+                                                      "(or, without an outcome model, the selector's probability)"),
     "depends on": st.column_config.TextColumn(width="small"),
     "est. cost (USD)": st.column_config.NumberColumn("est. cost", format="$%.5f", width="small"),
     "est. latency (ms)": st.column_config.NumberColumn("est. ms", format="%.0f", width="small"),
     "critical path": st.column_config.CheckboxColumn("critical", width="small",
                                                      help="On the longest chain of estimated latencies"),
 }
-
-
-def usd(amount: float) -> str:
-    """Dollars with enough decimals that a fraction of a cent still shows ($0.000040, $0.0123)."""
-    return f"${amount:.6f}" if abs(amount) < 0.01 else f"${amount:.4f}"
 
 
 def plan_badges(planned: Planned) -> None:
@@ -49,14 +50,23 @@ def plan_badges(planned: Planned) -> None:
 
 
 def plan_totals(plan: dict) -> None:
-    """Steps, estimated cost (all steps and critical path) and critical-path latency."""
-    cols = st.columns(4)
+    """Steps, expected success (with an outcome model), estimated cost (all steps and critical path),
+    critical-path latency, how the workers were chosen and whether the budgets hold."""
+    success = plan.get("p_success")
+    cols = st.columns(5 if success is not None else 4)
     cols[0].metric("Steps", len(plan["subtasks"]))
+    if success is not None:
+        cols[-1].metric("Expected success", f"{success:.0%}",
+                        help="Predicted probability that every step succeeds (a failed step stops its dependants)")
     cols[1].metric("Est. cost", usd(plan["est_cost_usd"]))
     cols[2].metric("Est. latency (critical path)", f"{plan['est_latency_ms'] / 1000:.2f} s")
     cols[3].metric("Cost on the critical path", usd(path_cost(plan)))
     path = plan.get("critical_path") or []
     st.caption("Critical path: " + (" → ".join(md_escape(s) for s in path) or "—"))
+    st.caption(md_escape(selection_caption(plan)))
+    problem = budget_problem(plan)
+    if problem:
+        st.warning(f"No plan keeps the budget: {md_escape(problem)}", icon=":material/savings:")
 
 
 def plan_table(plan: dict, key: str) -> None:

@@ -158,28 +158,41 @@ def beam_label(beam: int | None) -> str:
     return "greedy decoding" if beam == 1 else f"beam {beam}"
 
 
-def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0, beam: int | None = None) -> Planned:
-    """Plan a checked instruction, with the time the planner took; `beam` overrides the checkpoint's width."""
-    plan = planner.plan(text, cost_weight=cost_weight, plan_id=plan_id_for(text), beam=beam)
+def plan_instruction(planner: Planner, text: str, cost_weight: float = 0.0, beam: int | None = None,
+                     latency_weight: float = 0.0, budget_usd: float | None = None,
+                     budget_latency_ms: float | None = None) -> Planned:
+    """Plan a checked instruction, with the time the planner took; `beam` overrides the checkpoint's width,
+    the weights and budgets drive the worker selection (`Planner.plan`)."""
+    plan = planner.plan(text, cost_weight=cost_weight, plan_id=plan_id_for(text), beam=beam,
+                        latency_weight=latency_weight, budget_usd=budget_usd, budget_latency_ms=budget_latency_ms)
     return Planned(plan, plan["meta"]["planning_ms"])
 
 
 def alternatives(task: dict) -> list[tuple[str, float]]:
-    """(worker, probability) of the workers after the chosen one, most likely first."""
+    """(worker, probability) of the workers after the chosen one, most likely first (the selector's)."""
     probs = sorted((task.get("worker_probs") or {}).items(), key=lambda kv: -kv[1])
     return [(w, p) for w, p in probs if w != task.get("worker")]
 
 
+def outcome_alternatives(task: dict) -> list[str]:
+    """The other workers allowed on the step with their predicted success and cost, likeliest to succeed
+    first ("gpt-4o (96%, $0.0113)"); empty without an outcome model."""
+    return [f"{w} ({o['p_success']:.0%}, {usd(o['est_cost_usd'])})"
+            for w, o in (task.get("worker_outcomes") or {}).items() if w != task.get("worker")]
+
+
 def subtask_rows(plan: dict) -> list[dict]:
-    """One table row per planned step: worker and its probability, the next two workers, estimates."""
+    """One table row per planned step: worker, its predicted success (with an outcome model) and the
+    selector's probability for it, the next two workers, the estimates."""
     path = set(plan.get("critical_path") or [])
     rows = []
     for task in plan["subtasks"]:
-        others = alternatives(task)
+        others = outcome_alternatives(task) or [f"{w} ({p:.0%})" for w, p in alternatives(task)]
         rows.append({
             "step": task["id"], "type": task["type"], "worker": task.get("worker"),
+            "p(success)": task.get("p_success"),
             "probability": (task.get("worker_probs") or {}).get(task.get("worker")),
-            "alternative 1": _option(others, 0), "alternative 2": _option(others, 1),
+            "alternative 1": others[0] if others else "—", "alternative 2": others[1] if len(others) > 1 else "—",
             "depends on": ", ".join(task.get("depends_on") or []),
             "est. cost (USD)": task.get("est_cost_usd"), "est. latency (ms)": task.get("est_latency_ms"),
             "critical path": task["id"] in path,
@@ -187,8 +200,30 @@ def subtask_rows(plan: dict) -> list[dict]:
     return rows
 
 
-def _option(options: list[tuple[str, float]], k: int) -> str:
-    return f"{options[k][0]} ({options[k][1]:.0%})" if k < len(options) else "—"
+def usd(amount: float) -> str:
+    """Dollars with enough decimals that a fraction of a cent still shows ($0.000040, $0.0123)."""
+    return f"${amount:.6f}" if abs(amount) < 0.01 else f"${amount:.4f}"
+
+
+def selection_caption(plan: dict) -> str:
+    """How the plan's workers were chosen, in a line."""
+    meta = plan.get("meta") or {}
+    if meta.get("selection") == "outcome":
+        text = (f"Workers chosen by predicted outcome: success − {meta.get('cost_weight', 0):g} × relative cost − "
+                f"{meta.get('latency_weight', 0):g} × relative latency")
+    else:
+        text = "Workers chosen by imitation of the logged choices (Phase 1), lowered by the cost weight"
+    if meta.get("selection_note"):
+        text += f" ({meta['selection_note']})"
+    return text + "."
+
+
+def budget_problem(plan: dict) -> str | None:
+    """Why the plan breaks its budgets (no plan could meet them), or None when it keeps them or has none."""
+    budget = (plan.get("meta") or {}).get("budget")
+    if not budget or budget.get("feasible", True):
+        return None
+    return "; ".join(budget.get("violations") or ["a budget cannot be met"])
 
 
 def path_cost(plan: dict) -> float:
@@ -220,6 +255,11 @@ def agreement(a: dict, b: dict) -> dict:
     same_types = Counter(t["type"] for t in a["subtasks"]) == Counter(t["type"] for t in b["subtasks"])
     return {"node_f1": s["node_f1"], "edge_f1": s["edge_f1"], "same_steps": same_types,
             "same_workers": s["worker_hits"], "matched": s["worker_total"]}
+
+
+def optional_budget(value: float | None) -> float | None:
+    """A budget input as the planner takes it: 0 or empty means no budget."""
+    return value if value else None
 
 
 def export_json(plan: dict, checkpoint: str, cost_weight: float) -> str:

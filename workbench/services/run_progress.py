@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LOSS_COMPONENTS = ("loss", "types", "workers", "edges", "dag", "counts")
+LOSS_COMPONENTS = ("loss", "types", "workers", "edges", "dag", "counts",
+                   "outcome_success", "outcome_cost", "outcome_latency")  # the outcome model's own losses
 RATE_WINDOW = 20  # logged steps over which examples/s is measured
 
 
