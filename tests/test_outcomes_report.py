@@ -6,7 +6,6 @@ keeping `Planner.predict_outcomes`'s contract; one knows the generator's truth."
 import copy
 import json
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -14,40 +13,9 @@ import pytest
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.outcomes.report import (calibration_report, has_outcome_model, policy_report, pscore_note,
                                             step_predictions)
-from orchestai_core.synth import expected_cost, generate_logs, logging_distribution, success_matrix
+from orchestai_core.synth import generate_logs, logging_distribution
 from orchestai_core.training_data import example_from_log
-
-
-@dataclass
-class StepOutcomes:
-    p_success: np.ndarray
-    cost_usd: np.ndarray
-    latency_ms: np.ndarray
-    allowed: np.ndarray
-
-
-class TruthPlanner:
-    """Predicts the generator's true success and expected cost for every (step, worker) of the logs it was
-    given, in the examples' node order; latency is a fixed 1 s per worker rank."""
-
-    def __init__(self, logs, catalogue, max_nodes=48):
-        self.worker_names = catalogue.names()
-        self.catalogue, self.max_nodes = catalogue, max_nodes
-        self.by_id = {log["id"]: log for log in logs}
-
-    def predict_outcomes(self, examples, batch_size=64):
-        from orchestai_core.dag import topological_order
-
-        out = []
-        for example in examples:
-            log = self.by_id[example.id]
-            truth = success_matrix(log, self.catalogue)
-            order = topological_order(log["subtasks"])[:self.max_nodes]
-            p = np.array([[truth[i][w] for w in self.worker_names] for i in order])
-            cost = np.array([[expected_cost(log, i, w, self.catalogue) for w in self.worker_names] for i in order])
-            latency = np.tile(1000.0 * (1 + np.arange(len(self.worker_names))), (len(order), 1))
-            out.append(StepOutcomes(p, cost, latency, np.ones_like(p, dtype=bool)))
-        return out
+from outcome_fixtures import StepOutcomes, TruthPlanner
 
 
 class MarkerPlanner:
