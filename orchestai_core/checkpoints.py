@@ -17,7 +17,7 @@ from typing import Any
 
 BEST, LAST = "phase1_best_model.pth", "last.pth"
 RUN_FOLDER = re.compile(r"^run-(\d+)$")
-CHECKPOINT_VERSION = 5
+CHECKPOINT_VERSION = 6  # 6: the outcome model's weights and outcome_steps
 
 
 class CheckpointError(ValueError):
@@ -52,6 +52,7 @@ class Checkpoint:
     scaler: dict | None = None
     rng: Any = None
     elapsed: float = 0.0         # seconds trained, carried across resumes
+    outcome_steps: int = 0       # training steps with a logged outcome (0: the outcome model learnt nothing)
     version: int = CHECKPOINT_VERSION
 
     def best_validation(self) -> dict | None:

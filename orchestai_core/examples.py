@@ -24,6 +24,7 @@ class Example:
     latencies: list[float | None] = field(default_factory=list)
     success: bool | None = None
     choice_probs: list[float | None] = field(default_factory=list)  # propensity of each worker (format 1.1)
+    statuses: list[str | None] = field(default_factory=list)  # success | failed | skipped | None (not recorded)
 
 
 SHOWN_IDS = 5  # ids named in a cut's message

@@ -5,33 +5,69 @@
     planner.plan("Summarize the report and translate it into French")
     planner.plan_batch([...])
 
+    planner.plan("…", cost_weight=2.5, latency_weight=0.5, budget_usd=0.01, budget_latency_ms=20000)
+    planner.predict_outcomes(examples)  # every worker's predicted outcome on each example's gold workflow
+
 Plans follow the spec's plan output: subtasks with id, type, worker, depends_on and worker_probs,
-plus est_cost_usd, est_latency_ms along the critical path and critical_path.
+plus est_cost_usd, est_latency_ms along the critical path and critical_path; a planner with an outcome
+model also gives each step p_success (and `worker_outcomes`: every allowed worker's predictions) and the
+plan a p_success. `meta.selection` says how the workers were chosen:
+
+- `outcome`: per step the allowed worker of highest utility p_success − cost_weight·cost/ref −
+  latency_weight·latency/ref (`orchestai_core.outcomes.selection`), repaired to keep the budgets.
+- `imitation` (the seed's Phase 1): the worker the selector learnt from the logged choices, lowered by
+  `cost_weight` × its relative cost (`model.selector.cost_adjusted`); latency_weight plays no part; budgets
+  are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0, e.g. a
+  TaskBench import) always plans this way, and its estimates are the training logs' medians (PlanStats).
+
+Allowed workers: a step of type t may go to the workers that ran a step of type t in the planner's
+training logs (and, in `predict_outcomes`, to the step's logged worker); a type no training log assigned
+a worker to may go to any worker. The outcome model has seen nothing of the other pairs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from orchestai_core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
-from orchestai_core.dag import critical_path
 from orchestai_core.device import pick_device
+from orchestai_core.examples import Example
+from orchestai_core.model.batching import Encoded, collate, encode_labels
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.beam import check_beam
-from orchestai_core.model.planner import PlannerConfig, PlannerModel
-from orchestai_core.model.selector import relative_costs
+from orchestai_core.model.outcome import OutcomePredictions
+from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
+from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.vocab import Vocab
+from orchestai_core.outcomes.selection import Selection, choose_workers
 from orchestai_core.plan_stats import PlanStats
+
+NO_OUTCOMES = "imitation: the checkpoint's training saw no logged outcome (outcome_steps 0)"
+
+
+@dataclass(frozen=True)
+class StepOutcomes:
+    """The outcome model's predictions on one workflow: n_steps × n_workers arrays in the workflow's node
+    order and `Planner.worker_names` column order. `allowed` marks the workers that may do each step (see
+    the module docstring). Steps beyond the model's `max_nodes` have NaN predictions."""
+
+    p_success: np.ndarray
+    cost_usd: np.ndarray
+    latency_ms: np.ndarray
+    allowed: np.ndarray
 
 
 class Planner:
     """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
 
-    def __init__(self, checkpoint: Checkpoint, device: str = "auto", int8: bool = False, beam: int | None = None):
+    def __init__(self, checkpoint: Checkpoint, device: str = "auto", int8: bool = False, beam: int | None = None,
+                 selection: str | None = None):
         self.device = pick_device(device)
         self.config = PlannerConfig.from_dict(checkpoint.model_config)
         self.beam = self.config.beam if beam is None else check_beam(beam)
@@ -42,7 +78,11 @@ class Planner:
         self.encoder = self.model.encoder
         self.stats = PlanStats.from_dict(checkpoint.stats)
         self.relative_cost = self._relative_cost()
+        self.stats_cost, self.stats_latency = self._stats_tables()
+        self.outcome_steps = checkpoint.outcome_steps
+        self.selection, self.selection_note = self._selection(selection)
         self.train_plans = checkpoint.train_plans
+        self.type_workers = self._type_workers(checkpoint.train_plans)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
@@ -50,19 +90,95 @@ class Planner:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False,
-             beam: int | None = None) -> "Planner":
+             beam: int | None = None, selection: str | None = None) -> "Planner":
         """A planner from a checkpoint; CheckpointError (one line) when it cannot be used, ValueError
-        when `int8` cannot be (not on CPU, or a fine-tuned encoder) or `beam` is not a width. `beam`
-        plans are kept while decoding (default: the checkpoint's `model.beam`; 1 = greedy)."""
+        when `int8` cannot be (not on CPU, or a fine-tuned encoder), `beam` is not a width or `selection`
+        not one of outcome | imitation. `beam` plans are kept while decoding (default: the checkpoint's
+        `model.beam`; 1 = greedy); `selection` overrides the checkpoint's `model.selection`."""
         beam = None if beam is None else check_beam(beam)
+        _check_selection(selection)
         checkpoint = load_checkpoint(path)
         try:
-            planner = cls(checkpoint, device, beam=beam)
+            planner = cls(checkpoint, device, beam=beam, selection=selection)
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
         if int8:
             planner.quantize()  # outside the try: its errors are about the option, not the checkpoint
         return planner
+
+    @property
+    def worker_names(self) -> list[str]:
+        """The workers, in the column order of every per-worker array the planner returns."""
+        return list(self.workers.items)
+
+    @property
+    def has_outcomes(self) -> bool:
+        """Whether the outcome model learnt from logged outcomes (otherwise its predictions mean nothing)."""
+        return self.outcome_steps > 0
+
+    def _selection(self, override: str | None) -> tuple[str, str | None]:
+        """The selection plans use, and why it is not the one asked for (None when it is)."""
+        _check_selection(override)
+        wanted = override or self.config.selection
+        if wanted == "outcome" and not self.has_outcomes:
+            return "imitation", NO_OUTCOMES
+        return wanted, None
+
+    def _type_workers(self, train_plans: list[dict]) -> dict[str, set[int]]:
+        """Per type, the workers the training logs ran on a step of that type."""
+        seen: dict[str, set[int]] = {}
+        for plan in train_plans:
+            for t, w in zip(plan["types"], plan["workers"]):
+                if w in self.workers.index:
+                    seen.setdefault(t, set()).add(self.workers[w])
+        return seen
+
+    def allowed_workers(self, types: list[str], logged: list[str | None] | None = None) -> np.ndarray:
+        """n × k: the workers that may do each step (see the module docstring)."""
+        allowed = np.zeros((len(types), len(self.workers)), dtype=bool)
+        for i, t in enumerate(types):
+            seen = self.type_workers.get(t)
+            if seen:
+                allowed[i, sorted(seen)] = True
+            else:
+                allowed[i] = True
+            if logged is not None and logged[i] in self.workers.index:
+                allowed[i, self.workers[logged[i]]] = True
+        return allowed
+
+    @torch.inference_mode()
+    def predict_outcomes(self, examples: list[Example], batch_size: int = 64) -> list[StepOutcomes]:
+        """Every worker's predicted success probability, cost (USD) and latency (ms) on each step of each
+        example's gold workflow (teacher forced on its types and parents), one StepOutcomes per example."""
+        results = []
+        for start in range(0, len(examples), batch_size):
+            part = examples[start:start + batch_size]
+            outcomes = self._teacher_forced([self._check(e.instruction) for e in part], part)
+            p, cost, latency = (a.cpu().numpy().astype(float) for a in
+                                (outcomes.p_success(), outcomes.cost_usd(), outcomes.latency_ms()))
+            for b, e in enumerate(part):
+                n, kept = len(e.types), min(len(e.types), self.config.max_nodes)
+                arrays = []
+                for values in (p, cost, latency):
+                    full = np.full((n, len(self.workers)), math.nan)
+                    full[:kept] = values[b, :kept]
+                    arrays.append(full)
+                results.append(StepOutcomes(*arrays, self.allowed_workers(e.types, e.workers)))
+        return results
+
+    def _teacher_forced(self, texts: list[str], examples: list[Example]) -> OutcomePredictions:
+        """The outcome model's predictions on the examples' own workflows (B×N×W)."""
+        batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
+        states = self.encoder.frozen_states(**batch).float()
+        numbers = self.model.numbers(tokens, words)
+        lengths = batch["attention_mask"].sum(1).tolist()
+        items = [Encoded(states[b, :n], numbers[b, :n], *encode_labels(e, self.types, self.workers,
+                                                                         self.config.max_nodes))
+                 for b, (e, n) in enumerate(zip(examples, lengths))]
+        inputs = {k: v.to(self.device) for k, v in collate(items, self.types).items()}
+        *_, outcomes = self.model(inputs["tokens"], inputs["token_mask"], inputs["numbers"], inputs["prev"],
+                                  inputs["emitted"], inputs["node_valid"])
+        return outcomes
 
     @property
     def int8(self) -> bool:
@@ -77,6 +193,12 @@ class Planner:
         """types × workers: each worker's expected cost for the type, 0 (cheapest) .. 1 (dearest), log scale."""
         table = torch.tensor([[self.stats.estimate(t, w)[0] for w in self.workers.items] for t in self.types.items])
         return relative_costs(table)
+
+    def _stats_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """types × workers: the training logs' median cost (USD) and latency (ms) of each pair (PlanStats)."""
+        pairs = [[self.stats.estimate(t, w) for w in self.workers.items] for t in self.types.items]
+        table = np.array(pairs, dtype=float).reshape(len(self.types), len(self.workers), 2)
+        return table[..., 0], table[..., 1]
 
     @staticmethod
     def _check(text: str, position: int | None = None) -> str:
@@ -94,8 +216,12 @@ class Planner:
         return self._decode(self._checked(texts), cost_weight, self._beam(beam))
 
     def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
-        out = self.model.plan_texts(texts, beam)
-        return decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers, self.relative_cost, cost_weight)
+        return self._generate(texts, cost_weight, beam)[0]
+
+    def _generate(self, texts: list[str], cost_weight: float, beam: int) -> tuple[list[DecodedPlan], dict]:
+        """Decoded plans (imitation's workers) and the raw outputs they came from, on the CPU."""
+        out = {k: v.cpu() for k, v in self.model.plan_texts(texts, beam).items()}
+        return decode(out, self.types, self.workers, self.relative_cost, cost_weight), out
 
     def _checked(self, texts: list[str]) -> list[str]:
         return [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
@@ -115,12 +241,18 @@ class Planner:
         return self.beam if beam is None else check_beam(beam)
 
     def plan_batch(self, texts: list[str], ids: list[str] | None = None, cost_weight: float = 0.0,
-                   batch_size: int = 64, beam: int | None = None) -> list[dict]:
-        """Plans for many instructions, in batches (instructions of similar length together). `beam`
+                   batch_size: int = 64, beam: int | None = None, latency_weight: float = 0.0,
+                   budget_usd: float | None = None, budget_latency_ms: float | None = None) -> list[dict]:
+        """Plans for many instructions, in batches (instructions of similar length together). Workers are
+        chosen by the planner's selection (`self.selection`, see the module docstring) with `cost_weight`
+        and `latency_weight`, within the per-plan budgets `budget_usd` (expected total cost) and
+        `budget_latency_ms` (expected critical-path latency) whenever a plan can meet them. `beam`
         overrides the planner's decoding width for this call (1 = greedy)."""
         if ids is not None and len(ids) != len(texts):
             raise ValueError(f"got {len(ids)} ids for {len(texts)} instructions")
         beam = self._beam(beam)
+        choice = Choice(_weight("cost_weight", cost_weight), _weight("latency_weight", latency_weight),
+                        _budget("budget_usd", budget_usd), _budget("budget_latency_ms", budget_latency_ms))
         texts = self._checked(texts)
         truncated = [n > self.config.max_length for n in self.encoder.token_counts(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -128,30 +260,110 @@ class Planner:
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded = self._decode([texts[i] for i in part], cost_weight, beam)
+            decoded, out = self._generate([texts[i] for i in part], choice.cost_weight, beam)
+            for b, (i, d) in enumerate(zip(part, decoded)):
+                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, self._row(out, b), choice)
             ms = (time.perf_counter() - began) * 1000 / len(part)
-            for i, d in zip(part, decoded):
-                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, ms, beam, truncated[i])
+            for i in part:
+                plans[i]["meta"].update(planning_ms=round(ms, 2), beam=beam, truncated=truncated[i])
         return plans
 
-    def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1", beam: int | None = None) -> dict:
-        """One plan in the spec's plan-output shape; `cost_weight` > 0 prefers cheaper workers, `beam`
-        overrides the decoding width for this call."""
-        return self.plan_batch([text], [plan_id], cost_weight, beam=beam)[0]
+    def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1", beam: int | None = None,
+             latency_weight: float = 0.0, budget_usd: float | None = None,
+             budget_latency_ms: float | None = None) -> dict:
+        """One plan in the spec's plan-output shape; see `plan_batch` for the weights and budgets."""
+        return self.plan_batch([text], [plan_id], cost_weight, beam=beam, latency_weight=latency_weight,
+                               budget_usd=budget_usd, budget_latency_ms=budget_latency_ms)[0]
 
-    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, ms: float, beam: int, truncated: bool) -> dict:
+    def _row(self, out: dict, b: int) -> dict[str, np.ndarray]:
+        """One plan's per-step arrays (n × k): the imitation scores, and the outcome model's predictions."""
+        n = int(out["lengths"][b])
+        row = {"types": out["types"][b, :n], "workers": out["workers"][b, :n].float()}
+        row.update(p=torch.sigmoid(out["success"][b, :n].float()).numpy().astype(float),
+                   cost=out["log_cost"][b, :n].float().exp().numpy().astype(float),
+                   latency=out["log_latency"][b, :n].float().exp().numpy().astype(float))
+        return row
+
+    def _estimates(self, row: dict) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """n × k success probabilities (None without an outcome model), costs and latencies of every worker."""
+        if self.has_outcomes:
+            return row["p"], row["cost"], row["latency"]
+        type_ids = row["types"].numpy()
+        return None, self.stats_cost[type_ids], self.stats_latency[type_ids]
+
+    def _imitation(self, row: dict, cost_weight: float) -> np.ndarray:
+        """n × k: the selector's distribution over workers, lowered by the cost weight as decoding does."""
+        if cost_weight:
+            scores = cost_adjusted(row["workers"], self.relative_cost[row["types"]], cost_weight)
+        else:
+            scores = row["workers"].log_softmax(-1)
+        return scores.softmax(-1).numpy().astype(float)
+
+    def _choose(self, types: list[str], parents: list[list[int]], row: dict, choice: "Choice") -> Selection:
+        p, cost, latency = self._estimates(row)
+        if self.selection == "outcome":
+            return choose_workers(p, cost, latency, parents, choice.cost_weight, choice.latency_weight,
+                                  choice.budget_usd, choice.budget_latency_ms, self.allowed_workers(types))
+        # The selector's (cost-adjusted) likeliest worker; only the budgets' repair looks at cost and latency.
+        return choose_workers(self._imitation(row, choice.cost_weight), cost, latency, parents,
+                              budget_usd=choice.budget_usd, budget_latency_ms=choice.budget_latency_ms)
+
+    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: "Choice") -> dict:
         g = decoded.graph
+        selection = self._choose(g.types, g.parents, row, choice)
+        p, cost, latency = self._estimates(row)
         subtasks = []
-        for i, (t, w, parents) in enumerate(zip(g.types, g.workers, g.parents)):
-            cost, latency = self.stats.estimate(t, w)
-            subtasks.append({"id": f"s{i + 1}", "type": t, "worker": w, "depends_on": [f"s{p + 1}" for p in parents],
-                             "worker_probs": decoded.worker_probs[i], "est_cost_usd": round(cost, 6),
-                             "est_latency_ms": round(latency, 1), "latency_ms": latency})
-        path, total_latency = critical_path(subtasks)
-        for s in subtasks:
-            del s["latency_ms"]
-        return {"id": plan_id, "instruction": text, "subtasks": subtasks,
-                "est_cost_usd": round(sum(s["est_cost_usd"] for s in subtasks), 6),
-                "est_latency_ms": round(total_latency, 1), "critical_path": path,
-                "meta": {"raw_adjacency_acyclic": decoded.raw_acyclic, "planning_ms": round(ms, 2),
-                         "beam": beam, "truncated": truncated}}
+        for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
+            task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],
+                    "depends_on": [f"s{q + 1}" for q in parents], "worker_probs": decoded.worker_probs[i],
+                    "est_cost_usd": round(float(cost[i, w]), 6), "est_latency_ms": round(float(latency[i, w]), 1)}
+            if p is not None:
+                task["p_success"] = round(float(p[i, w]), 4)
+                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, self.allowed_workers([t])[0])
+            subtasks.append(task)
+        plan = {"id": plan_id, "instruction": text, "subtasks": subtasks,
+                "est_cost_usd": round(selection.total_cost, 6), "est_latency_ms": round(selection.critical_path_ms, 1),
+                "critical_path": [f"s{i + 1}" for i in selection.critical_path]}
+        if p is not None:
+            plan["p_success"] = round(float(np.prod([p[i, w] for i, w in enumerate(selection.workers)])), 4)
+        meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": self.selection,
+                "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
+        if self.selection_note:
+            meta["selection_note"] = self.selection_note
+        if choice.budget_usd is not None or choice.budget_latency_ms is not None:
+            meta["budget"] = {"usd": choice.budget_usd, "latency_ms": choice.budget_latency_ms,
+                              "feasible": selection.feasible, "violations": list(selection.violations)}
+        plan["meta"] = meta
+        return plan
+
+    def _worker_outcomes(self, i: int, p, cost, latency, allowed: np.ndarray) -> dict[str, dict]:
+        """The predictions of every worker allowed on step i, likeliest to succeed first."""
+        ranked = sorted(np.flatnonzero(allowed), key=lambda j: (-p[i, j], cost[i, j]))
+        return {self.workers.items[j]: {"p_success": round(float(p[i, j]), 4),
+                                        "est_cost_usd": round(float(cost[i, j]), 6),
+                                        "est_latency_ms": round(float(latency[i, j]), 1)} for j in ranked}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """How a plan's workers are chosen: the utility's weights and the per-plan budgets (None: no budget)."""
+
+    cost_weight: float = 0.0
+    latency_weight: float = 0.0
+    budget_usd: float | None = None
+    budget_latency_ms: float | None = None
+
+
+def _weight(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+    return float(value)
+
+
+def _budget(name: str, value) -> float | None:
+    return None if value is None else _weight(name, value)
+
+
+def _check_selection(selection: str | None) -> None:
+    if selection is not None and selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")

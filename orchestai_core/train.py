@@ -37,9 +37,10 @@ from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, 
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
-from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels
+from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
+from orchestai_core.model.outcome import outcome_loss, propensity_weights
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
@@ -74,6 +75,8 @@ class TrainConfig:
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
     weight_average: float = 0.98      # decay of the running average of the weights that validation and checkpoints use (0 = off)
     patience: int = 0                 # epochs without a better validation loss before stopping (0 = all epochs)
+    lambda_outcome: float = 1.0       # weight of the outcome model's losses in training (not in the validation loss)
+    outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
@@ -96,6 +99,10 @@ class TrainConfig:
             raise ValueError(f"weight_average must be 0 (off) or a decay below 1, got {config.weight_average}")
         if config.patience < 0:
             raise ValueError(f"patience must be 0 (off) or a number of epochs, got {config.patience}")
+        if config.lambda_outcome < 0:
+            raise ValueError(f"lambda_outcome must be 0 or more, got {config.lambda_outcome}")
+        if config.outcome_clip < 1:
+            raise ValueError(f"outcome_clip must be at least 1 (weights 1/choice_prob are ≥ 1), got {config.outcome_clip}")
         if config.train_data_size < 0:
             raise ValueError(f"train_data_size must be 0 (every log) or a number of logs, got {config.train_data_size}")
         return config
@@ -230,7 +237,10 @@ class Phase1Trainer:
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
         self.train_items = self._encode(self.train_examples)
         self.val_items = self._encode(self.val_examples)
-        self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}"
+        self.outcome_steps = sum(1 for item in self.train_items
+                                 for w, y in zip(item.workers, item.success) if w >= 0 and not math.isnan(y))
+        self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}, "
+                  f"{self.outcome_steps} training steps with an outcome"
                   + (f", resuming after epoch {self.epoch}" if state is not None else ""))
         self.cuts = self._cuts(self.train_examples + self.val_examples)
 
@@ -276,7 +286,9 @@ class Phase1Trainer:
             lengths = batch["attention_mask"].sum(1).tolist()
             numbers = self.model.numbers(tokens, words)
             for i, e, s, v, n in zip(order[start:start + chunk], part, states, numbers, lengths):
-                cached[i] = Encoded(s[:n].clone(), v[:n].clone(), *encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes))
+                cap = self.model_cfg.max_nodes
+                cached[i] = Encoded(s[:n].clone(), v[:n].clone(), *encode_labels(e, self.types, self.workers, cap),
+                                    *encode_outcomes(e, cap))
         return [cached[i] for i in range(len(examples))]
 
     # ------------------------------------------------------------------ training
@@ -286,16 +298,25 @@ class Phase1Trainer:
         return contextlib.nullcontext()
 
     def _batch_loss(self, batch: dict, net=None, training: bool = False) -> dict[str, torch.Tensor]:
-        """The loss of a batch; `training` adds label smoothing (validation loss is the plain one)."""
+        """The loss of a batch and its components. `training` adds label smoothing, the count loss and
+        lambda_outcome × the outcome losses; the validation loss is the plain L (types, workers, edges,
+        λ·DAG), so the outcome terms, reported beside it, do not pick the best checkpoint."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         cfg = self.cfg
         with self._autocast():
-            type_logits, worker_logits, edge_logits, totals = (net or self.model)(
+            type_logits, worker_logits, edge_logits, totals, outcomes = (net or self.model)(
                 batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"], batch["node_valid"])
-            return planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
-                                edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
-                                cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
-                                cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0)
+            losses = planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
+                                  edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
+                                  cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
+                                  cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0)
+            terms = outcome_loss(outcomes, batch["worker_targets"], batch["success_targets"], batch["costs_targets"],
+                                 batch["latencies_targets"],
+                                 propensity_weights(batch["choice_probs_targets"], cfg.outcome_clip))
+        losses.update(terms)
+        if training:
+            losses["loss"] = losses["loss"] + cfg.lambda_outcome * sum(terms.values())
+        return losses
 
     def lr_factor(self, step: int) -> float:
         """Linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio` at the last step."""
@@ -510,7 +531,7 @@ class Phase1Trainer:
                 average=self.average.state_dict() if resumable else None,
                 optimizer=self.optimizer.state_dict() if with_optimizer else None,
                 scaler=self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
-                rng=torch.get_rng_state(), elapsed=self.elapsed()), path)
+                rng=torch.get_rng_state(), elapsed=self.elapsed(), outcome_steps=self.outcome_steps), path)
 
     def _write_metrics(self, rows: list[dict]) -> None:
         if self.store is not None and self.run_id is not None and rows:

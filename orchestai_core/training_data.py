@@ -34,6 +34,7 @@ def example_from_log(log: dict) -> Example:
         latencies=[s.get("latency_ms") for s in ordered],
         success=log.get("success"),
         choice_probs=[s.get("choice_prob") for s in ordered],
+        statuses=[s.get("status") for s in ordered],
     )
 
 

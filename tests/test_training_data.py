@@ -18,7 +18,7 @@ def test_the_spec_example_becomes_an_example_with_everything_training_needs(spec
         types=["extract_text", "summarize", "translate", "translate"],
         workers=["gpt-4o-mini", "gpt-4o-mini", "nllb-200", "nllb-200"],
         parents=[[], [0], [1], [1]], costs=[0.0003, 0.0009, 0.0002, 0.0002], latencies=[640, 1810, 420, 455],
-        success=True, choice_probs=[None, None, None, None])
+        success=True, choice_probs=[None, None, None, None], statuses=["success"] * 4)
 
 
 def test_choice_probs_follow_the_canonical_node_order(make_log):
@@ -27,6 +27,14 @@ def test_choice_probs_follow_the_canonical_node_order(make_log):
     for task, prob in zip(log["subtasks"], (0.4, 0.3, 1, 0.9)):
         task["choice_prob"] = prob
     assert example_from_log(log).choice_probs == [0.9, 1, 0.4, 0.3]  # s1, s2, s4, s3
+
+
+def test_statuses_follow_the_canonical_node_order(make_log):
+    log = make_log("x")
+    log["subtasks"] = list(reversed(log["subtasks"]))  # s4, s3, s2, s1
+    log["subtasks"][0]["status"] = "failed"
+    del log["subtasks"][1]["status"]
+    assert example_from_log(log).statuses == ["success", "success", "failed", None]  # s1, s2, s4, s3
 
 
 def test_nodes_are_reordered_so_every_parent_comes_first(make_log):

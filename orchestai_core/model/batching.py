@@ -3,8 +3,9 @@ batches of similar length, so little compute goes to padding."""
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
@@ -22,6 +23,36 @@ class Encoded:
     types: list[int]
     workers: list[int]    # -100 where the log recorded no worker (or a worker unknown to the vocabulary)
     parents: list[list[int]]
+    # The logged worker's outcome per step, NaN where unknown (none recorded, a skipped step): success 1/0,
+    # cost (USD), latency (ms), and the probability with which the logging system chose that worker.
+    # Empty lists mean no outcomes at all.
+    success: list[float] = field(default_factory=list)
+    costs: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    choice_probs: list[float] = field(default_factory=list)
+
+
+OUTCOME_STATUSES = {"success": 1.0, "failed": 0.0}  # skipped steps ran no worker: nothing to learn
+
+
+def encode_outcomes(example: Example, max_nodes: int) -> tuple[list, list, list, list]:
+    """Success (1/0), cost, latency and choice_prob of each step's logged worker, cut to the first `max_nodes`
+    nodes; NaN where unknown. A skipped step, or one without a worker, has no outcome at all."""
+    n = min(len(example.types), max_nodes)
+
+    def column(values: list, i: int) -> float:
+        value = values[i] if i < len(values) else None
+        return math.nan if value is None else float(value)
+
+    success, costs, latencies, probs = [], [], [], []
+    for i in range(n):
+        status = example.statuses[i] if i < len(example.statuses) else None
+        ran = status != "skipped" and example.workers[i] is not None
+        success.append(OUTCOME_STATUSES.get(status, math.nan) if ran else math.nan)
+        costs.append(column(example.costs, i) if ran else math.nan)
+        latencies.append(column(example.latencies, i) if ran else math.nan)
+        probs.append(column(example.choice_probs, i) if ran else math.nan)
+    return success, costs, latencies, probs
 
 
 def encode_labels(example: Example, types: Vocab, workers: Vocab, max_nodes: int) -> tuple[list, list, list]:
@@ -72,4 +103,16 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     type_targets = type_targets.masked_fill(steps > lengths.unsqueeze(1), -100)
     return {"tokens": tokens, "token_mask": token_mask, "numbers": numbers, "prev": prev, "emitted": emitted,
             "type_targets": type_targets, "count_targets": count_targets, "worker_targets": worker_targets,
-            "edge_targets": edge_targets, "node_valid": node_valid}
+            "edge_targets": edge_targets, "node_valid": node_valid,
+            **{f"{name}_targets": _outcome_column(items, name, n_max)
+               for name in ("success", "costs", "latencies", "choice_probs")}}
+
+
+def _outcome_column(items: list[Encoded], name: str, n_max: int) -> torch.Tensor:
+    """B×N float tensor of one outcome field, NaN where unknown and on padding."""
+    out = torch.full((len(items), n_max), math.nan)
+    for b, item in enumerate(items):
+        values = getattr(item, name)[:len(item.types)]
+        if values:
+            out[b, :len(values)] = torch.tensor(values, dtype=torch.float32)
+    return out

@@ -1,4 +1,5 @@
-"""The planner model: instruction encoder, task decomposer, workflow graph and worker selector."""
+"""The planner model: instruction encoder, task decomposer, workflow graph, worker selector (imitation of the
+logged choices) and outcome model (each worker's predicted success, cost and latency on each step)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
 from orchestai_core.model.numerals import token_numbers
+from orchestai_core.model.outcome import OutcomeHead, OutcomePredictions
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
 from orchestai_core.examples import Cut, Example, cuts
 
 FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
+SELECTIONS = ("outcome", "imitation")
 
 
 @dataclass
@@ -36,6 +39,7 @@ class PlannerConfig:
     max_nodes: int = 64
     dropout: float = 0.2
     beam: int = 3  # plans kept while decoding (1 = greedy); plan and eval can override it
+    selection: str = "outcome"  # outcome (utility of predicted outcomes) | imitation (the logged choices)
 
     @classmethod
     def from_dict(cls, data: dict) -> "PlannerConfig":
@@ -45,6 +49,8 @@ class PlannerConfig:
             raise ValueError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
         config = cls(**data)
         check_beam(config.beam, "model.beam")
+        if config.selection not in SELECTIONS:
+            raise ValueError(f"model.selection must be one of {', '.join(SELECTIONS)}, got {config.selection!r}")
         return config
 
 
@@ -75,6 +81,7 @@ class PlannerModel(nn.Module):
                                          config.count_heads)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
         self.selector = WorkerSelector(h, h, len(workers), config.selector_heads, config.dropout)
+        self.outcome = OutcomeHead(h, len(workers), config.selector_heads, config.dropout)
 
     @classmethod
     def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
@@ -83,20 +90,24 @@ class PlannerModel(nn.Module):
         return cls(config, types, workers, encoder)
 
     def forward(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor, prev: torch.Tensor,
-                emitted: torch.Tensor, node_valid: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Teacher-forced logits from frozen-encoder states and the numbers the tokens write:
-        types (B×S×V), workers (B×N×W), edges (B×N×N), and expected type totals (B×S)."""
+                emitted: torch.Tensor, node_valid: torch.Tensor,
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, OutcomePredictions]:
+        """Teacher-forced outputs from frozen-encoder states and the numbers the tokens write: logits of
+        types (B×S×V), workers (B×N×W) and edges (B×N×N), expected type totals (B×S), and the outcome
+        model's predictions for every worker on every node (OutcomePredictions, B×N×W)."""
         tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
         request = self.decomposer.read(tokens, token_mask, numbers)
         type_logits, nodes, totals = self.decomposer(request, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
-        return type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals
+        return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals,
+                self.outcome(nodes, tokens, token_mask))
 
     @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
                  beam: int | None = None) -> dict[str, torch.Tensor]:
-        """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits. `beam`
-        plans are kept while decoding (default: the config's; 1 = greedy)."""
+        """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, and the outcome
+        model's success logits, log-cost and log-latency (B×N×W). `beam` plans are kept while decoding
+        (default: the config's; 1 = greedy)."""
         tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
         request = self.decomposer.read(tokens, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
@@ -109,8 +120,10 @@ class PlannerModel(nn.Module):
                                                                 self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
+        outcomes = self.outcome(nodes, tokens, token_mask)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
-                "workers": self.selector(nodes, tokens, token_mask, request.pooled)}
+                "workers": self.selector(nodes, tokens, token_mask, request.pooled),
+                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
 
     @torch.inference_mode()
     def plan_texts(self, texts: list[str], beam: int | None = None) -> dict[str, torch.Tensor]:

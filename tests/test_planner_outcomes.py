@@ -1,0 +1,80 @@
+"""The planner's outcome predictions on gold workflows (`Planner.predict_outcomes`), the API that off-policy
+evaluation and calibration build on."""
+
+import math
+
+import numpy as np
+import pytest
+
+from orchestai_core.planner_api import Planner, StepOutcomes
+from orchestai_core.synth import generate_logs
+from orchestai_core.training_data import example_from_log
+
+
+@pytest.fixture(scope="module")
+def planner(tiny_checkpoint):
+    return Planner.load(tiny_checkpoint, "cpu")
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return [example_from_log(log) for log in generate_logs(6, seed=5)]
+
+
+def test_predictions_cover_every_step_and_worker_of_each_gold_workflow_in_its_node_order(planner, examples):
+    outcomes = planner.predict_outcomes(examples, batch_size=4)  # two batches
+    assert len(outcomes) == len(examples) and all(isinstance(o, StepOutcomes) for o in outcomes)
+    k = len(planner.worker_names)
+    assert planner.worker_names == planner.workers.items and len(set(planner.worker_names)) == k
+    for e, o in zip(examples, outcomes):
+        for values in (o.p_success, o.cost_usd, o.latency_ms):
+            assert values.shape == (len(e.types), k) and np.isfinite(values).all()
+        assert ((o.p_success >= 0) & (o.p_success <= 1)).all()
+        assert (o.cost_usd > 0).all() and (o.latency_ms > 0).all()
+        assert o.allowed.shape == (len(e.types), k) and o.allowed.dtype == bool
+
+
+def test_predictions_do_not_depend_on_the_batch_they_are_in(planner, examples):
+    together = planner.predict_outcomes(examples)
+    alone = [planner.predict_outcomes([e])[0] for e in examples[:2]]
+    for a, b in zip(together, alone):
+        np.testing.assert_allclose(a.p_success, b.p_success, atol=1e-5)
+        np.testing.assert_allclose(a.cost_usd, b.cost_usd, rtol=1e-4)
+
+
+def test_predictions_follow_the_gold_workflow_not_a_decoded_one(planner, examples):
+    e = examples[0]
+    reordered = example_from_log(next(iter(generate_logs(6, seed=5))))
+    reordered.types = list(reversed(e.types))  # another workflow for the same instruction
+    reordered.parents = [[] for _ in e.types]
+    a, b = planner.predict_outcomes([e, reordered])
+    assert not np.allclose(a.p_success, b.p_success)
+
+
+def test_allowed_workers_are_those_training_logs_ran_on_the_type_and_always_the_logged_one(planner, examples):
+    seen = {}
+    for plan in planner.train_plans:
+        for t, w in zip(plan["types"], plan["workers"]):
+            seen.setdefault(t, set()).add(w)
+    e = examples[0]
+    e.workers[0] = next(w for w in planner.worker_names if w not in seen.get(e.types[0], set()))
+    e.types.append("a-type-never-seen")
+    e.workers.append(None)
+    e.parents.append([])
+    o = planner.predict_outcomes([e])[0]
+    names = np.array(planner.worker_names)
+    assert set(names[o.allowed[0]]) == seen[e.types[0]] | {e.workers[0]}
+    for i in range(1, len(e.types) - 1):
+        expected = seen.get(e.types[i], set(planner.worker_names)) | {e.workers[i]} - {None}
+        assert set(names[o.allowed[i]]) == expected
+    assert o.allowed[-1].all()  # a type no training log assigned a worker to: any worker
+
+
+def test_steps_beyond_the_models_max_nodes_are_nan(planner, examples):
+    long = max(examples, key=lambda e: len(e.types))
+    planner.config.max_nodes, saved = 2, planner.config.max_nodes
+    try:
+        o = planner.predict_outcomes([long])[0]
+    finally:
+        planner.config.max_nodes = saved
+    assert np.isfinite(o.p_success[:2]).all() and all(math.isnan(v) for v in o.p_success[2:].ravel())
