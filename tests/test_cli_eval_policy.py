@@ -115,3 +115,14 @@ def test_plain_eval_of_a_checkpoint_without_outcome_model_has_no_calibration(tmp
     result = _eval("--data", _write(tmp_path / "held.jsonl", logs[:2]), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["calibration"] is None
+
+
+def test_policy_on_a_trained_tiny_checkpoint(tmp_path, tiny_checkpoint):
+    data = _write(tmp_path / "held.jsonl", list(generate_logs(12, seed=31)))
+    result = CliRunner().invoke(main, ["eval", "--checkpoint", str(tiny_checkpoint), "--data", data, "--policy",
+                                       "outcome", "--cost-weight", "0.5", "--bootstrap", "10", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["steps"] > 0 and report["workers"]
+    assert report["estimates"]["success"]["dr"]["estimate"] is not None
+    assert report["calibration"]["plain"]["n"] == report["steps"]

@@ -75,10 +75,12 @@ def test_skipped_steps_and_steps_beyond_the_planners_nodes_are_left_out_and_coun
     logs = [_log("x", [_task("s1", "a", "success"), _task("s2", None, "skipped", ["s1"]),
                        _task("s3", "b", "failed")])]
 
-    class TwoNodes(MarkerPlanner):
+    class TwoNodes(MarkerPlanner):  # as Planner does beyond max_nodes: NaN predictions
         def predict_outcomes(self, examples, batch_size=64):
-            return [StepOutcomes(o.p_success[:2], o.cost_usd[:2], o.latency_ms[:2], o.allowed[:2])
-                    for o in super().predict_outcomes(examples)]
+            out = super().predict_outcomes(examples)
+            for o in out:
+                o.p_success[2:] = o.cost_usd[2:] = o.latency_ms[2:] = np.nan
+            return out
 
     predictions = step_predictions(TwoNodes(), logs)
     # canonical order: s1, s2, s3 → s3 is node 2, beyond the two the planner takes
@@ -178,7 +180,7 @@ def test_calibration_report_alone_and_outcome_model_detection(held_out, catalogu
     assert not has_outcome_model(object())
 
     class Flagged(MarkerPlanner):
-        has_outcome_model = False
+        has_outcomes = False
 
     assert not has_outcome_model(Flagged())
 
@@ -195,3 +197,26 @@ def test_examples_are_built_from_the_logs_themselves(held_out):
 
     step_predictions(Spy(), held_out[:3])
     assert seen == [example_from_log(log) for log in held_out[:3]]
+
+
+def test_report_of_a_trained_tiny_planner_covers_every_executed_step(tiny_checkpoint):
+    from orchestai_core.planner_api import Planner
+
+    planner = Planner.load(tiny_checkpoint, "cpu")
+    logs = list(generate_logs(20, seed=77))
+    executed = sum(t["status"] in ("success", "failed") for log in logs for t in log["subtasks"])
+    report = policy_report(planner, logs, cost_weight=1.0, weights=(0.0, 1.0), n_bootstrap=20)
+    assert has_outcome_model(planner)
+    assert report.steps == executed == report.calibration["plain"].n
+    assert report.uncovered_steps == 0 and report.fallback_steps == 0
+    assert report.worker_names == tuple(planner.worker_names)
+    for metric in ("success", "cost", "latency"):
+        dr = report.value(metric, "dr")
+        assert dr.low <= dr.high and math.isfinite(dr.estimate)
+    # the learned policy only picks workers allowed on the steps (those the training logs ran on the type)
+    predictions = step_predictions(planner, logs)
+    from orchestai_core.outcomes.policy_eval import policy_matrix
+
+    choice = policy_matrix(predictions.p, predictions.cost, predictions.latency, 1.0, 0.0,
+                           predictions.allowed).argmax(1)
+    assert predictions.allowed[np.arange(len(choice)), choice].all()

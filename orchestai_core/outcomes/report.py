@@ -38,11 +38,11 @@ ESTIMATORS = (IPS(), SNIPS(), DoublyRobust())
 
 
 def has_outcome_model(planner) -> bool:
-    """Whether the planner predicts outcomes (a checkpoint trained before the outcome model does not)."""
-    flag = getattr(planner, "has_outcome_model", None)
-    if flag is not None:
-        return bool(flag() if callable(flag) else flag)
-    return callable(getattr(planner, "predict_outcomes", None))
+    """Whether the planner's outcome model learnt from logged outcomes (`Planner.has_outcomes`); a
+    checkpoint whose training saw none predicts nothing worth evaluating."""
+    if not callable(getattr(planner, "predict_outcomes", None)):
+        return False
+    return bool(getattr(planner, "has_outcomes", True))
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
     keep, rows = [], {"p": [], "cost": [], "latency": [], "allowed": []}
     for index, (li, si) in enumerate(positions):
         node, outcome = canonical[(li, si)], predicted[li]
-        if node >= len(outcome.p_success):  # beyond the nodes the planner takes (model.max_nodes)
-            continue
+        if node >= len(outcome.p_success) or np.isnan(outcome.p_success[node]).any():
+            continue  # beyond the nodes the planner takes (model.max_nodes): no prediction
         keep.append(index)
         for name, values in (("p", outcome.p_success), ("cost", outcome.cost_usd),
                              ("latency", outcome.latency_ms), ("allowed", outcome.allowed)):
