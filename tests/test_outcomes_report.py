@@ -185,18 +185,18 @@ def test_calibration_report_alone_and_outcome_model_detection(held_out, catalogu
     assert not has_outcome_model(Flagged())
 
 
-def test_examples_are_built_from_the_logs_themselves(held_out):
+def test_examples_are_built_from_the_logs_themselves():
     seen = []
 
     class Spy(MarkerPlanner):
-        worker_names = load_catalogue().names()
-
         def predict_outcomes(self, examples, batch_size=64):
             seen.extend(examples)
             return super().predict_outcomes(examples)
 
-    step_predictions(Spy(), held_out[:3])
-    assert seen == [example_from_log(log) for log in held_out[:3]]
+    logs = [_log("x", [_task("s1", "a", "success")]),
+            _log("y", [_task("s2", "b", "success", ["s1"]), _task("s1", "a", "failed")])]
+    step_predictions(Spy(), logs)
+    assert seen == [example_from_log(log) for log in logs]
 
 
 def test_report_of_a_trained_tiny_planner_covers_every_executed_step(tiny_checkpoint):
@@ -220,3 +220,13 @@ def test_report_of_a_trained_tiny_planner_covers_every_executed_step(tiny_checkp
     choice = policy_matrix(predictions.p, predictions.cost, predictions.latency, 1.0, 0.0,
                            predictions.allowed).argmax(1)
     assert predictions.allowed[np.arange(len(choice)), choice].all()
+
+
+def test_missing_latency_or_cost_is_filled_from_the_model_and_stated():
+    logs = [_log("x", [_task("s1", "a", "success"), _task("s2", "b", "failed", ["s1"])])]
+    del logs[0]["subtasks"][0]["latency_ms"]
+    predictions = step_predictions(MarkerPlanner(), logs)
+    assert predictions.imputed == {"latency": 1}
+    assert predictions.steps.latency.tolist() == [100.0, 100.0]  # the model's 100 ms for the first
+    report = policy_report(MarkerPlanner(), logs, weights=(0.0,), n_bootstrap=5)
+    assert any(n.startswith("1 of 2 executed steps record no latency_ms") for n in report.notes)

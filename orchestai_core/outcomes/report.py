@@ -35,6 +35,7 @@ from orchestai_core.outcomes.policy_eval import (
 from orchestai_core.training_data import example_from_log
 
 ESTIMATORS = (IPS(), SNIPS(), DoublyRobust())
+LOGGED_KEYS = {"cost": "cost_usd", "latency": "latency_ms"}
 
 
 def has_outcome_model(planner) -> bool:
@@ -60,6 +61,7 @@ class StepPredictions:
     allowed: np.ndarray
     skipped_steps: int
     uncovered_steps: int
+    imputed: dict[str, int] = field(default_factory=dict)  # per metric, steps whose logged value was missing
 
 
 def _skipped(logs: Sequence[dict]) -> int:
@@ -69,8 +71,10 @@ def _skipped(logs: Sequence[dict]) -> int:
 
 def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> StepPredictions:
     """The planner's predictions for every executed step of `logs` (valid logs in the log format).
-    ValueError when a log names a worker the planner does not know, or no step ran."""
-    steps, positions = steps_from_logs(logs, list(planner.worker_names))
+    An executed step without cost_usd or latency_ms (both optional in the format) gets the outcome model's
+    prediction for its worker instead, counted in `imputed`. ValueError when a log names a worker the
+    planner does not know, or no step ran."""
+    steps, positions = steps_from_logs(logs, list(planner.worker_names), may_lack=("cost_usd", "latency_ms"))
     predicted = planner.predict_outcomes([example_from_log(log) for log in logs], batch_size=batch_size)
     if len(predicted) != len(logs):
         raise ValueError(f"the planner returned predictions for {len(predicted)} of {len(logs)} logs")
@@ -90,11 +94,17 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
     if not keep:
         raise ValueError("none of the executed steps is within the nodes the planner takes")
     keep = np.array(keep)
-    kept = LoggedSteps(steps.worker[keep], steps.choice_prob[keep], steps.success[keep], steps.cost[keep],
-                       steps.latency[keep], tuple(steps.step_type[i] for i in keep))
-    return StepPredictions(kept, [positions[i] for i in keep], np.array(rows["p"], dtype=float),
-                           np.array(rows["cost"], dtype=float), np.array(rows["latency"], dtype=float),
-                           np.array(rows["allowed"], dtype=bool), _skipped(logs), len(positions) - len(keep))
+    p, cost, latency = (np.array(rows[name], dtype=float) for name in ("p", "cost", "latency"))
+    worker, logged, imputed = steps.worker[keep], {}, {}
+    for metric, values, predicted in (("cost", steps.cost[keep], cost), ("latency", steps.latency[keep], latency)):
+        missing = np.isnan(values)
+        logged[metric] = np.where(missing, predicted[np.arange(len(worker)), worker], values)
+        if missing.any():
+            imputed[metric] = int(missing.sum())
+    kept = LoggedSteps(worker, steps.choice_prob[keep], steps.success[keep], logged["cost"], logged["latency"],
+                       tuple(steps.step_type[i] for i in keep))
+    return StepPredictions(kept, [positions[i] for i in keep], p, cost, latency, np.array(rows["allowed"], dtype=bool),
+                           _skipped(logs), len(positions) - len(keep), imputed)
 
 
 def pscore_note(fallback_steps: int, steps: int) -> str | None:
@@ -209,6 +219,10 @@ def policy_report(planner, logs: Sequence[dict], cost_weight: float = 0.0, laten
     if predictions.uncovered_steps:
         notes.append(f"{predictions.uncovered_steps:,} executed steps lie beyond the nodes the planner takes "
                      "(model.max_nodes) and are left out")
+    for metric, count in predictions.imputed.items():
+        notes.append(f"{count:,} of {len(outcomes):,} executed steps record no {LOGGED_KEYS[metric]}: the outcome "
+                     f"model's prediction for the logged worker stands in, so {metric} estimates there rest on "
+                     "the model alone")
     if any(math.isnan(row.estimate) for rows in estimates.values() for row in rows):
         notes.append("SNIPS is undefined where the learned policy never takes a logged worker")
     return PolicyReport(names, float(cost_weight), float(latency_weight), len(logs), len(outcomes),
