@@ -50,22 +50,22 @@ def held_out_logs(store: Store, planner, limit: int) -> list[dict]:
     """The checkpoint's own validation logs, as the store has them now; for a checkpoint that does not
     list them, the logs (not rejected) whose instruction it did not train on."""
     if getattr(planner, "val_ids", None):
-        examples = list(store.iter_logs(flt=LogFilter(ids=planner.val_ids[:limit])))
-        if not examples:
+        logs = list(store.iter_logs(flt=LogFilter(ids=planner.val_ids[:limit])))
+        if not logs:
             raise DatasetError("None of this checkpoint's validation logs is in the store: pick another dataset.")
-        return examples
+        return logs
     trained = {p["instruction"] for p in getattr(planner, "train_plans", None) or []}
     if not trained:
         raise DatasetError("This checkpoint does not list the logs it trained on: pick another dataset.")
-    examples = []
+    logs = []
     for log in store.iter_logs(flt=LogFilter(not_review_status="rejected")):
-        if len(examples) >= limit:
+        if len(logs) >= limit:
             break
         if log["instruction"] not in trained:
-            examples.append(log)
-    if not examples:
+            logs.append(log)
+    if not logs:
         raise DatasetError("Every log in the store was used to train this checkpoint: there is nothing held out.")
-    return examples
+    return logs
 
 
 def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
@@ -74,14 +74,14 @@ def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
 
 def accepted_logs(store: Store, limit: int) -> list[dict]:
     """The accepted logs (reviewed gold plans), in store order."""
-    examples = []
+    logs = []
     for log in store.iter_logs(status="accepted"):
-        if len(examples) >= limit:
+        if len(logs) >= limit:
             break
-        examples.append(log)
-    if not examples:
+        logs.append(log)
+    if not logs:
         raise DatasetError("There are no accepted logs yet: review some on the Logs page, or pick another dataset.")
-    return examples
+    return logs
 
 
 def accepted_examples(store: Store, limit: int) -> list[Example]:
@@ -98,21 +98,21 @@ def uploaded_logs(name: str, data: bytes, limit: int) -> list[dict]:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        examples = []
+        logs = []
         for record in read_records(tmp):
             if record.error:
                 raise DatasetError(f"{name}: line {record.line}: {record.error}")
-            if len(examples) < limit:
-                examples.append(record.log)
+            if len(logs) < limit:
+                logs.append(record.log)
     except UnreadableFileError as exc:
         raise DatasetError(str(exc).replace(tmp, name)) from None
     except zlib.error as exc:  # a damaged gzip stream: read_records lets this one through
         raise DatasetError(f"{name}: cannot read ({exc})") from None
     finally:
         os.unlink(tmp)
-    if not examples:
+    if not logs:
         raise DatasetError(f"{name}: no logs to evaluate on")
-    return examples
+    return logs
 
 
 def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
