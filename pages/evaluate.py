@@ -1,15 +1,17 @@
 """Evaluate: a checkpoint on a dataset of gold plans, computed in the background, set against the
-report's targets and the nearest-neighbour baseline, with the errors to look at."""
+report's targets and the nearest-neighbour baseline, with the errors to look at; and its outcome model's
+worker selection estimated off-policy against the logging policy."""
 
 import streamlit as st
 
 from orchestai_core.config import load_config
 from orchestai_core.checkpoints import CheckpointError
 from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
-from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, template_view,
-                                             worst_cases_view)
+from orchestai_core.training_data import example_from_log
+from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, policy_view,
+                                             template_view, worst_cases_view)
 from workbench.components.text import md_escape
-from workbench.services.evaluation import DATASETS, DatasetError, EvaluationJob, dataset_examples
+from workbench.services.evaluation import DATASETS, DatasetError, EvaluationJob, dataset_logs
 from workbench.services.planning import get_planner
 from workbench.services.store import get_store
 
@@ -28,15 +30,22 @@ upload = (st.file_uploader("Log file with gold plans", type=["jsonl", "gz", "jso
           if dataset == "upload" else None)
 limit = st.number_input("At most this many logs", min_value=1, max_value=100_000, value=500, step=100,
                         key="eval_limit")
+weights = st.columns(2)
+cost_weight = weights[0].number_input("Cost weight of the learned worker selection", min_value=0.0, max_value=100.0,
+                                      value=0.0, step=0.5, key="eval_cost_weight",
+                                      help="Utility = p_success − cost weight × cost / the step's dearest worker's.")
+latency_weight = weights[1].number_input("Latency weight", min_value=0.0, max_value=100.0, value=0.0, step=0.5,
+                                         key="eval_latency_weight")
 if st.button("Evaluate", type="primary", icon=":material/straighten:", key="evaluate", disabled=busy):
     try:
         planner = get_planner(checkpoint.path)
-        examples = dataset_examples(dataset, store, planner, limit, upload and (upload.name, upload.getvalue()))
+        logs = dataset_logs(dataset, store, planner, limit, upload and (upload.name, upload.getvalue()))
     except (DatasetError, CheckpointError) as exc:
         st.error(md_escape(exc))
     else:
         source = DATASETS[dataset] if upload is None else upload.name
-        job = st.session_state[JOB] = EvaluationJob(planner, examples, checkpoint.label, source).start()
+        job = st.session_state[JOB] = EvaluationJob(planner, [example_from_log(log) for log in logs], checkpoint.label,
+                                                    source, logs, cost_weight, latency_weight).start()
 
 if job is None:
     st.info("Pick a checkpoint and a dataset, then press **Evaluate**.")
@@ -51,6 +60,8 @@ if job.error:
 report = job.report
 st.header("Metrics")
 metrics_view(report)
+st.header("Worker selection, off-policy")
+policy_view(report)
 st.header("Worker confusion")
 confusion_view(report)
 st.header("Per template")

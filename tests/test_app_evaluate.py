@@ -47,12 +47,13 @@ def _evaluate(at, dataset):
     return at.run()
 
 
-TABLES = ("metrics", "templates", "worst")  # the page's tables, in order
+TABLES = ("metrics", "policy", "templates", "worst")  # the page's tables, in order (policy: when estimated)
 
 
 def _frame(at, name):
-    assert len(at.dataframe) == len(TABLES)
-    return at.dataframe[TABLES.index(name)].value
+    tables = [t for t in TABLES if t != "policy" or len(at.dataframe) == len(TABLES)]
+    assert len(at.dataframe) == len(tables)
+    return at.dataframe[tables.index(name)].value
 
 
 def test_page_is_registered_in_the_navigation(checkpoint):
@@ -90,7 +91,8 @@ def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint
     templates = _frame(at, "templates")
     assert sorted(templates["template"]) == sorted(expected["per_template"])
     assert list(templates["error"]) == sorted(templates["error"], reverse=True)
-    assert len(at.get("plotly_chart")) == (1 if expected["worker_confusion"] else 0)
+    # the reliability diagram and the cost–quality curve, then the confusion matrix
+    assert len(at.get("plotly_chart")) == 2 + (1 if expected["worker_confusion"] else 0)
     worst = _frame(at, "worst")
     assert sorted(worst["log"]) == sorted(log["id"] for log in logs[:6])
     opened = worst["log"][0]
@@ -174,3 +176,61 @@ def test_an_instruction_longer_than_the_planner_reads_is_named(checkpoint, spec_
     assert [w.value.replace("\\", "") for w in at.warning] == [
         "1 of 1 instructions are longer than the encoder reads (64 tokens, encoder.max_length) and are truncated: "
         f"{spec_example['id']}"]
+
+
+def _policy_logs(store, n=10, seed=23):
+    logs = list(generate_logs(n, seed=seed))
+    store.logs.add(logs)
+    store.set_review([log["id"] for log in logs], "accepted", "ann")
+    return logs
+
+
+def test_the_off_policy_section_shows_estimates_reliability_and_the_curve(checkpoint, store):
+    from orchestai_core.outcomes.report import policy_report
+
+    logs = _policy_logs(store)
+    at = _page()
+    at.number_input(key="eval_cost_weight").set_value(1.0).run()
+    at = _evaluate(at, "accepted")
+    assert not at.exception
+    assert "Worker selection, off-policy" in [h.value for h in at.header]
+    table = _frame(at, "policy")
+    expected = policy_report(get_planner(checkpoint), logs, cost_weight=1.0, n_bootstrap=200)
+    dr = table[(table["metric"] == "success rate") & (table["estimator"] == "DR")].iloc[0]
+    assert dr["policy"] == "learned"
+    assert dr["estimate"] == pytest.approx(expected.value("success", "dr").estimate)
+    assert dr["95 % low"] <= dr["estimate"] <= dr["95 % high"]
+    assert set(table["estimator"]) == {"IPS", "SNIPS", "DR", "logged mean"}
+    assert set(table[table["policy"] == "logging policy"]["estimator"]) == {"logged mean"}
+    ece = {m.label: m.value for m in at.metric}
+    assert ece["ECE (every step once)"] == f"{expected.calibration['plain'].ece:.3f}"
+    assert "ECE (weighted by 1/choice_prob)" in ece
+    reliability, curve = (json.loads(c.proto.spec) for c in at.get("plotly_chart")[:2])
+    assert reliability["layout"]["title"]["text"].startswith("Reliability")
+    assert "perfectly calibrated" in [t["name"] for t in reliability["data"]]
+    names = [t["name"] for t in curve["data"]]
+    assert names == ["learned policy (DR)", "single worker", "random choice", "logging policy"]
+    sweep = curve["data"][0]
+    assert len(sweep["x"]) == len([p for p in expected.curve.points if p.kind == "weight"])
+    assert sweep["error_y"]["array"] and sweep["error_x"]["arrayminus"]
+    assert set(curve["data"][1]["text"]) == set(get_planner(checkpoint).worker_names)
+    assert any("cost weight 1," in c.value for c in at.caption)
+
+
+def test_logs_without_choice_prob_say_what_stands_in_for_it(checkpoint, store):
+    logs = list(generate_logs(6, seed=29))
+    for log in logs:
+        for task in log["subtasks"]:
+            task.pop("choice_prob", None)
+    store.logs.add(logs)
+    store.set_review([log["id"] for log in logs], "accepted", "ann")
+    at = _evaluate(_page(), "accepted")
+    assert any("No step carries choice_prob" in i.value.replace("\\", "") for i in at.info)
+
+
+def test_a_checkpoint_without_outcome_model_says_so_in_the_section(checkpoint, store, monkeypatch):
+    _policy_logs(store, n=4)
+    monkeypatch.setattr("workbench.services.evaluation.has_outcome_model", lambda planner: False)
+    at = _evaluate(_page(), "accepted")
+    assert any("has no outcome model" in i.value for i in at.info)
+    assert len(at.dataframe) == 3

@@ -187,3 +187,23 @@ def test_worst_cases_come_first_and_graphs_become_subtasks():
         {"id": "s1", "type": "extract", "worker": "a", "depends_on": []},
         {"id": "s2", "type": "summarize", "worker": "b", "depends_on": ["s1"]},
         {"id": "s3", "type": "translate", "worker": "c", "depends_on": ["s2"]}]
+
+
+def test_policy_rows_and_curve_series_cut_the_off_policy_report_for_the_page():
+    from outcome_fixtures import TruthPlanner
+
+    from orchestai_core.catalogue import load_catalogue
+    from orchestai_core.outcomes.report import policy_report
+    from workbench.services.evaluation import curve_series, policy_rows
+
+    logs = list(generate_logs(30, seed=4))
+    report = policy_report(TruthPlanner(logs, load_catalogue()), logs, weights=(0.0, 1.0), n_bootstrap=10)
+    rows = policy_rows(report)
+    assert len(rows) == 3 * 4  # three metrics × IPS, SNIPS, DR and the logging policy's mean
+    dr = next(r for r in rows if r["metric"] == "success rate" and r["estimator"] == "DR")
+    assert dr["policy"] == "learned" and dr["estimate"] == report.value("success", "dr").estimate
+    assert [r["policy"] for r in rows if r["estimator"] == "logged mean"] == ["logging policy"] * 3
+    series = curve_series(report)
+    assert series["sweep"]["label"] == ["w=0", "w=1"]
+    assert series["references"]["kind"][-2:] == ["uniform", "logging"]
+    assert len(series["references"]["label"]) == len(report.worker_names) + 2

@@ -111,13 +111,27 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 @click.command("eval")
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Log file with gold plans.")
+@click.option("--policy", type=click.Choice(["outcome"]),
+              help="Estimate off-policy, on held-out logs with outcomes, the worker selection by the outcome "
+                   "model's utility against the logging policy (instead of the plan metrics).")
+@click.option("--cost-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="With --policy: the cost weight of the utility selection evaluated.")
+@click.option("--latency-weight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="With --policy: the latency weight of the utility selection evaluated.")
+@click.option("--bins", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Bins of the reliability curve (equal width).")
+@click.option("--bootstrap", type=click.IntRange(min=2), default=300, show_default=True,
+              help="With --policy: bootstrap resamples of each interval.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--strict", is_flag=True, help="Refuse the file if any log in it is invalid (default: skip them).")
 @int8_option
 @beam_option
-def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
-    """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy.
+def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootstrap, as_json, device, strict, int8,
+             beam):
+    """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy, and the
+    calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
+    worker selection against the logging policy, calibration and the cost–quality curve.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
     from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
 
@@ -128,8 +142,13 @@ def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
     if not examples:
         raise _no_examples("logs to evaluate on", data, skipped)
     planner = _planner(checkpoint, device, int8, beam)
+    if policy:
+        _policy_eval(planner, data, skipped, cost_weight, latency_weight, bins, bootstrap, as_json)
+        return
     result = evaluate_planner(planner, examples)
-    result |= {"skipped": len(skipped), "skipped_lines": _skipped_pairs(skipped)}
+    calibration, why_not = _calibration(planner, data, bins)
+    result |= {"skipped": len(skipped), "skipped_lines": _skipped_pairs(skipped),
+               "calibration": calibration and {kind: c.to_dict() for kind, c in calibration.items()}}
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -143,6 +162,113 @@ def eval_cmd(checkpoint, data, as_json, device, strict, int8, beam):
     worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
     click.echo("weakest templates (node-F1, exact match): " +
                ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))
+    if calibration:
+        click.echo(_calibration_line(calibration))
+    elif why_not:
+        click.echo(f"calibration: not measured ({why_not})")
+
+
+def _logs(data: str) -> list[dict] | None:
+    """The valid logs of a log file (invalid lines were reported by `_examples`); None for a training file."""
+    from orchestai_core.ingest import NotALogFileError, read_records
+
+    try:
+        return [record.log for record in read_records(data) if not record.error]
+    except NotALogFileError:
+        return None  # training_data.json: examples without per-step outcomes
+    except UnreadableFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _calibration(planner, data: str, bins: int):
+    """The outcome model's calibration on the logs' executed steps and, when there is none, why (None when
+    the checkpoint has no outcome model: nothing to say)."""
+    from orchestai_core.outcomes.report import calibration_report, has_outcome_model
+
+    if not has_outcome_model(planner):
+        return None, None
+    logs = _logs(data)
+    if logs is None:
+        return None, "a training file holds no per-step outcomes"
+    try:
+        return calibration_report(planner, logs, bins), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _calibration_line(calibration: dict) -> str:
+    plain, weighted = calibration["plain"], calibration["weighted"]
+    return (f"calibration of p_success on {plain.n:,} executed steps: ECE {plain.ece:.3f} "
+            f"(weighted by 1/choice_prob: {weighted.ece:.3f}), {len(plain.bins)} non-empty of "
+            f"{plain.strategy} bins")
+
+
+def _policy_eval(planner, data, skipped, cost_weight, latency_weight, bins, bootstrap, as_json) -> None:
+    from orchestai_core.outcomes.report import has_outcome_model, policy_report
+
+    if not has_outcome_model(planner):
+        raise click.ClickException("this checkpoint has no outcome model: retrain it to evaluate --policy outcome")
+    logs = _logs(data)
+    if logs is None:
+        raise click.ClickException(f"{data}: --policy needs a log file with outcomes, not a training file")
+    try:
+        report = policy_report(planner, logs, cost_weight, latency_weight, n_bins=bins, n_bootstrap=bootstrap)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({**report.to_dict(), "skipped": len(skipped),
+                               "skipped_lines": _skipped_pairs(skipped)}))
+        return
+    for line in _policy_lines(report):
+        click.echo(line)
+
+
+COLUMN = 30  # characters per estimate and interval in the text tables
+METRIC_LABELS = {"success": "success rate", "cost": "cost $/step", "latency": "latency ms/step"}
+
+
+def _value(metric: str, value: float | None) -> str:
+    if value is None or value != value:  # NaN: undefined
+        return "—"
+    if metric == "success":
+        return f"{value:.3f}"
+    return f"{value:.3g}" if metric == "cost" else f"{value:,.0f}"
+
+
+def _row_text(metric: str, row) -> str:
+    if row.estimate != row.estimate:
+        return "undefined"
+    return f"{_value(metric, row.estimate)} [{_value(metric, row.low)}, {_value(metric, row.high)}]"
+
+
+def _cells(metric: str, rows) -> str:
+    return "".join(f"{_row_text(metric, r):<{COLUMN - 1}} " for r in rows).rstrip()
+
+
+def _policy_lines(report) -> list[str]:
+    """The report as text: estimates, choices, calibration, the curve, notes."""
+    estimators = [row.estimator for row in report.estimates["success"]]
+    lines = [f"off-policy evaluation on {report.logs:,} logs, {report.steps:,} executed steps"
+             + (f" ({report.skipped_steps:,} steps that did not run left out)" if report.skipped_steps else ""),
+             f"learned policy: utility selection at cost weight {report.cost_weight:g}, "
+             f"latency weight {report.latency_weight:g}; 95 % bootstrap intervals",
+             (f"{'':<16}" + "".join(f"{name if name != 'logged' else 'logging policy':<{COLUMN}}"
+                                     for name in estimators)).rstrip()]
+    for metric, rows in report.estimates.items():
+        lines.append(f"{METRIC_LABELS[metric]:<16}" + _cells(metric, rows))
+    for who, shares in (("learned", report.learned_choices), ("logging", report.logged_choices)):
+        lines.append(f"workers, {who}: " + ", ".join(f"{w} {s:.0%}" for w, s in shares.items() if s > 0))
+    lines.append(_calibration_line(report.calibration))
+    for b in report.calibration["plain"].bins:
+        lines.append(f"  p in [{b.low:.2f}, {b.high:.2f}): predicted {b.predicted:.3f}, observed {b.observed:.3f}, "
+                     f"{b.count:,} step(s)")
+    lines.append(f"cost–quality curve ({report.curve.estimator} estimates):")
+    lines.append(f"  {'policy':<34}{'success rate':<{COLUMN}}{'cost $/step':<{COLUMN}}latency ms/step")
+    for point in report.curve.points:
+        lines.append(f"  {point.label:<34}" + "".join(f"{_row_text(m, getattr(point, m)):<{COLUMN - 1}} "
+                                                       for m in ("success", "cost", "latency")).rstrip())
+    lines += [f"note: {note}" for note in report.notes]
+    return lines
 
 
 def _fmt(value) -> str:

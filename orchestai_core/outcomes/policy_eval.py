@@ -59,11 +59,12 @@ class LoggedSteps:
         return len(self.worker)
 
 
-def steps_from_logs(logs: Sequence[dict], worker_names: Sequence[str]) -> tuple[LoggedSteps, list[tuple[int, int]]]:
+def steps_from_logs(logs: Sequence[dict], worker_names: Sequence[str],
+                    may_lack: Sequence[str] = ()) -> tuple[LoggedSteps, list[tuple[int, int]]]:
     """The executed steps of logs in the log format, and where each came from: (log index, subtask index).
     Steps that were skipped, or carry no worker or status, are not decisions and are left out. ValueError
     names the log and step when a worker is not in `worker_names` or an executed step lacks its cost or
-    latency."""
+    latency, unless that key is in `may_lack` (the value is then NaN, for the caller to fill)."""
     index = {name: k for k, name in enumerate(worker_names)}
     rows, positions = [], []
     for li, log in enumerate(logs):
@@ -73,11 +74,16 @@ def steps_from_logs(logs: Sequence[dict], worker_names: Sequence[str]) -> tuple[
             where = f"log {log.get('id')!r} subtask {task.get('id', si)!r}"
             if task["worker"] not in index:
                 raise ValueError(f"{where}: worker {task['worker']!r} is not among the {len(index)} workers evaluated")
+            values = {}
             for key in ("cost_usd", "latency_ms"):
                 if not isinstance(task.get(key), (int, float)) or isinstance(task.get(key), bool):
-                    raise ValueError(f"{where}: executed step has no {key}")
+                    if key not in may_lack:
+                        raise ValueError(f"{where}: executed step has no {key}")
+                    values[key] = np.nan
+                else:
+                    values[key] = task[key]
             rows.append((index[task["worker"]], task.get("choice_prob"), task["status"] == "success",
-                         task["cost_usd"], task["latency_ms"], task["type"]))
+                         values["cost_usd"], values["latency_ms"], task["type"]))
             positions.append((li, si))
     if not rows:
         raise ValueError("the logs hold no executed steps to evaluate on")

@@ -1,5 +1,7 @@
 """The Evaluate page's views of a report: metrics against targets, worker confusion heatmap, per-template
-table and the worst cases with predicted and gold DAGs side by side. Log text is shown as text."""
+table, the worst cases with predicted and gold DAGs side by side, and the off-policy section (the outcome
+model's worker selection against the logging policy, its calibration, the cost–quality curve). Log text is
+shown as text."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import streamlit as st
 
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from workbench.services.evaluation import (EvaluationJob, EvaluationReport, case_rows, confusion_table,
-                                           graph_subtasks, metrics_rows, template_rows, worst_cases)
+from orchestai_core.outcomes.calibration import Calibration
+from workbench.services.evaluation import (EvaluationJob, EvaluationReport, case_rows, confusion_table, curve_series,
+                                           graph_subtasks, metrics_rows, policy_rows, template_rows, worst_cases)
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 
@@ -87,3 +90,70 @@ def worst_cases_view(report: EvaluationReport, n: int = 10) -> None:
     with gold:
         st.markdown("**Gold**")
         show_dag(graph_subtasks(case.gold), height=300)
+
+
+def reliability_figure(calibration: dict[str, Calibration]) -> go.Figure:
+    """Observed success rate against the mean prediction per bin (plain and weighted by 1/choice_prob),
+    the diagonal being perfect calibration; marker size follows the bin's steps."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"),
+                               name="perfectly calibrated", hoverinfo="skip"))
+    for kind, label in (("plain", "every step once"), ("weighted", "weighted by 1/choice_prob")):
+        bins = calibration[kind].bins
+        fig.add_trace(go.Scatter(
+            x=[b.predicted for b in bins], y=[b.observed for b in bins], mode="lines+markers",
+            name=f"{label} (ECE {calibration[kind].ece:.3f})", customdata=[b.count for b in bins],
+            marker=dict(size=[6 + 14 * (b.count / max(c.count for c in bins)) ** 0.5 for b in bins]),
+            hovertemplate="predicted %{x:.3f} → observed %{y:.3f} (%{customdata} steps)<extra></extra>"))
+    fig.update_layout(title="Reliability of the predicted success (logged worker)", xaxis_title="predicted p_success",
+                      yaxis_title="observed success rate", height=380, margin=dict(l=10, r=10, t=50, b=10),
+                      xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1.02]))
+    return fig
+
+
+def _errors(values, low, high) -> dict:
+    return dict(type="data", symmetric=False, array=[h - v for v, h in zip(values, high)],
+                arrayminus=[v - lo for v, lo in zip(values, low)], thickness=1)
+
+
+def curve_figure(report: EvaluationReport) -> go.Figure:
+    """Estimated success against estimated cost per step: the cost-weight sweep as a line with error bars,
+    every single worker, a random choice and the logging policy as labelled markers."""
+    series = curve_series(report.policy)
+    sweep, refs = series["sweep"], series["references"]
+    fig = go.Figure(go.Scatter(
+        x=sweep["cost"], y=sweep["success"], mode="lines+markers", name=f"learned policy ({report.policy.curve.estimator.upper()})",
+        text=sweep["label"], error_x=_errors(sweep["cost"], sweep["cost_low"], sweep["cost_high"]),
+        error_y=_errors(sweep["success"], sweep["success_low"], sweep["success_high"]),
+        hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}<extra></extra>"))
+    symbols = {"worker": "square", "uniform": "diamond", "logging": "star"}
+    for kind, name in (("worker", "single worker"), ("uniform", "random choice"), ("logging", "logging policy")):
+        keep = [i for i, k in enumerate(refs["kind"]) if k == kind]
+        labels = [html.escape(refs["label"][i].removeprefix("only:")) for i in keep]
+        fig.add_trace(go.Scatter(
+            x=[refs["cost"][i] for i in keep], y=[refs["success"][i] for i in keep], mode="markers+text",
+            name=name, text=labels, textposition="top center", marker=dict(symbol=symbols[kind], size=11),
+            hovertemplate="%{text}: success %{y:.3f} at $%{x:.3g}<extra></extra>"))
+    fig.update_layout(title="Cost–quality: sweeping the cost weight", xaxis_title="cost per step ($, log scale)",
+                      yaxis_title="success rate", xaxis_type="log", height=460, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def policy_view(report: EvaluationReport) -> None:
+    """The outcome model's worker selection against the logging policy (IPS, SNIPS, DR with intervals),
+    the reliability diagram with its ECE, and the cost–quality curve; or why there is none."""
+    policy = report.policy
+    if policy is None:
+        st.info(md_escape(report.policy_note or "No off-policy estimates."), icon=":material/info:")
+        return
+    st.caption(f"{policy.steps:,} executed steps of {policy.logs:,} logs · learned policy: utility selection at "
+               f"cost weight {policy.cost_weight:g}, latency weight {policy.latency_weight:g} · 95 % bootstrap "
+               "intervals")
+    for note in policy.notes:
+        st.info(md_escape(note), icon=":material/info:")
+    st.dataframe(pd.DataFrame(policy_rows(policy)), hide_index=True, key="eval_policy", placeholder="undefined")
+    plain, weighted = policy.calibration["plain"], policy.calibration["weighted"]
+    left, right = st.columns(2)
+    left.metric("ECE (every step once)", f"{plain.ece:.3f}")
+    right.metric("ECE (weighted by 1/choice_prob)", f"{weighted.ece:.3f}")
+    st.plotly_chart(reliability_figure(policy.calibration), key="eval_reliability")
+    st.plotly_chart(curve_figure(report), key="eval_curve")

@@ -15,6 +15,7 @@ from orchestai_core.evaluate import Case, evaluate_planner
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.examples import Example
+from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
 from orchestai_core.training_data import example_from_log
 from workbench.services.transfer import upload_suffix
 
@@ -37,46 +38,57 @@ TARGETS = {  # the original report's targets: (lowest acceptable, top of the exp
 }
 
 
+POLICY_BOOTSTRAP = 200  # resamples per interval of the off-policy section
+
+
 class DatasetError(ValueError):
     """A dataset that cannot be evaluated on (empty, unreadable, invalid line); one line saying why."""
 
 
 # ----------------------------------------------------------------- datasets
-def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
+def held_out_logs(store: Store, planner, limit: int) -> list[dict]:
     """The checkpoint's own validation logs, as the store has them now; for a checkpoint that does not
     list them, the logs (not rejected) whose instruction it did not train on."""
     if getattr(planner, "val_ids", None):
-        examples = [example_from_log(log) for log in store.logs.iterate(flt=LogFilter(ids=planner.val_ids[:limit]))]
-        if not examples:
+        logs = list(store.logs.iterate(flt=LogFilter(ids=planner.val_ids[:limit])))
+        if not logs:
             raise DatasetError("None of this checkpoint's validation logs is in the store: pick another dataset.")
-        return examples
+        return logs
     trained = {p["instruction"] for p in getattr(planner, "train_plans", None) or []}
     if not trained:
         raise DatasetError("This checkpoint does not list the logs it trained on: pick another dataset.")
-    examples = []
+    logs = []
     for log in store.logs.iterate(flt=LogFilter(not_review_status="rejected")):
-        if len(examples) >= limit:
+        if len(logs) >= limit:
             break
         if log["instruction"] not in trained:
-            examples.append(example_from_log(log))
-    if not examples:
+            logs.append(log)
+    if not logs:
         raise DatasetError("Every log in the store was used to train this checkpoint: there is nothing held out.")
-    return examples
+    return logs
+
+
+def held_out_examples(store: Store, planner, limit: int) -> list[Example]:
+    return [example_from_log(log) for log in held_out_logs(store, planner, limit)]
+
+
+def accepted_logs(store: Store, limit: int) -> list[dict]:
+    """The accepted logs (reviewed gold plans), in store order."""
+    logs = []
+    for log in store.logs.iterate(status="accepted"):
+        if len(logs) >= limit:
+            break
+        logs.append(log)
+    if not logs:
+        raise DatasetError("There are no accepted logs yet: review some on the Logs page, or pick another dataset.")
+    return logs
 
 
 def accepted_examples(store: Store, limit: int) -> list[Example]:
-    """The accepted logs (reviewed gold plans), in store order."""
-    examples = []
-    for log in store.logs.iterate(status="accepted"):
-        if len(examples) >= limit:
-            break
-        examples.append(example_from_log(log))
-    if not examples:
-        raise DatasetError("There are no accepted logs yet: review some on the Logs page, or pick another dataset.")
-    return examples
+    return [example_from_log(log) for log in accepted_logs(store, limit)]
 
 
-def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
+def uploaded_logs(name: str, data: bytes, limit: int) -> list[dict]:
     """Gold plans from an uploaded log file; any invalid line refuses the file, naming the line."""
     try:
         suffix = upload_suffix(name)
@@ -86,35 +98,45 @@ def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        examples = []
+        logs = []
         for record in read_records(tmp):
             if record.error:
                 raise DatasetError(f"{name}: line {record.line}: {record.error}")
-            if len(examples) < limit:
-                examples.append(example_from_log(record.log))
+            if len(logs) < limit:
+                logs.append(record.log)
     except UnreadableFileError as exc:
         raise DatasetError(str(exc).replace(tmp, name)) from None
     except zlib.error as exc:  # a damaged gzip stream: read_records lets this one through
         raise DatasetError(f"{name}: cannot read ({exc})") from None
     finally:
         os.unlink(tmp)
-    if not examples:
+    if not logs:
         raise DatasetError(f"{name}: no logs to evaluate on")
-    return examples
+    return logs
 
 
-def dataset_examples(kind: str, store: Store, planner, limit: int,
-                     upload: tuple[str, bytes] | None = None) -> list[Example]:
-    """The examples of one of DATASETS; `upload` is the (file name, content) of an uploaded file."""
+def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
+    return [example_from_log(log) for log in uploaded_logs(name, data, limit)]
+
+
+def dataset_logs(kind: str, store: Store, planner, limit: int,
+                 upload: tuple[str, bytes] | None = None) -> list[dict]:
+    """The logs of one of DATASETS; `upload` is the (file name, content) of an uploaded file."""
     if kind == "held_out":
-        return held_out_examples(store, planner, limit)
+        return held_out_logs(store, planner, limit)
     if kind == "accepted":
-        return accepted_examples(store, limit)
+        return accepted_logs(store, limit)
     if kind != "upload":
         raise ValueError(f"unknown dataset {kind!r}")
     if upload is None:
         raise DatasetError("Choose a log file to upload first.")
-    return uploaded_examples(*upload, limit)
+    return uploaded_logs(*upload, limit)
+
+
+def dataset_examples(kind: str, store: Store, planner, limit: int,
+                     upload: tuple[str, bytes] | None = None) -> list[Example]:
+    """The examples of one of DATASETS (see `dataset_logs`)."""
+    return [example_from_log(log) for log in dataset_logs(kind, store, planner, limit, upload)]
 
 
 # ----------------------------------------------------------------- the job
@@ -129,6 +151,8 @@ class EvaluationReport:
     cases: list[Case] = field(repr=False)
     seconds: float = 0.0
     cut: list[str] = field(default_factory=list)  # what of the dataset the planner could not take whole
+    policy: PolicyReport | None = None  # off-policy estimates of the outcome model's worker selection
+    policy_note: str | None = None      # why there are none
 
 
 class EvaluationJob:
@@ -136,8 +160,10 @@ class EvaluationJob:
 
     BATCH = 32
 
-    def __init__(self, planner, examples: list[Example], checkpoint: str, dataset: str):
-        self.planner, self.examples = planner, examples
+    def __init__(self, planner, examples: list[Example], checkpoint: str, dataset: str,
+                 logs: list[dict] | None = None, cost_weight: float = 0.0, latency_weight: float = 0.0):
+        self.planner, self.examples, self.logs = planner, examples, logs
+        self.cost_weight, self.latency_weight = cost_weight, latency_weight
         self.checkpoint, self.dataset = checkpoint, dataset
         self.done, self.total = 0, len(examples)
         self.phase = "queued"
@@ -168,7 +194,21 @@ class EvaluationJob:
     def status(self) -> str:
         if self.phase == "baseline":
             return f"Planned {self.total:,} logs; computing the nearest-neighbour baseline…"
+        if self.phase == "off-policy":
+            return "Estimating the outcome model's worker selection off-policy…"
         return f"Planning log {self.done:,} of {self.total:,}…"
+
+    def _policy(self) -> tuple[PolicyReport | None, str | None]:
+        """The off-policy report, or why there is none."""
+        if not has_outcome_model(self.planner):
+            return None, "This checkpoint's training saw no logged outcome: it has no outcome model to evaluate."
+        if self.logs is None:
+            return None, "The dataset holds no logs with outcomes."
+        try:
+            return policy_report(self.planner, self.logs, self.cost_weight, self.latency_weight,
+                                 n_bootstrap=POLICY_BOOTSTRAP), None
+        except ValueError as exc:
+            return None, f"No off-policy estimates: {exc}."
 
     def _progress(self, done: int, total: int) -> None:
         self.done = done
@@ -182,8 +222,10 @@ class EvaluationJob:
             cases: list[Case] = []
             metrics = evaluate_planner(self.planner, self.examples, self.BATCH, self._progress, cases)
             baseline, cut = metrics.pop("baseline"), metrics.pop("cut")
+            self.phase = "off-policy"
+            policy, note = self._policy()
             self.report = EvaluationReport(self.checkpoint, self.dataset, metrics, baseline, cases,
-                                           time.perf_counter() - began, cut)
+                                           time.perf_counter() - began, cut, policy, note)
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         finally:
@@ -245,3 +287,36 @@ def graph_subtasks(graph: Graph) -> list[dict]:
     """A graph as subtasks (`s1`, `s2`, … in its order) for the DAG view."""
     return [{"id": f"s{i + 1}", "type": t, "worker": w, "depends_on": [f"s{p + 1}" for p in parents]}
             for i, (t, w, parents) in enumerate(zip(graph.types, graph.workers, graph.parents))]
+
+
+# ----------------------------------------------------------------- off-policy tables
+POLICY_METRICS = {"success": "success rate", "cost": "cost $ per step", "latency": "latency ms per step"}
+
+
+def _cell(value: float) -> float | None:
+    return None if value != value else value  # NaN (an undefined estimate) shows as empty
+
+
+def policy_rows(policy: PolicyReport) -> list[dict]:
+    """Per metric and estimator, the learned policy's estimate and interval; the logging policy's own mean
+    and interval on the "logging policy" rows."""
+    rows = []
+    for metric, estimates in policy.estimates.items():
+        for row in estimates:
+            rows.append({"metric": POLICY_METRICS[metric],
+                         "policy": "logging policy" if row.estimator == "logged" else "learned",
+                         "estimator": "logged mean" if row.estimator == "logged" else row.estimator.upper(),
+                         "estimate": _cell(row.estimate), "95 % low": _cell(row.low), "95 % high": _cell(row.high)})
+    return rows
+
+
+def curve_series(policy: PolicyReport) -> dict[str, list]:
+    """The cost-weight sweep (kind "weight") and the reference points, as plain lists for a chart."""
+    def pick(points):
+        return {"label": [p.label for p in points], "cost": [p.cost.estimate for p in points],
+                "cost_low": [p.cost.low for p in points], "cost_high": [p.cost.high for p in points],
+                "success": [p.success.estimate for p in points], "success_low": [p.success.low for p in points],
+                "success_high": [p.success.high for p in points], "kind": [p.kind for p in points]}
+    points = policy.curve.points
+    return {"sweep": pick([p for p in points if p.kind == "weight"]),
+            "references": pick([p for p in points if p.kind != "weight"])}

@@ -1,0 +1,63 @@
+"""The planner that ships: bundling writes the checkpoint and its held-out figures atomically, and the
+bundled file loads with the current code and scores on the fixed held-out sample as its figures (and the
+README) say."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orchestai_core import default_planner
+from orchestai_core.cli import main
+from orchestai_core.config import load_config
+from orchestai_core.train import PLAN_METRICS
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 0.01  # float arithmetic differs a little between CPUs; a near-tie may decode differently
+
+
+@pytest.fixture
+def small_sample(monkeypatch):
+    monkeypatch.setattr(default_planner, "HELD_OUT_LOGS", 12)
+
+
+def test_bundling_copies_the_checkpoint_and_writes_its_figures_beside_it(tmp_path, tiny_checkpoint, small_sample):
+    dest = tmp_path / "assets" / "default_planner.pth"
+    quality = default_planner.bundle(tiny_checkpoint, dest)
+    assert dest.read_bytes() == Path(tiny_checkpoint).read_bytes()
+    assert default_planner.read_quality(dest) == quality
+    assert quality["data"] == "orchestai synth --n 12 --seed 7" and quality["logs"] == 12
+    assert set(quality["metrics"]) == set(quality["baseline"]) == set(PLAN_METRICS)
+    assert all(0 <= v <= 1 for v in quality["metrics"].values())
+    assert not list(dest.parent.glob("*.tmp"))
+
+
+def test_bundle_planner_command_writes_to_the_configured_place_and_refuses_a_non_checkpoint(tmp_path, tiny_checkpoint,
+                                                                                          small_sample):
+    out = tmp_path / "planner.pth"
+    result = CliRunner().invoke(main, ["bundle-planner", str(tiny_checkpoint), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == default_planner.read_quality(out)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    result = CliRunner().invoke(main, ["bundle-planner", str(junk), "--out", str(tmp_path / "other.pth")])
+    assert result.exit_code == 1 and "not a readable checkpoint" in result.output
+    assert not (tmp_path / "other.pth").exists()
+
+
+def test_the_bundled_planner_loads_and_scores_as_its_figures_and_the_readme_say():
+    path = Path(load_config()["paths"]["default_planner"])
+    recorded = default_planner.read_quality(path)
+    assert path.is_file() and recorded is not None, "the bundled planner is missing: run `make planner`"
+    measured = default_planner.measure(path)
+    assert measured["logs"] == recorded["logs"] == default_planner.HELD_OUT_LOGS
+    for key in PLAN_METRICS:
+        assert measured["metrics"][key] == pytest.approx(recorded["metrics"][key], abs=TOLERANCE), key
+        assert measured["baseline"][key] == pytest.approx(recorded["baseline"][key], abs=TOLERANCE), key
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| bundled planner \(`assets/default_planner\.pth`\).*$", readme, re.MULTILINE)
+    assert row, "the README's table has no row for the bundled planner"
+    for key in ("node_f1", "edge_f1", "exact_match", "worker_accuracy"):
+        assert f"{recorded['metrics'][key]:.3f}" in row.group(0), key
