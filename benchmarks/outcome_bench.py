@@ -26,7 +26,7 @@ from orchestai_core.synth.truth import expected_cost, logging_distribution, succ
 from orchestai_core.training_data import example_from_log, load_examples
 from orchestai_core.ingest import read_records
 
-WEIGHTS = (0.0, 0.5, 1.0, 2.5, 5.0)
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # the brief's 0, 0.5, 1, 2.5, 5 and two between 0 and 0.5
 COST_SHARE = 0.6
 
 
