@@ -17,11 +17,12 @@ import random
 import tempfile
 from pathlib import Path
 
+from timing import p50_p95, timed
+
 from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
-from timing import p50_p95, timed
 from workbench.services.curation import facets, neighbour
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "logs.py")

@@ -14,10 +14,10 @@ import json
 import statistics
 
 import torch
+from timing import percentile, timed
 
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth import generate_logs
-from timing import percentile, timed
 
 
 def main() -> None:

@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import p50_p95, timed
+
 from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import SORT_COLUMNS, LogFilter, Store
 from orchestai_core.synth import generate_logs
-from timing import p50_p95, timed
 
 FTS_WORDS = ["report", "translate", "summary", "customer", "python", "invoice", "vendors", "french",
              "dataset", "campaign", "meeting", "contract", "bug", "sales", "podcast", "résumé"]

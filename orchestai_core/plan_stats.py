@@ -22,7 +22,7 @@ class PlanStats:
     catalogue: dict = field(default_factory=dict)
 
     @classmethod
-    def from_examples(cls, examples: list[Example], catalogue: Catalogue) -> "PlanStats":
+    def from_examples(cls, examples: list[Example], catalogue: Catalogue) -> PlanStats:
         pairs, types, every = defaultdict(list), defaultdict(list), []
         for e in examples:
             for t, w, c, lat in zip(e.types, e.workers, e.costs or [], e.latencies or []):
@@ -55,7 +55,7 @@ class PlanStats:
         return {"pair": self.pair, "by_type": self.by_type, "overall": self.overall, "catalogue": self.catalogue}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PlanStats":
+    def from_dict(cls, data: dict) -> PlanStats:
         return cls({k: tuple(v) for k, v in data["pair"].items()}, {k: tuple(v) for k, v in data["by_type"].items()},
                    tuple(data["overall"]), data["catalogue"])
 

@@ -37,6 +37,7 @@ from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, 
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
+from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
@@ -45,7 +46,6 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
@@ -79,7 +79,7 @@ class TrainConfig:
     outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

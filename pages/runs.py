@@ -1,6 +1,6 @@
 """Runs: the history of training runs, side-by-side comparison, checkpoints, and deleting runs."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -57,7 +57,7 @@ if not checkpoints:
 else:
     st.dataframe(pd.DataFrame([{"checkpoint": c.label, "run": c.run_id, "kind": c.kind,
                                 "size (MB)": round(c.size_bytes / 2**20, 2),
-                                "written": datetime.fromtimestamp(c.modified, timezone.utc).isoformat(timespec="seconds"),
+                                "written": datetime.fromtimestamp(c.modified, UTC).isoformat(timespec="seconds"),
                                 "path": str(c.path)} for c in checkpoints]), hide_index=True, key="runs_checkpoints")
     by_path = {str(c.path): c for c in checkpoints}
     picked = st.selectbox("Checkpoint", list(by_path), index=best_index(checkpoints) or 0,  # the newest best,

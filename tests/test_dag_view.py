@@ -4,8 +4,16 @@ import json
 import re
 from html.parser import HTMLParser
 
-from workbench.components.dag_view import (CRITICAL, PALETTE, build_network, dag_embed, dag_html, embedded_page,
-                                          vis_assets, worker_colours)
+from workbench.components.dag_view import (
+    CRITICAL,
+    PALETTE,
+    build_network,
+    dag_embed,
+    dag_html,
+    embedded_page,
+    vis_assets,
+    worker_colours,
+)
 
 XSS = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(2)</script>"

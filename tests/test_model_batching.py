@@ -5,9 +5,9 @@ import random
 import pytest
 import torch
 
+from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.vocab import TYPE_SPECIALS, UNK, Vocab
-from orchestai_core.examples import Example
 
 TYPES = Vocab([*TYPE_SPECIALS, "extract", "summarize", "translate"])
 WORKERS = Vocab(["a", "b"])

@@ -6,11 +6,18 @@ import sqlite3
 
 import pytest
 
-from orchestai_core.store import migrations
-from orchestai_core.store.migrations import MIGRATIONS, migrate, schema_version
 from orchestai_core.schema import LogError, canonical_json, log_totals
-from orchestai_core.store import (SORT_COLUMNS, DeviceBusyError, LogFilter, StaleRevisionError, Store, StoreError,
-                                  fts_query)
+from orchestai_core.store import (
+    SORT_COLUMNS,
+    DeviceBusyError,
+    LogFilter,
+    StaleRevisionError,
+    Store,
+    StoreError,
+    fts_query,
+    migrations,
+)
+from orchestai_core.store.migrations import MIGRATIONS, migrate, schema_version
 
 N_LOGS = 60
 

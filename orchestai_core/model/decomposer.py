@@ -70,7 +70,7 @@ class Request:
     pooled: torch.Tensor    # B×H
     counts: torch.Tensor    # B×3·heads
 
-    def rows(self, index: torch.Tensor) -> "Request":
+    def rows(self, index: torch.Tensor) -> Request:
         """The same request for the batch rows `index` only."""
         return Request(*(getattr(self, f.name)[index] for f in fields(self)))
 
@@ -147,7 +147,7 @@ class DecoderState:
     seen: torch.Tensor      # B×V
     totals: torch.Tensor    # B×V, fixed for a request
 
-    def rows(self, index: torch.Tensor) -> "DecoderState":
+    def rows(self, index: torch.Tensor) -> DecoderState:
         return DecoderState(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
@@ -257,13 +257,13 @@ class TaskDecomposer(nn.Module):
         logits = self.out(torch.cat([out, context, remaining, uncovered], -1))
         return logits, self.node(torch.cat([out, context, self.type_emb(emitted)], -1)), total
 
-    def _start(self, request: Request) -> "DecoderState":
+    def _start(self, request: Request) -> DecoderState:
         h1, c1, h2, c2 = self._initial(request)
         previous = torch.zeros_like(request.mask, dtype=h1.dtype)
         seen = torch.zeros(len(request.mask), self.n_types, dtype=torch.long, device=h1.device)
         return DecoderState(h1, c1, h2, c2, previous, previous, seen, self.all_totals(request))
 
-    def _step(self, request: Request, state: "DecoderState", prev: torch.Tensor, step: int
+    def _step(self, request: Request, state: DecoderState, prev: torch.Tensor, step: int
               ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoding step after emitting `prev` (B×1), updating `state` in place: (type logits B×V,
         the step's node state B×2H — what the emitted type's sub-task embedding is built from)."""

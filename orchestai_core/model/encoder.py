@@ -73,7 +73,7 @@ class InstructionEncoder(nn.Module):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = DEFAULT_ENCODER, finetune_layers: int = 0,
-                        max_length: int = 128, layers: int = 0) -> "InstructionEncoder":
+                        max_length: int = 128, layers: int = 0) -> InstructionEncoder:
         """`layers` > 0 keeps only the bottom `layers` transformer layers (faster, less contextual)."""
         model, tokenizer = load_pretrained(name_or_path)
         if layers:

@@ -9,8 +9,8 @@ with a bootstrap percentile interval. The shape follows Open Bandit Pipeline's `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -11,11 +11,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from orchestai_core.outcomes.calibration import Calibration
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from orchestai_core.outcomes.calibration import Calibration
-from workbench.services.evaluation import (EvaluationJob, EvaluationReport, case_rows, confusion_table, curve_series,
-                                           graph_subtasks, metrics_rows, policy_rows, template_rows, worst_cases)
+from workbench.services.evaluation import (
+    EvaluationJob,
+    EvaluationReport,
+    case_rows,
+    confusion_table,
+    curve_series,
+    graph_subtasks,
+    metrics_rows,
+    policy_rows,
+    template_rows,
+    worst_cases,
+)
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 

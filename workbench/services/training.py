@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -60,7 +60,7 @@ class TrainRequest:
     device: str = "auto"
 
     @classmethod
-    def from_config(cls, config: dict) -> "TrainRequest":
+    def from_config(cls, config: dict) -> TrainRequest:
         train, model = training_settings(config)
         return cls(epochs=train.num_epochs, patience=train.patience, batch_size=train.batch_size,
                    learning_rate=train.learning_rate, head_learning_rate=train.head_learning_rate,
@@ -234,7 +234,7 @@ def resume_run(store: Store, run_id: int) -> int:
 def _age_seconds(iso: str | None) -> float:
     if not iso:
         return 0.0
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
 
 
 def refresh_runs(store: Store) -> list[int]:
