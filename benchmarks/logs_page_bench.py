@@ -60,12 +60,13 @@ def main() -> None:
     page_ms, ids_ms, pending_ms = [], [], []
     for _ in range(args.queries):
         flt = random_filter(rng, templates, workers)
-        page_ms.append(timed(lambda: (facets(store, flt), store.logs.count(flt),
-                                      store.logs.query(flt, "total_cost_usd", True, limit=50))))
-        ids_ms.append(timed(lambda: store.logs.ids(flt)))
+        page_ms.append(timed(lambda flt=flt: (facets(store, flt), store.logs.count(flt),
+                                              store.logs.query(flt, "total_cost_usd", True, limit=50))))
+        ids_ms.append(timed(lambda flt=flt: store.logs.ids(flt)))
         first = store.logs.query(flt, limit=1).rows
         if first:
-            pending_ms.append(timed(lambda: neighbour(store, first[0]["id"], flt, "created_at", pending_only=True)))
+            pending_ms.append(timed(lambda flt=flt, first=first: neighbour(store, first[0]["id"], flt, "created_at",
+                                                                            pending_only=True)))
 
     from streamlit.testing.v1 import AppTest
 

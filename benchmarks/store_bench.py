@@ -59,11 +59,13 @@ def main() -> None:
             min_cost=rng.choice([None, 0.001, 0.01]),
         )
         sort = rng.choice([c for c in SORT_COLUMNS if c != "instruction"])
-        page_ms.append(timed(lambda: store.logs.query(flt, sort=sort, descending=rng.random() < 0.5, limit=50)))
+        page_ms.append(timed(lambda flt=flt, sort=sort: store.logs.query(flt, sort=sort,
+                                                                         descending=rng.random() < 0.5, limit=50)))
     fts_ms = []
     for _ in range(args.queries):
         words = " ".join(rng.sample(FTS_WORDS, rng.choice([1, 1, 2])))
-        fts_ms.append(timed(lambda: store.logs.query(LogFilter(search=words), sort="created_at", limit=50)))
+        fts_ms.append(timed(lambda words=words: store.logs.query(LogFilter(search=words), sort="created_at",
+                                                                 limit=50)))
 
     print(json.dumps({
         "logs": report.imported,

@@ -66,7 +66,10 @@ def test_outcome_targets_are_known_only_where_the_logged_worker_ran():
                 choice_probs=[0.5, None, 1.0, None], statuses=["success", "failed", "skipped", "success"])
     success, costs, latencies, probs = encode_outcomes(e, 10)
     nan = float("nan")
-    same = lambda a, b: all((x != x and y != y) or x == y for x, y in zip(a, b)) and len(a) == len(b)
+
+    def same(a, b):  # equal, NaN matching NaN
+        return all((x != x and y != y) or x == y for x, y in zip(a, b)) and len(a) == len(b)
+
     assert same(success, [1.0, 0.0, nan, nan])  # skipped ran nothing; no worker, no outcome of one
     assert same(costs, [0.1, nan, nan, nan]) and same(latencies, [10.0, 20.0, nan, nan])
     assert same(probs, [0.5, nan, nan, nan])

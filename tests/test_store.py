@@ -375,7 +375,7 @@ def test_unknown_logs_are_a_store_error(filled):
 
 
 def test_a_failed_write_leaves_nothing_behind(filled, make_log):
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError, match="subtasks"):
         filled.logs.add([make_log("new-log"), {"id": "broken"}])
     assert filled.logs.count() == N_LOGS
     assert filled.conn.execute("SELECT count(*) FROM revisions WHERE log_id = 'new-log'").fetchone()[0] == 0
