@@ -46,7 +46,8 @@ def main() -> None:
         encoder = [timed(partial(encode, text)) for text in texts]
     batched_s = timed(lambda: planner.plan_batch(texts, batch_size=args.batch_size)) / 1000
     print(json.dumps({
-        "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam, "threads": torch.get_num_threads(),
+        "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam,
+        "threads": torch.get_num_threads(),
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(percentile(single, 0.99), 2),
         "encoder_ms_p50": round(statistics.median(encoder), 2),

@@ -46,7 +46,8 @@ class PlanStats:
                 # scale the type's typical step by this worker's prices and speed relative to the mean worker
                 prices = [w["price_in_per_1k"] + w["price_out_per_1k"] for w in self.catalogue["workers"]]
                 speeds = [w["latency_base_ms"] for w in self.catalogue["workers"]]
-                price_ratio = (entry["price_in_per_1k"] + entry["price_out_per_1k"]) / max(statistics.mean(prices), 1e-12)
+                price = entry["price_in_per_1k"] + entry["price_out_per_1k"]
+                price_ratio = price / max(statistics.mean(prices), 1e-12)
                 speed_ratio = entry["latency_base_ms"] / max(statistics.mean(speeds), 1e-12)
                 return base_cost * price_ratio, base_latency * speed_ratio
         return base_cost, base_latency

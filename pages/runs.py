@@ -38,7 +38,8 @@ chosen = st.multiselect("Runs to compare", list(runs), default=list(runs)[:2] if
                         format_func=lambda i: f"Run {i} · {runs[i]['status']}", key="runs_compare")
 if len(chosen) >= 2:
     curves = {f"run {i}": metrics[i] for i in chosen}
-    metric = st.selectbox("Metric", ["loss", *PLAN_METRICS, "types", "workers", "edges", "dag", "counts"], key="runs_metric")
+    metric = st.selectbox("Metric", ["loss", *PLAN_METRICS, "types", "workers", "edges", "dag", "counts"],
+                          key="runs_metric")
     st.plotly_chart(compare_figure(curves, metric, "val"), key="runs_compare_val")
     st.plotly_chart(compare_figure(curves, "loss", "train"), key="runs_compare_train")
     diff = config_diff({f"run {i}": runs[i]["config"] for i in chosen})

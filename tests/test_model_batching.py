@@ -78,6 +78,7 @@ def test_outcome_targets_are_known_only_where_the_logged_worker_ran():
     short = Encoded(torch.ones(2, 4), torch.zeros(2, 2), [TYPES["extract"]], [0], [[]])  # no outcomes at all
     batch = collate([short, item], TYPES)
     assert batch["success_targets"].shape == (2, 4) and batch["success_targets"][0].isnan().all()
-    assert batch["success_targets"][1, :2].tolist() == [1.0, 0.0] and batch["costs_targets"][1, 0].item() == pytest.approx(0.1)
+    assert batch["success_targets"][1, :2].tolist() == [1.0, 0.0]
+    assert batch["costs_targets"][1, 0].item() == pytest.approx(0.1)
     assert batch["choice_probs_targets"][1, 0].item() == 0.5 and batch["latencies_targets"][1, 2].isnan()
 

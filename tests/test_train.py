@@ -256,7 +256,8 @@ def test_validation_loss_has_no_label_smoothing(trained):
         trainer.model.eval()
         plain, smoothed = trainer._batch_loss(batch), trainer._batch_loss(batch, training=True)
     finally:
-        trainer.cfg.worker_smoothing, trainer.cfg.type_smoothing = TrainConfig.worker_smoothing, TrainConfig.type_smoothing
+        trainer.cfg.worker_smoothing = TrainConfig.worker_smoothing
+        trainer.cfg.type_smoothing = TrainConfig.type_smoothing
     assert smoothed["workers"].item() > plain["workers"].item()
     assert trainer.validate()["workers"] == pytest.approx(plain["workers"].item(), rel=1e-4)
 

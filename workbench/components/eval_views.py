@@ -131,7 +131,8 @@ def curve_figure(report: EvaluationReport) -> go.Figure:
     series = curve_series(report.policy)
     sweep, refs = series["sweep"], series["references"]
     fig = go.Figure(go.Scatter(
-        x=sweep["cost"], y=sweep["success"], mode="lines+markers", name=f"learned policy ({report.policy.curve.estimator.upper()})",
+        x=sweep["cost"], y=sweep["success"], mode="lines+markers",
+        name=f"learned policy ({report.policy.curve.estimator.upper()})",
         text=sweep["label"], error_x=_errors(sweep["cost"], sweep["cost_low"], sweep["cost_high"]),
         error_y=_errors(sweep["success"], sweep["success_low"], sweep["success_high"]),
         hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}<extra></extra>"))

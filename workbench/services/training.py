@@ -212,7 +212,8 @@ def resume_run(store: Store, run_id: int) -> int:
     if run["status"] in ACTIVE:
         raise LaunchError(f"run {run_id} is still {run['status']}")
     if not run.get("command") or not run.get("out_dir"):
-        raise LaunchError(f"run {run_id} was not launched from the workbench; resume it with `orchestai train --resume`")
+        raise LaunchError(f"run {run_id} was not launched from the workbench; "
+                          "resume it with `orchestai train --resume`")
     if not (Path(run["out_dir"]) / LAST).is_file():
         raise LaunchError(f"run {run_id} has no {LAST} to resume from (it ended before its first save)")
     device = device_key(run["command"][run["command"].index("--device") + 1])
