@@ -7,7 +7,7 @@ BENCH_DB ?= /tmp/orchestai-logs-bench.db
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test bench corpus planner clean
+.PHONY: install run lint test bench corpus planner clean
 
 install: $(STAMP)
 
@@ -21,7 +21,11 @@ run: install
 	$(VENV)/bin/orchestai init
 	$(VENV)/bin/streamlit run workbench/app.py --server.address 127.0.0.1 --server.port 8501
 
-test: install
+# ruff, configured in pyproject.toml; `make test` runs it first, so a lint error fails CI.
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install lint
 	$(PY) -m pytest
 
 # Each benchmark prints one JSON line. plan_bench needs a checkpoint: trained first if there is none.

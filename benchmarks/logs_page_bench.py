@@ -17,11 +17,12 @@ import random
 import tempfile
 from pathlib import Path
 
+from timing import p50_p95, timed
+
 from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
-from timing import p50_p95, timed
 from workbench.services.curation import facets, neighbour
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "logs.py")
@@ -59,12 +60,13 @@ def main() -> None:
     page_ms, ids_ms, pending_ms = [], [], []
     for _ in range(args.queries):
         flt = random_filter(rng, templates, workers)
-        page_ms.append(timed(lambda: (facets(store, flt), store.logs.count(flt),
-                                      store.logs.query(flt, "total_cost_usd", True, limit=50))))
-        ids_ms.append(timed(lambda: store.logs.ids(flt)))
+        page_ms.append(timed(lambda flt=flt: (facets(store, flt), store.logs.count(flt),
+                                              store.logs.query(flt, "total_cost_usd", True, limit=50))))
+        ids_ms.append(timed(lambda flt=flt: store.logs.ids(flt)))
         first = store.logs.query(flt, limit=1).rows
         if first:
-            pending_ms.append(timed(lambda: neighbour(store, first[0]["id"], flt, "created_at", pending_only=True)))
+            pending_ms.append(timed(lambda flt=flt, first=first: neighbour(store, first[0]["id"], flt, "created_at",
+                                                                            pending_only=True)))
 
     from streamlit.testing.v1 import AppTest
 

@@ -20,11 +20,11 @@ import numpy as np
 
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.dag import topological_order
+from orchestai_core.ingest import read_records
 from orchestai_core.outcomes.selection import choose_workers
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth.truth import expected_cost, logging_distribution, success_matrix
-from orchestai_core.training_data import example_from_log, load_examples
-from orchestai_core.ingest import read_records
+from orchestai_core.training_data import example_from_log
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # the brief's 0, 0.5, 1, 2.5, 5 and two between 0 and 0.5
 COST_SHARE = 0.6

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from functools import partial
 
 import torch
+from timing import percentile, timed
 
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth import generate_logs
-from timing import percentile, timed
 
 
 def main() -> None:
@@ -36,13 +37,17 @@ def main() -> None:
     planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam)
     texts = [log["instruction"] for log in generate_logs(args.n, seed=424242)]
     planner.plan(texts[0])  # warm-up
-    single = [timed(lambda: planner.plan(text)) for text in texts]
-    with torch.inference_mode():  # the encoder's share of a single plan: tokenizing and the frozen pass
-        encoder = [timed(lambda: planner.encoder.frozen_states(**planner.encoder.tokenize([text], planner.device)))
-                   for text in texts]
+    single = [timed(partial(planner.plan, text)) for text in texts]
+
+    def encode(text: str):  # the encoder's share of a single plan: tokenizing and the frozen pass
+        return planner.encoder.frozen_states(**planner.encoder.tokenize([text], planner.device))
+
+    with torch.inference_mode():
+        encoder = [timed(partial(encode, text)) for text in texts]
     batched_s = timed(lambda: planner.plan_batch(texts, batch_size=args.batch_size)) / 1000
     print(json.dumps({
-        "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam, "threads": torch.get_num_threads(),
+        "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam,
+        "threads": torch.get_num_threads(),
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(percentile(single, 0.99), 2),
         "encoder_ms_p50": round(statistics.median(encoder), 2),

@@ -31,8 +31,14 @@ from orchestai_core.outcomes import evaluate_policy, logged_outcomes, policy_mat
 from orchestai_core.outcomes.estimators import IPS, SNIPS, DoublyRobust
 from orchestai_core.outcomes.policy_eval import DEFAULT_WEIGHTS
 from orchestai_core.outcomes.report import step_predictions
-from orchestai_core.outcomes.routellm import (CHEAP, STRONG, execution_logs, length_logging_policy, log_bandit,
-                                              read_outcomes)
+from orchestai_core.outcomes.routellm import (
+    CHEAP,
+    STRONG,
+    execution_logs,
+    length_logging_policy,
+    log_bandit,
+    read_outcomes,
+)
 
 COST_SHARE = 0.6
 

@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import p50_p95, timed
+
 from orchestai_core.export import write_jsonl
 from orchestai_core.ingest import import_file
 from orchestai_core.store import SORT_COLUMNS, LogFilter, Store
 from orchestai_core.synth import generate_logs
-from timing import p50_p95, timed
 
 FTS_WORDS = ["report", "translate", "summary", "customer", "python", "invoice", "vendors", "french",
              "dataset", "campaign", "meeting", "contract", "bug", "sales", "podcast", "résumé"]
@@ -58,11 +59,13 @@ def main() -> None:
             min_cost=rng.choice([None, 0.001, 0.01]),
         )
         sort = rng.choice([c for c in SORT_COLUMNS if c != "instruction"])
-        page_ms.append(timed(lambda: store.logs.query(flt, sort=sort, descending=rng.random() < 0.5, limit=50)))
+        page_ms.append(timed(lambda flt=flt, sort=sort: store.logs.query(flt, sort=sort,
+                                                                         descending=rng.random() < 0.5, limit=50)))
     fts_ms = []
     for _ in range(args.queries):
         words = " ".join(rng.sample(FTS_WORDS, rng.choice([1, 1, 2])))
-        fts_ms.append(timed(lambda: store.logs.query(LogFilter(search=words), sort="created_at", limit=50)))
+        fts_ms.append(timed(lambda words=words: store.logs.query(LogFilter(search=words), sort="created_at",
+                                                                 limit=50)))
 
     print(json.dumps({
         "logs": report.imported,

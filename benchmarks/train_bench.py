@@ -50,7 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     config = load_config()
     train_cfg, model_cfg = training_settings(config)
-    variants = {"default": model_cfg, "layers3": replace(model_cfg, layers=3), "full": replace(model_cfg, finetune_layers=6)}
+    variants = {"default": model_cfg, "layers3": replace(model_cfg, layers=3),
+                "full": replace(model_cfg, finetune_layers=6)}
     examples = [example_from_log(log) for log in generate_logs(args.logs, seed=0)]
     result = {"logs": args.logs, "configured_epochs": train_cfg.num_epochs}
     for name in args.variants.split(","):

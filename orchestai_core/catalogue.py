@@ -60,7 +60,7 @@ class Catalogue:
         return {"workers": [{**w.__dict__, "quality": dict(w.quality)} for w in self.workers]}
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "catalogue") -> "Catalogue":
+    def from_dict(cls, data: dict, source: str = "catalogue") -> Catalogue:
         if not isinstance(data, dict) or not isinstance(data.get("workers"), list) or not data["workers"]:
             raise ValueError(f"{source}: expected a non-empty 'workers' list")
         workers, seen = [], set()

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ class CheckpointFile:
         if self.kind == "bundled":
             return "default planner (bundled: the default recipe on the bundled corpus)"
         run = f"run {self.run_id}" if self.run_id is not None else self.path.parent.name or "checkpoints"
-        when = datetime.fromtimestamp(self.modified, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        when = datetime.fromtimestamp(self.modified, UTC).strftime("%Y-%m-%d %H:%M")
         return f"{run} · {self.kind} · {when} UTC"
 
 

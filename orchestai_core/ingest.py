@@ -327,7 +327,8 @@ def _not_a_log_file(name: str, fmt: str, head: list[Record]) -> str:
         what = "its only line is not a JSON object"
     else:
         what = f"none of its first {len(head)} lines is a JSON object"
-    return f"{name}: not a log file: {what} (line {first.line}: {first.error}); expected JSON Lines, {expected} per line"
+    return (f"{name}: not a log file: {what} (line {first.line}: {first.error}); "
+            f"expected JSON Lines, {expected} per line")
 
 
 def _batches(path: Path, batch_size: int, parallel: bool | None, fmt: str, name: str) -> Iterator[list[Record]]:

@@ -22,7 +22,7 @@ class PlanStats:
     catalogue: dict = field(default_factory=dict)
 
     @classmethod
-    def from_examples(cls, examples: list[Example], catalogue: Catalogue) -> "PlanStats":
+    def from_examples(cls, examples: list[Example], catalogue: Catalogue) -> PlanStats:
         pairs, types, every = defaultdict(list), defaultdict(list), []
         for e in examples:
             for t, w, c, lat in zip(e.types, e.workers, e.costs or [], e.latencies or []):
@@ -46,7 +46,8 @@ class PlanStats:
                 # scale the type's typical step by this worker's prices and speed relative to the mean worker
                 prices = [w["price_in_per_1k"] + w["price_out_per_1k"] for w in self.catalogue["workers"]]
                 speeds = [w["latency_base_ms"] for w in self.catalogue["workers"]]
-                price_ratio = (entry["price_in_per_1k"] + entry["price_out_per_1k"]) / max(statistics.mean(prices), 1e-12)
+                price = entry["price_in_per_1k"] + entry["price_out_per_1k"]
+                price_ratio = price / max(statistics.mean(prices), 1e-12)
                 speed_ratio = entry["latency_base_ms"] / max(statistics.mean(speeds), 1e-12)
                 return base_cost * price_ratio, base_latency * speed_ratio
         return base_cost, base_latency
@@ -55,7 +56,7 @@ class PlanStats:
         return {"pair": self.pair, "by_type": self.by_type, "overall": self.overall, "catalogue": self.catalogue}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PlanStats":
+    def from_dict(cls, data: dict) -> PlanStats:
         return cls({k: tuple(v) for k, v in data["pair"].items()}, {k: tuple(v) for k, v in data["by_type"].items()},
                    tuple(data["overall"]), data["catalogue"])
 

@@ -39,8 +39,8 @@ from orchestai_core.checkpoints import Checkpoint, CheckpointError, load_checkpo
 from orchestai_core.device import pick_device
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
-from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.beam import check_beam
+from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.selector import cost_adjusted, relative_costs
@@ -90,7 +90,7 @@ class Planner:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False,
-             beam: int | None = None, selection: str | None = None) -> "Planner":
+             beam: int | None = None, selection: str | None = None) -> Planner:
         """A planner from a checkpoint; CheckpointError (one line) when it cannot be used, ValueError
         when `int8` cannot be (not on CPU, or a fine-tuned encoder), `beam` is not a width or `selection`
         not one of outcome | imitation. `beam` plans are kept while decoding (default: the checkpoint's
@@ -299,7 +299,7 @@ class Planner:
             scores = row["workers"].log_softmax(-1)
         return scores.softmax(-1).numpy().astype(float)
 
-    def _choose(self, types: list[str], parents: list[list[int]], row: dict, choice: "Choice") -> Selection:
+    def _choose(self, types: list[str], parents: list[list[int]], row: dict, choice: Choice) -> Selection:
         p, cost, latency = self._estimates(row)
         if self.selection == "outcome":
             return choose_workers(p, cost, latency, parents, choice.cost_weight, choice.latency_weight,
@@ -308,7 +308,7 @@ class Planner:
         return choose_workers(self._imitation(row, choice.cost_weight), cost, latency, parents,
                               budget_usd=choice.budget_usd, budget_latency_ms=choice.budget_latency_ms)
 
-    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: "Choice") -> dict:
+    def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: Choice) -> dict:
         g = decoded.graph
         selection = self._choose(g.types, g.parents, row, choice)
         p, cost, latency = self._estimates(row)

@@ -37,6 +37,7 @@ from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, 
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
+from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
@@ -45,7 +46,6 @@ from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.store import Store, now_iso
-from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
@@ -73,13 +73,14 @@ class TrainConfig:
     type_smoothing: float = 0.0       # label smoothing of the type cross-entropy (training only)
     worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
-    weight_average: float = 0.98      # decay of the running average of the weights that validation and checkpoints use (0 = off)
+    weight_average: float = 0.98      # decay of the running average of the weights that validation and
+                                      # checkpoints use (0 = off)
     patience: int = 0                 # epochs without a better validation loss before stopping (0 = all epochs)
     lambda_outcome: float = 1.0       # weight of the outcome model's losses in training (not in the validation loss)
     outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -102,7 +103,8 @@ class TrainConfig:
         if config.lambda_outcome < 0:
             raise ValueError(f"lambda_outcome must be 0 or more, got {config.lambda_outcome}")
         if config.outcome_clip < 1:
-            raise ValueError(f"outcome_clip must be at least 1 (weights 1/choice_prob are ≥ 1), got {config.outcome_clip}")
+            raise ValueError("outcome_clip must be at least 1 (weights 1/choice_prob are ≥ 1), "
+                             f"got {config.outcome_clip}")
         if config.train_data_size < 0:
             raise ValueError(f"train_data_size must be 0 (every log) or a number of logs, got {config.train_data_size}")
         return config
@@ -112,7 +114,8 @@ def training_settings(config: dict, **changes) -> tuple[TrainConfig, PlannerConf
     """The typed, validated training and model settings of a loaded config.yaml (`training.phase1_supervised`,
     `encoder` and `model`), with `changes` to the training section; ValueError or TypeError says what is wrong."""
     section = {**config.get("training", {}).get("phase1_supervised", {}), **changes}
-    return TrainConfig.from_dict(section), PlannerConfig.from_dict({**config.get("encoder", {}), **config.get("model", {})})
+    model_section = {**config.get("encoder", {}), **config.get("model", {})}
+    return TrainConfig.from_dict(section), PlannerConfig.from_dict(model_section)
 
 
 SHOWN_LEFT_OUT = 10  # ids named in the cap's message
@@ -219,7 +222,8 @@ class Phase1Trainer:
             self.model_cfg = PlannerConfig.from_dict(state.model_config)
         else:
             self.types = Vocab.build((t for e in self.train_examples for t in e.types), TYPE_SPECIALS)
-            self.workers = Vocab.build([*self.catalogue.names(), *(w for e in self.train_examples for w in e.workers if w)])
+            logged = (w for e in self.train_examples for w in e.workers if w)
+            self.workers = Vocab.build([*self.catalogue.names(), *logged])
         self.model = PlannerModel.from_config(self.model_cfg, self.types, self.workers).to(self.device)
         self.optimizer = self.model.configure_optimizer(self.cfg.learning_rate, self.cfg.head_learning_rate,
                                                         self.cfg.weight_decay)
@@ -319,7 +323,8 @@ class Phase1Trainer:
         cfg = self.cfg
         with self._autocast():
             type_logits, worker_logits, edge_logits, totals, outcomes = (net or self.model)(
-                batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"], batch["node_valid"])
+                batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"],
+                batch["node_valid"])
             losses = planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
                                   edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
                                   cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
@@ -549,7 +554,8 @@ class Phase1Trainer:
                 train_plans=[{"instruction": e.instruction, "types": e.types, "workers": e.workers,
                               "parents": e.parents} for e in self.train_examples],
                 val_ids=[e.id for e in self.val_examples],
-                training_model=self.model.trainable_state_dict() if resumable else None,  # raw: training resumes from them
+                # raw: training resumes from them
+                training_model=self.model.trainable_state_dict() if resumable else None,
                 average=self.average.state_dict() if resumable else None,
                 optimizer=self.optimizer.state_dict() if with_optimizer else None,
                 scaler=self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,

@@ -4,12 +4,18 @@ worker selection estimated off-policy against the logging policy."""
 
 import streamlit as st
 
-from orchestai_core.config import load_config
 from orchestai_core.checkpoints import CheckpointError
-from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
+from orchestai_core.config import load_config
 from orchestai_core.training_data import example_from_log
-from workbench.components.eval_views import (confusion_view, evaluation_progress, metrics_view, policy_view,
-                                             template_view, worst_cases_view)
+from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
+from workbench.components.eval_views import (
+    confusion_view,
+    evaluation_progress,
+    metrics_view,
+    policy_view,
+    template_view,
+    worst_cases_view,
+)
 from workbench.components.text import md_escape
 from workbench.services.evaluation import DATASETS, DatasetError, EvaluationJob, dataset_logs
 from workbench.services.planning import get_planner

@@ -22,7 +22,8 @@ st.markdown(f"JSON Lines (`.jsonl`, `.jsonl.gz`) or a JSON array (`.json`) of ex
             f"{limit_mb} MB** per file (`import.max_upload_mb` in `config.yaml`). Valid lines are imported even "
             "when others are rejected; a known log id with new content becomes a new revision.")
 fmt = st.radio("Format", ["log", "taskbench"], horizontal=True, key="import_format",
-               format_func={"log": "OrchestAI logs", "taskbench": "TaskBench rows (TaskBench, GNN4TaskPlan, UltraTool)"}.get)
+               format_func={"log": "OrchestAI logs",
+                            "taskbench": "TaskBench rows (TaskBench, GNN4TaskPlan, UltraTool)"}.get)
 if fmt == "taskbench":
     st.caption("One row a line with `user_request`, `task_nodes`, `task_links`, `task_steps`: each node's tool "
                "becomes a sub-task type, its step the description; a row whose links do not form a DAG over its "

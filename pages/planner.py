@@ -3,17 +3,26 @@ set budgets, compare two checkpoints, export the plan or send it to curation."""
 
 import streamlit as st
 
-from orchestai_core.config import load_config
 from orchestai_core.checkpoints import CheckpointError
+from orchestai_core.config import load_config
 from workbench.components.checkpoint_picker import checkpoint_picker, checkpoints_or_stop
 from workbench.components.flash import show_flashes
 from workbench.components.instruction_input import instruction_input
 from workbench.components.plan_actions import plan_actions
 from workbench.components.plan_view import show_plan
 from workbench.components.text import md_escape
-from workbench.services.planning import (BEAM_CHOICES, InstructionError, agreement, beam_label, check_instruction,
-                                         default_checkpoint, get_planner, optional_budget, plan_instruction,
-                                         planner_quality)
+from workbench.services.planning import (
+    BEAM_CHOICES,
+    InstructionError,
+    agreement,
+    beam_label,
+    check_instruction,
+    default_checkpoint,
+    get_planner,
+    optional_budget,
+    plan_instruction,
+    planner_quality,
+)
 from workbench.services.store import get_store
 
 st.title("Planner")

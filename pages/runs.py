@@ -1,6 +1,6 @@
 """Runs: the history of training runs, side-by-side comparison, checkpoints, and deleting runs."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -38,7 +38,8 @@ chosen = st.multiselect("Runs to compare", list(runs), default=list(runs)[:2] if
                         format_func=lambda i: f"Run {i} · {runs[i]['status']}", key="runs_compare")
 if len(chosen) >= 2:
     curves = {f"run {i}": metrics[i] for i in chosen}
-    metric = st.selectbox("Metric", ["loss", *PLAN_METRICS, "types", "workers", "edges", "dag", "counts"], key="runs_metric")
+    metric = st.selectbox("Metric", ["loss", *PLAN_METRICS, "types", "workers", "edges", "dag", "counts"],
+                          key="runs_metric")
     st.plotly_chart(compare_figure(curves, metric, "val"), key="runs_compare_val")
     st.plotly_chart(compare_figure(curves, "loss", "train"), key="runs_compare_train")
     diff = config_diff({f"run {i}": runs[i]["config"] for i in chosen})
@@ -57,7 +58,7 @@ if not checkpoints:
 else:
     st.dataframe(pd.DataFrame([{"checkpoint": c.label, "run": c.run_id, "kind": c.kind,
                                 "size (MB)": round(c.size_bytes / 2**20, 2),
-                                "written": datetime.fromtimestamp(c.modified, timezone.utc).isoformat(timespec="seconds"),
+                                "written": datetime.fromtimestamp(c.modified, UTC).isoformat(timespec="seconds"),
                                 "path": str(c.path)} for c in checkpoints]), hide_index=True, key="runs_checkpoints")
     by_path = {str(c.path): c for c in checkpoints}
     picked = st.selectbox("Checkpoint", list(by_path), index=best_index(checkpoints) or 0,  # the newest best,

@@ -7,7 +7,14 @@ from workbench.components.flash import flash, show_flashes
 from workbench.components.run_monitor import run_monitor
 from workbench.components.train_form import train_form
 from workbench.services.store import get_store
-from workbench.services.training import ACTIVE, LaunchError, available_devices, launch_run, refresh_runs, validate_request
+from workbench.services.training import (
+    ACTIVE,
+    LaunchError,
+    available_devices,
+    launch_run,
+    refresh_runs,
+    validate_request,
+)
 
 st.title("Train")
 st.caption("Phase-1 supervised training runs as its own process: closing this page does not stop it.")

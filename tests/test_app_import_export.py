@@ -104,7 +104,8 @@ def test_a_file_that_is_not_a_log_file_shows_one_error_and_no_success(db, name, 
 def test_an_import_where_every_line_is_rejected_is_a_warning_not_a_success(db):
     at = _upload(AppTest.from_file(PAGE, default_timeout=30).run(), "bad.jsonl", b'{"id": "a"}\n{"id": "b"}\n')
     assert not at.exception and not at.success
-    assert at.warning[0].value.replace("\\", "") == "Nothing imported from bad.jsonl: all 2 lines were rejected (reasons below)."
+    assert at.warning[0].value.replace("\\", "") == ("Nothing imported from bad.jsonl: "
+                                                     "all 2 lines were rejected (reasons below).")
     assert {m.label: m.value for m in at.metric}["Rejected"] == "2"
 
 
@@ -127,7 +128,9 @@ def test_taskbench_rows_and_tool_descriptions_are_imported_from_the_page(db):
     at.file_uploader(key="tools_upload").set_value(("tool_desc.json", tools, "application/json")).run()
     at = _upload(at, "train.jsonl", b"\n".join(json.dumps(r).encode() for r in rows))
     assert not at.exception
-    assert at.success[0].value.replace("\\", "") == "Tool descriptions of tool_desc.json: 2 added, 0 updated, 0 unchanged."
+    assert at.success[0].value.replace("\\", "") == ("Tool descriptions of tool_desc.json: "
+                                                     "2 added, 0 updated, 0 unchanged.")
     assert {m.label: m.value for m in at.metric} == {"Imported": "1", "Updated": "0", "Unchanged": "0", "Rejected": "1"}
-    assert at.dataframe[0].value["reason"][0] == "task_links[0]: links 'pay' to itself, but it occurs only once in task_nodes"
+    assert at.dataframe[0].value["reason"][0] == ("task_links[0]: links 'pay' to itself, "
+                                                  "but it occurs only once in task_nodes")
     assert db.logs.ids() == ["r1"] and [t["name"] for t in db.imports.tools()] == ["login", "pay"]

@@ -252,8 +252,10 @@ def test_import_and_stats_follow_the_environment_unless_db_is_given(run, tmp_pat
 # ------------------------------------------------------------------ import --format taskbench
 
 TASKBENCH_ROWS = [
-    {"id": "7", "user_request": "Log in, then check the balance.", "task_nodes": [{"task": "login"}, {"task": "balance"}],
-     "task_links": [{"source": "login", "target": "balance"}], "task_steps": ["Step 1 Call login", "Step 2 Call balance"]},
+    {"id": "7", "user_request": "Log in, then check the balance.",
+     "task_nodes": [{"task": "login"}, {"task": "balance"}],
+     "task_links": [{"source": "login", "target": "balance"}],
+     "task_steps": ["Step 1 Call login", "Step 2 Call balance"]},
     {"user_request": "Loop.", "task_nodes": [{"task": "a"}, {"task": "b"}],
      "task_links": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]},
 ]

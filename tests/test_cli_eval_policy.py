@@ -7,12 +7,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from outcome_fixtures import TruthPlanner
 
 from orchestai_core.__main__ import main
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.export import write_jsonl
 from orchestai_core.synth import generate_logs
-from outcome_fixtures import TruthPlanner
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,16 @@ import pytest
 from orchestai_core.schema import canonical_json
 from orchestai_core.store import LogFilter, StoreError
 from workbench.services.curation import (
-    choice_prob_warnings, describe_filter, edit_problems, facets, filter_from_state, log_from_table, neighbour,
-    revision_diff, subtasks_table, worker_facet,
+    choice_prob_warnings,
+    describe_filter,
+    edit_problems,
+    facets,
+    filter_from_state,
+    log_from_table,
+    neighbour,
+    revision_diff,
+    subtasks_table,
+    worker_facet,
 )
 
 

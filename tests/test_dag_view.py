@@ -4,8 +4,16 @@ import json
 import re
 from html.parser import HTMLParser
 
-from workbench.components.dag_view import (CRITICAL, PALETTE, build_network, dag_embed, dag_html, embedded_page,
-                                          vis_assets, worker_colours)
+from workbench.components.dag_view import (
+    CRITICAL,
+    PALETTE,
+    build_network,
+    dag_embed,
+    dag_html,
+    embedded_page,
+    vis_assets,
+    worker_colours,
+)
 
 XSS = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(2)</script>"
@@ -85,7 +93,8 @@ def test_nodes_labelled_by_type_coloured_by_worker_and_marked_by_status():
         assert part in tooltip
     edges = {(e["from"], e["to"]): e for e in net.edges}
     assert set(edges) == {("s1", "s2"), ("s1", "s3")}
-    assert edges[("s1", "s2")]["width"] == 3 and edges[("s1", "s2")]["color"] == CRITICAL and "width" not in edges[("s1", "s3")]
+    assert edges[("s1", "s2")]["width"] == 3 and edges[("s1", "s2")]["color"] == CRITICAL
+    assert "width" not in edges[("s1", "s3")]
 
 
 def test_layout_is_hierarchical_left_to_right(spec_example):

@@ -1,10 +1,11 @@
 """Plan metrics on hand-made graphs."""
 
+from collections import Counter
+
 import pytest
 
 from orchestai_core.dag import Graph
 from orchestai_core.evaluate import aggregate, confusion, matched_workers, multiset_f1, score
-from collections import Counter
 
 GOLD = Graph(["extract", "summarize", "translate", "translate"], ["a", "b", "c", "c"], [[], [0], [1], [1]])
 

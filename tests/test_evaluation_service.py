@@ -11,10 +11,21 @@ from orchestai_core.dag import Graph
 from orchestai_core.evaluate import Case, evaluate_cases, evaluate_planner, score, summarise_cases
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
-from workbench.services.evaluation import (DatasetError, EvaluationJob, EvaluationReport, accepted_examples,
-                                           case_rows, confusion_table, dataset_examples, graph_subtasks,
-                                           held_out_examples, metrics_rows, template_rows, uploaded_examples,
-                                           worst_cases)
+from workbench.services.evaluation import (
+    DatasetError,
+    EvaluationJob,
+    EvaluationReport,
+    accepted_examples,
+    case_rows,
+    confusion_table,
+    dataset_examples,
+    graph_subtasks,
+    held_out_examples,
+    metrics_rows,
+    template_rows,
+    uploaded_examples,
+    worst_cases,
+)
 from workbench.services.planning import get_planner
 
 GOLD = Graph(["extract", "summarize", "translate"], ["a", "b", "c"], [[], [0], [1]])

@@ -165,7 +165,8 @@ BINARY = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 25  # 26 "lines" of an image
     (b"[]", "empty: no logs in it"),
     (b"id,instruction\n1,hello\n", "not a log file: none of its first 2 lines is a JSON object (line 1: invalid JSON:"),
     (b"hello", "not a log file: its only line is not a JSON object (line 1: invalid JSON:"),
-    (b"1\n2\n3\n", "not a log file: none of its first 3 lines is a JSON object (line 1: log: expected a JSON object, got integer)"),
+    (b"1\n2\n3\n", "not a log file: none of its first 3 lines is a JSON object "
+                    "(line 1: log: expected a JSON object, got integer)"),
 ])
 def test_a_file_that_is_not_a_log_file_is_refused_with_one_reason_and_nothing_is_written(store, tmp_path, content,
                                                                                          reason):

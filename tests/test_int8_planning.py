@@ -6,11 +6,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from orchestai_core.checkpoints import load_checkpoint
 from orchestai_core.cli import main
 from orchestai_core.dag import find_cycle, parent_indices
 from orchestai_core.export import write_jsonl
 from orchestai_core.model.encoder import InstructionEncoder
-from orchestai_core.checkpoints import load_checkpoint
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth import generate_logs
 

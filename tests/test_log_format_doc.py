@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestai_core.schema import (FORMAT_VERSION, LOG_FIELDS, REQUIRED_LOG_FIELDS, REQUIRED_SUBTASK_FIELDS,
-                                   SUBTASK_FIELDS, LogError, validate_log)
+from orchestai_core.schema import (
+    FORMAT_VERSION,
+    LOG_FIELDS,
+    REQUIRED_LOG_FIELDS,
+    REQUIRED_SUBTASK_FIELDS,
+    SUBTASK_FIELDS,
+    LogError,
+    validate_log,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "log-format.md"
 

@@ -5,9 +5,9 @@ import random
 import pytest
 import torch
 
+from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.vocab import TYPE_SPECIALS, UNK, Vocab
-from orchestai_core.examples import Example
 
 TYPES = Vocab([*TYPE_SPECIALS, "extract", "summarize", "translate"])
 WORKERS = Vocab(["a", "b"])
@@ -66,7 +66,10 @@ def test_outcome_targets_are_known_only_where_the_logged_worker_ran():
                 choice_probs=[0.5, None, 1.0, None], statuses=["success", "failed", "skipped", "success"])
     success, costs, latencies, probs = encode_outcomes(e, 10)
     nan = float("nan")
-    same = lambda a, b: all((x != x and y != y) or x == y for x, y in zip(a, b)) and len(a) == len(b)
+
+    def same(a, b):  # equal, NaN matching NaN
+        return all((x != x and y != y) or x == y for x, y in zip(a, b)) and len(a) == len(b)
+
     assert same(success, [1.0, 0.0, nan, nan])  # skipped ran nothing; no worker, no outcome of one
     assert same(costs, [0.1, nan, nan, nan]) and same(latencies, [10.0, 20.0, nan, nan])
     assert same(probs, [0.5, nan, nan, nan])
@@ -75,6 +78,7 @@ def test_outcome_targets_are_known_only_where_the_logged_worker_ran():
     short = Encoded(torch.ones(2, 4), torch.zeros(2, 2), [TYPES["extract"]], [0], [[]])  # no outcomes at all
     batch = collate([short, item], TYPES)
     assert batch["success_targets"].shape == (2, 4) and batch["success_targets"][0].isnan().all()
-    assert batch["success_targets"][1, :2].tolist() == [1.0, 0.0] and batch["costs_targets"][1, 0].item() == pytest.approx(0.1)
+    assert batch["success_targets"][1, :2].tolist() == [1.0, 0.0]
+    assert batch["costs_targets"][1, 0].item() == pytest.approx(0.1)
     assert batch["choice_probs_targets"][1, 0].item() == 0.5 and batch["latencies_targets"][1, 2].isnan()
 

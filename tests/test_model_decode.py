@@ -174,9 +174,11 @@ def test_a_beam_of_one_scores_at_least_as_well_as_greedy_decoding():
     args = (request, TYPES["<bos>"], TYPES["<eos>"], never, 10)
     greedy, _, greedy_lengths = decomposer.generate(*args)
     beam1, _, beam1_lengths = decomposer.beam_search(*args, 1)
+
+    def score(row, t, n):
+        return _forced_log_prob(decomposer, request, row, t[row, :int(n[row])].tolist(), never)[0]
+
     for row in range(8):
-        def score(t, n):
-            return _forced_log_prob(decomposer, request, row, t[row, :int(n[row])].tolist(), never)[0]
         g = greedy[row, :int(greedy_lengths[row])].tolist()
         assert beam1[row, :int(beam1_lengths[row])].tolist() == g[:int(beam1_lengths[row])]  # a prefix of greedy's
-        assert score(beam1, beam1_lengths) >= score(greedy, greedy_lengths) - 1e-5
+        assert score(row, beam1, beam1_lengths) >= score(row, greedy, greedy_lengths) - 1e-5

@@ -4,11 +4,10 @@ with known answers, the 1/choice_prob weighting, and the synthetic generator's t
 import numpy as np
 import pytest
 
-from orchestai_core.outcomes import steps_from_logs
-from orchestai_core.outcomes.calibration import (expected_calibration_error, logged_calibration,
-                                                 reliability_curve)
-from orchestai_core.synth import generate_logs, success_matrix
 from orchestai_core.catalogue import load_catalogue
+from orchestai_core.outcomes import steps_from_logs
+from orchestai_core.outcomes.calibration import expected_calibration_error, logged_calibration, reliability_curve
+from orchestai_core.synth import generate_logs, success_matrix
 
 
 def test_predictions_matching_each_bins_observed_rate_have_zero_ece():

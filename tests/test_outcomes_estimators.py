@@ -149,7 +149,8 @@ def test_the_interval_contains_the_estimate_and_is_deterministic_for_a_seed():
     wide = IPS().interval(feedback, target, alpha=0.01, n_bootstrap=400, seed=11)
     narrow = IPS().interval(feedback, target, alpha=0.2, n_bootstrap=400, seed=11)
     assert wide[0] < narrow[0] and narrow[1] < wide[1]
-    assert IPS().interval(feedback, target, n_bootstrap=200, seed=12) != IPS().interval(feedback, target, n_bootstrap=200, seed=11)
+    assert (IPS().interval(feedback, target, n_bootstrap=200, seed=12)
+            != IPS().interval(feedback, target, n_bootstrap=200, seed=11))
 
 
 def test_the_95_percent_interval_covers_the_truth_on_most_simulated_logs():

@@ -9,13 +9,18 @@ import math
 
 import numpy as np
 import pytest
+from outcome_fixtures import StepOutcomes, TruthPlanner
 
 from orchestai_core.catalogue import load_catalogue
-from orchestai_core.outcomes.report import (calibration_report, has_outcome_model, policy_report, pscore_note,
-                                            step_predictions)
+from orchestai_core.outcomes.report import (
+    calibration_report,
+    has_outcome_model,
+    policy_report,
+    pscore_note,
+    step_predictions,
+)
 from orchestai_core.synth import generate_logs, logging_distribution
 from orchestai_core.training_data import example_from_log
-from outcome_fixtures import StepOutcomes, TruthPlanner
 
 
 class MarkerPlanner:

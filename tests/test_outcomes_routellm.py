@@ -65,7 +65,8 @@ def test_the_true_value_of_a_policy_comes_from_every_workers_outcome(tmp_path):
 
 
 @pytest.mark.parametrize("questions, extra, message", [
-    ([{"id": "q1", "subject": "a", "prompt": "p", "scores": {STRONG: 1.0}}], [], rf"line 1: scores.{CHEAP}: expected 1.0 or 0.0, got None"),
+    ([{"id": "q1", "subject": "a", "prompt": "p", "scores": {STRONG: 1.0}}], [],
+     rf"line 1: scores.{CHEAP}: expected 1.0 or 0.0, got None"),
     ([{"id": "q1", "subject": "a", "prompt": "p", "scores": {STRONG: 1.0, CHEAP: 0.5}}], [], "got 0.5"),
     ([{"id": "q1", "subject": "a", "scores": {STRONG: 1.0, CHEAP: 0.0}}], [], "line 1: prompt: required field missing"),
     ([{"id": "q1", "subject": "a", "prompt": "p", "scores": [1.0, 0.0]}], [], "line 1: scores: expected an object"),
@@ -121,7 +122,8 @@ def test_ips_on_the_bandit_log_recovers_the_true_value_on_average(tmp_path):
     outcomes = read_outcomes(_write(tmp_path, questions=questions))
     policy = length_logging_policy(outcomes)
     always_cheap = deterministic_policy(np.ones(len(outcomes), dtype=int), 2)
-    estimates = [IPS().estimate(log_bandit(outcomes, policy, seed=s).feedback("success"), always_cheap) for s in range(300)]
+    estimates = [IPS().estimate(log_bandit(outcomes, policy, seed=s).feedback("success"), always_cheap)
+                 for s in range(300)]
     assert np.mean(estimates) == pytest.approx(outcomes.true_value(always_cheap, "success"), abs=0.02)
 
 

@@ -105,7 +105,8 @@ def test_plan_command_takes_weights_budgets_and_selection(tiny_checkpoint):
     assert plan["meta"]["selection"] == "outcome" and plan["meta"]["cost_weight"] == 2.5
     assert plan["meta"]["latency_weight"] == 0.5 and plan["meta"]["budget"]["feasible"]
     result = runner.invoke(main, ["plan", "--checkpoint", str(tiny_checkpoint), TEXT, "--selection", "imitation"])
-    assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["meta"]["selection"] == "imitation"
+    assert result.exit_code == 0
+    assert json.loads(result.stdout.strip().splitlines()[-1])["meta"]["selection"] == "imitation"
     result = runner.invoke(main, ["plan", "--checkpoint", str(tiny_checkpoint), TEXT, "--budget-usd", "-1"])
     assert result.exit_code == 2
 

@@ -9,9 +9,21 @@ import pytest
 from orchestai_core.checkpoints import CheckpointError
 from orchestai_core.schema import validate_log
 from orchestai_core.store import LogFilter
-from workbench.services.planning import (EXAMPLES, MAX_INSTRUCTION_CHARS, InstructionError, agreement,
-                                         check_instruction, curation_log, dag_problem, export_json, get_planner,
-                                         plan_id_for, plan_instruction, send_to_curation, subtask_rows)
+from workbench.services.planning import (
+    EXAMPLES,
+    MAX_INSTRUCTION_CHARS,
+    InstructionError,
+    agreement,
+    check_instruction,
+    curation_log,
+    dag_problem,
+    export_json,
+    get_planner,
+    plan_id_for,
+    plan_instruction,
+    send_to_curation,
+    subtask_rows,
+)
 
 PLAN = {
     "id": "plan-1", "instruction": "Summarise the report and translate it",

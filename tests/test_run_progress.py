@@ -11,7 +11,8 @@ def _metrics():
         rows += [{"split": "train", "name": n, "step": step, "epoch": (step - 1) // 5, "value": 1.0 / step,
                   "wall_time": 2.0 * step} for n in ("loss", "types")]
     for epoch, loss in ((1, 0.9), (2, 0.7)):
-        rows += [{"split": "val", "name": "loss", "step": 5 * epoch, "epoch": epoch, "value": loss, "wall_time": 10.0 * epoch},
+        rows += [{"split": "val", "name": "loss", "step": 5 * epoch, "epoch": epoch, "value": loss,
+                  "wall_time": 10.0 * epoch},
                  {"split": "val", "name": "node_f1", "step": 5 * epoch, "epoch": epoch, "value": 0.5 * epoch,
                   "wall_time": 10.0 * epoch}]
     return rows
@@ -34,7 +35,8 @@ def test_progress_pace_eta_and_best_epoch():
 def test_an_ended_or_empty_run_has_no_eta_and_no_pace():
     assert progress({**RUN, "status": "completed"}, _metrics()).eta_s is None
     empty = progress({"status": "queued"}, [])
-    assert (empty.step, empty.epoch, empty.examples_per_s, empty.best_epoch, empty.step_fraction) == (0, 0, None, None, 0.0)
+    assert ((empty.step, empty.epoch, empty.examples_per_s, empty.best_epoch, empty.step_fraction)
+            == (0, 0, None, None, 0.0))
 
 
 def test_smoothing_keeps_the_first_value_and_follows_the_trend():

@@ -51,8 +51,8 @@ def test_limits_are_inclusive_64_subtasks_and_128_char_ids(spec_example):
     assert validate_log(spec_example)["id"] == "x" * 128
 
 
-@pytest.mark.parametrize("created_at", ["2026-03-01T10:00:00Z", "2026-03-01T10:00:00+02:00", "2026-03-01T10:00:00.123456",
-                                        "2026-03-01"])
+@pytest.mark.parametrize("created_at", ["2026-03-01T10:00:00Z", "2026-03-01T10:00:00+02:00",
+                                        "2026-03-01T10:00:00.123456", "2026-03-01"])
 def test_iso_8601_dates_are_accepted(spec_example, created_at):
     spec_example["created_at"] = created_at
     assert validate_log(spec_example)["created_at"] == created_at
@@ -109,18 +109,23 @@ def test_iso_8601_dates_are_accepted(spec_example, created_at):
     (lambda l: l["subtasks"][0].update(cost_usd=True), r"^subtasks\[0\]\.cost_usd: expected a number, got boolean"),
     (lambda l: l["subtasks"][0].update(cost_usd=float("nan")), r"^subtasks\[0\]\.cost_usd: must be finite"),
     (lambda l: l["subtasks"][0].update(cost_usd=float("inf")), r"^subtasks\[0\]\.cost_usd: must be finite"),
-    (lambda l: l["subtasks"][0].update(latency_ms="fast"), r"^subtasks\[0\]\.latency_ms: expected a number, got string"),
+    (lambda l: l["subtasks"][0].update(latency_ms="fast"),
+     r"^subtasks\[0\]\.latency_ms: expected a number, got string"),
     (lambda l: l["subtasks"][0].update(latency_ms=-1), r"^subtasks\[0\]\.latency_ms: must be ≥ 0"),
-    (lambda l: l["subtasks"][0].update(latency_ms=False), r"^subtasks\[0\]\.latency_ms: expected a number, got boolean"),
+    (lambda l: l["subtasks"][0].update(latency_ms=False),
+     r"^subtasks\[0\]\.latency_ms: expected a number, got boolean"),
     (lambda l: l["subtasks"][0].update(tokens_in=1.5), r"^subtasks\[0\]\.tokens_in: expected an integer, got number"),
     (lambda l: l["subtasks"][0].update(tokens_in=True), r"^subtasks\[0\]\.tokens_in: expected an integer, got boolean"),
     (lambda l: l["subtasks"][0].update(tokens_out=-3), r"^subtasks\[0\]\.tokens_out: must be ≥ 0"),
     # dependencies
     (lambda l: l["subtasks"][3].update(depends_on="s2"), r"^subtasks\[3\]\.depends_on: expected an array, got string"),
-    (lambda l: l["subtasks"][3].update(depends_on=[2]), r"^subtasks\[3\]\.depends_on\[0\]: expected a string, got integer"),
-    (lambda l: l["subtasks"][2].update(id="s1"), r"^subtasks\[2\]\.id: duplicate subtask id 's1' \(also subtasks\[0\]\)"),
+    (lambda l: l["subtasks"][3].update(depends_on=[2]),
+     r"^subtasks\[3\]\.depends_on\[0\]: expected a string, got integer"),
+    (lambda l: l["subtasks"][2].update(id="s1"),
+     r"^subtasks\[2\]\.id: duplicate subtask id 's1' \(also subtasks\[0\]\)"),
     (lambda l: l["subtasks"][3].update(depends_on=["s9"]), r"^subtasks\[3\]\.depends_on: unknown subtask id 's9'"),
-    (lambda l: l["subtasks"][3].update(depends_on=["s4"]), r"^subtasks\[3\]\.depends_on: subtask 's4' depends on itself"),
+    (lambda l: l["subtasks"][3].update(depends_on=["s4"]),
+     r"^subtasks\[3\]\.depends_on: subtask 's4' depends on itself"),
     (lambda l: l["subtasks"][0].update(depends_on=["s3"]),
      r"^subtasks\[\d\]\.depends_on: dependency cycle s1 -> s2 -> s3 -> s1"),
     (lambda l: (l["subtasks"][2].update(depends_on=["s4"]), l["subtasks"][3].update(depends_on=["s3"])),

@@ -6,11 +6,18 @@ import sqlite3
 
 import pytest
 
-from orchestai_core.store import migrations
-from orchestai_core.store.migrations import MIGRATIONS, migrate, schema_version
 from orchestai_core.schema import LogError, canonical_json, log_totals
-from orchestai_core.store import (SORT_COLUMNS, DeviceBusyError, LogFilter, StaleRevisionError, Store, StoreError,
-                                  fts_query)
+from orchestai_core.store import (
+    SORT_COLUMNS,
+    DeviceBusyError,
+    LogFilter,
+    StaleRevisionError,
+    Store,
+    StoreError,
+    fts_query,
+    migrations,
+)
+from orchestai_core.store.migrations import MIGRATIONS, migrate, schema_version
 
 N_LOGS = 60
 
@@ -282,7 +289,8 @@ def test_range_and_value_filters_agree_with_the_logs(filled):
         (LogFilter(source="synthetic"), lambda l: l.get("source") == "synthetic"),
         (LogFilter(max_subtasks=2), lambda l: len(l["subtasks"]) <= 2),
         (LogFilter(min_subtasks=3, template="a"), lambda l: len(l["subtasks"]) >= 3 and l.get("template") == "a"),
-        (LogFilter(min_latency=2450, max_latency=2900), lambda l: latency(l) is not None and 2450 <= latency(l) <= 2900),
+        (LogFilter(min_latency=2450, max_latency=2900),
+         lambda l: latency(l) is not None and 2450 <= latency(l) <= 2900),
         (LogFilter(created_from="2026-03-02", created_to="2026-03-04"),
          lambda l: "2026-03-02" <= l.get("created_at", "") <= "2026-03-04"),
         (LogFilter(ids=["log-001", "log-002", "nope"]), lambda l: l["id"] in ("log-001", "log-002")),
@@ -368,7 +376,7 @@ def test_unknown_logs_are_a_store_error(filled):
 
 
 def test_a_failed_write_leaves_nothing_behind(filled, make_log):
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError, match="subtasks"):
         filled.logs.add([make_log("new-log"), {"id": "broken"}])
     assert filled.logs.count() == N_LOGS
     assert filled.conn.execute("SELECT count(*) FROM revisions WHERE log_id = 'new-log'").fetchone()[0] == 0
@@ -416,7 +424,8 @@ def test_a_run_goes_from_queued_to_running_with_its_fields(store):
         "queued", {"epochs": 2}, ["orchestai", "train"], 10)
     store.runs.update(run, status="running", pid=123, summary={"best": 0.4}, epoch=1, best_val_loss=0.4)
     updated = store.runs.get(run)
-    assert (updated["status"], updated["pid"], updated["summary"], updated["epoch"]) == ("running", 123, {"best": 0.4}, 1)
+    assert ((updated["status"], updated["pid"], updated["summary"], updated["epoch"])
+            == ("running", 123, {"best": 0.4}, 1))
     assert [r["id"] for r in store.runs.list()] == [run]
 
 

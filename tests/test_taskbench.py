@@ -70,13 +70,15 @@ def test_steps_are_matched_to_nodes_by_the_tool_they_name_and_kept_when_not_one_
                                                                "Call booking to book the room"]
     assert reordered["meta"]["taskbench"]["task_steps"] == REORDERED["task_steps"]
     split = row_to_log(SPLIT_STEP, line=1)
-    assert split["subtasks"][0]["description"] == "Call file_modify to change the title\nCall file_modify to add a sentence"
+    assert split["subtasks"][0]["description"] == ("Call file_modify to change the title\n"
+                                                   "Call file_modify to add a sentence")
     assert align_steps(["a", "a", "a"], ["Call a first", "Call a second"]) == [[0], [1], []]
     assert align_steps(["x", "y"], ["first thing", "second thing"]) == [[0], [1]]  # no tool named: by position
 
 
 @pytest.mark.parametrize("bad, reason", [
-    (row(["a", "b"], [("a", "b"), ("b", "a")]), "task_links: the links form a cycle: a (node 1) → b (node 2) → a (node 1)"),
+    (row(["a", "b"], [("a", "b"), ("b", "a")]),
+     "task_links: the links form a cycle: a (node 1) → b (node 2) → a (node 1)"),
     (row(["a", "b"], [("a", "c")]), "task_links[0].target: tool 'c' is not among the task_nodes"),
     (row(["a", "b"], [("b", "b")]), "task_links[0]: links 'b' to itself, but it occurs only once in task_nodes"),
     (row([], []), "task_nodes: expected a non-empty list of nodes"),

@@ -116,7 +116,7 @@ def test_setup_warns_of_instructions_and_workflows_too_long_for_the_model(tmp_pa
     long_workflows = [e.id for e in examples if len(e.types) > 8]
     assert long_workflows and len(long_workflows) < len(examples)
     warnings = store.runs.get(run_id)["warnings"]
-    assert warnings[0].startswith(f"1 of 16 instructions are longer than the encoder reads (128 tokens") and \
+    assert warnings[0].startswith("1 of 16 instructions are longer than the encoder reads (128 tokens") and \
         warnings[0].endswith(examples[3].id)
     assert warnings[1].startswith(f"{len(long_workflows)} of 16 workflows have more than 8 sub-tasks (model.max_nodes)")
     assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")] == [
@@ -256,7 +256,8 @@ def test_validation_loss_has_no_label_smoothing(trained):
         trainer.model.eval()
         plain, smoothed = trainer._batch_loss(batch), trainer._batch_loss(batch, training=True)
     finally:
-        trainer.cfg.worker_smoothing, trainer.cfg.type_smoothing = TrainConfig.worker_smoothing, TrainConfig.type_smoothing
+        trainer.cfg.worker_smoothing = TrainConfig.worker_smoothing
+        trainer.cfg.type_smoothing = TrainConfig.type_smoothing
     assert smoothed["workers"].item() > plain["workers"].item()
     assert trainer.validate()["workers"] == pytest.approx(plain["workers"].item(), rel=1e-4)
 

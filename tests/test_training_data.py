@@ -5,10 +5,15 @@ import json
 
 import pytest
 
-from orchestai_core.ingest import NotALogFileError
 from orchestai_core.examples import Example, Skipped, cuts, skipped_message
-from orchestai_core.training_data import (TRAINING_FORMAT, example_from_log, examples_from_store, load_examples,
-                                          write_training_json)
+from orchestai_core.ingest import NotALogFileError
+from orchestai_core.training_data import (
+    TRAINING_FORMAT,
+    example_from_log,
+    examples_from_store,
+    load_examples,
+    write_training_json,
+)
 
 
 def test_the_spec_example_becomes_an_example_with_everything_training_needs(spec_example):

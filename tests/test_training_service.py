@@ -14,9 +14,21 @@ from orchestai_core.store import LogFilter, Store
 from orchestai_core.synth import generate_logs
 from workbench.services import processes
 from workbench.services.processes import is_training_alive
-from workbench.services.training import (Device, LaunchError, TrainRequest, _start, delete_run, launch_run,
-                                         log_tail, refresh_runs, resume_run, run_config, run_dir, stop_run,
-                                         validate_request)
+from workbench.services.training import (
+    Device,
+    LaunchError,
+    TrainRequest,
+    _start,
+    delete_run,
+    launch_run,
+    log_tail,
+    refresh_runs,
+    resume_run,
+    run_config,
+    run_dir,
+    stop_run,
+    validate_request,
+)
 
 
 @pytest.fixture

@@ -6,11 +6,17 @@ import json
 
 import pytest
 
+from orchestai_core.ingest import NotALogFileError
 from orchestai_core.schema import canonical_json
 from orchestai_core.store import LogFilter
-from orchestai_core.ingest import NotALogFileError
-from workbench.services.transfer import (UploadError, export_bytes, import_tools_upload, import_upload, rejected_lines,
-                                         upload_suffix)
+from workbench.services.transfer import (
+    UploadError,
+    export_bytes,
+    import_tools_upload,
+    import_upload,
+    rejected_lines,
+    upload_suffix,
+)
 
 
 @pytest.mark.parametrize("name, suffix", [("a.jsonl", ".jsonl"), ("A.JSONL.GZ", ".jsonl.gz"), ("x.json", ".json")])

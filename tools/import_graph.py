@@ -131,7 +131,7 @@ def main() -> None:
     print(json.dumps({"modules": len(modules), "imports": sum(len(e) for e in edges.values()),
                       "floors": max(level.values()) + 1, "loops": loops,
                       "imports_inside_functions": len(in_functions),
-                      "tallest": sorted((m for m in level if level[m] == max(level.values())))[:10],
+                      "tallest": sorted(m for m in level if level[m] == max(level.values()))[:10],
                       "floor_of": dict(sorted(level.items(), key=lambda kv: (kv[1], kv[0])))}))
 
 

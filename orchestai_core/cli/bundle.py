@@ -17,8 +17,8 @@ from orchestai_core.cli.options import config_option, open_config
 def bundle_planner(config_path, checkpoint, out):
     """Measure CHECKPOINT on the fixed held-out sample, then copy it to the bundled planner's place with its
     figures beside it (`make planner` trains and bundles by the default recipe)."""
-    from orchestai_core.default_planner import bundle, quality_path
     from orchestai_core.checkpoints import CheckpointError
+    from orchestai_core.default_planner import bundle, quality_path
 
     dest = out or open_config(config_path)["paths"]["default_planner"]
     try:

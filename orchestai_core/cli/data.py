@@ -10,7 +10,8 @@ import click
 
 from orchestai_core.cli.options import config_option, db_option, open_config, open_store
 from orchestai_core.export import FORMATS, export_logs, write_jsonl
-from orchestai_core.ingest import FORMATS as IMPORT_FORMATS, UnreadableFileError, import_file, import_tools
+from orchestai_core.ingest import FORMATS as IMPORT_FORMATS
+from orchestai_core.ingest import UnreadableFileError, import_file, import_tools
 from orchestai_core.store import REVIEW_STATUSES, LogFilter
 
 

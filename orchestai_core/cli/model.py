@@ -47,19 +47,22 @@ def _skipped_pairs(skipped: list) -> list[dict]:
 
 @click.command()
 @config_option
-@click.option("--data", type=click.Path(dir_okay=False), help="Log file (.jsonl/.jsonl.gz/.json) or training_data.json.")
+@click.option("--data", type=click.Path(dir_okay=False),
+              help="Log file (.jsonl/.jsonl.gz/.json) or training_data.json.")
 @db_option
 @click.option("--status", type=click.Choice(REVIEW_STATUSES), help="With the store: only logs with this review status.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override training.phase1_supervised.num_epochs.")
 @click.option("--patience", type=click.IntRange(min=0),
               help="Stop after this many epochs without a better validation loss (0 = never; default: the config's).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Checkpoint folder (default: paths.checkpoints).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Checkpoint folder (default: paths.checkpoints).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.pth with its optimizer state and epoch.")
 @click.option("--seed", type=int, help="Override the seed.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--run-id", type=int, help="An existing run row to report into (the workbench creates one).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--strict", is_flag=True, help="With --data: refuse the file if any log in it is invalid (default: skip them).")
+@click.option("--strict", is_flag=True,
+              help="With --data: refuse the file if any log in it is invalid (default: skip them).")
 def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet, strict):
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
@@ -350,7 +353,8 @@ def _instructions(path: str) -> tuple[list[str], list[str]]:
             if not isinstance(text, str) or not text.strip():
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            raise click.ClickException(f"{path}: line {n}: expected {{\"id\", \"instruction\"}} with a non-empty instruction") from None
+            raise click.ClickException(
+                f"{path}: line {n}: expected {{\"id\", \"instruction\"}} with a non-empty instruction") from None
         ids.append(str(item.get("id", f"plan-{n}")))
         texts.append(text)
     return ids, texts

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from orchestai_core.model.vocab import BOS, EOS, UNK, Vocab
 from orchestai_core.examples import Example
+from orchestai_core.model.vocab import BOS, EOS, UNK, Vocab
 
 
 @dataclass

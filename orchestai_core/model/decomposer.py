@@ -70,7 +70,7 @@ class Request:
     pooled: torch.Tensor    # B×H
     counts: torch.Tensor    # B×3·heads
 
-    def rows(self, index: torch.Tensor) -> "Request":
+    def rows(self, index: torch.Tensor) -> Request:
         """The same request for the batch rows `index` only."""
         return Request(*(getattr(self, f.name)[index] for f in fields(self)))
 
@@ -147,11 +147,12 @@ class DecoderState:
     seen: torch.Tensor      # B×V
     totals: torch.Tensor    # B×V, fixed for a request
 
-    def rows(self, index: torch.Tensor) -> "DecoderState":
+    def rows(self, index: torch.Tensor) -> DecoderState:
         return DecoderState(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
-def lstm_step(lstm: nn.LSTM, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def lstm_step(lstm: nn.LSTM, x: torch.Tensor,
+              state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of a one-layer nn.LSTM (B×D) with its own weights: a third of a length-1 call's cost."""
     return torch.lstm_cell(x, state, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
 
@@ -218,7 +219,8 @@ class TaskDecomposer(nn.Module):
 
     def all_totals(self, request: Request) -> torch.Tensor:
         """B×V: `totals` of every type at once (decoding looks them up instead of computing them per step)."""
-        return self.totals(request, torch.arange(self.n_types, device=request.mask.device).expand(len(request.mask), -1))
+        every_type = torch.arange(self.n_types, device=request.mask.device).expand(len(request.mask), -1)
+        return self.totals(request, every_type)
 
     def _remaining(self, counts: torch.Tensor, total: torch.Tensor, occurrence: torch.Tensor) -> torch.Tensor:
         """B×S×E: what remains to emit of the previous type, and per count, after its `occurrence` (B×S)."""
@@ -232,7 +234,8 @@ class TaskDecomposer(nn.Module):
         total = self.totals(request, prev) if total is None else total
         remaining = self._remaining(request.counts, total, occurrence)
         steps = prev.shape[1]
-        inputs = torch.cat([self.type_emb(prev), self.pos_emb(positions), self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
+        inputs = torch.cat([self.type_emb(prev), self.pos_emb(positions),
+                            self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
                             remaining, request.pooled.unsqueeze(1).expand(-1, steps, -1)], -1)
         return inputs, remaining, total
 
@@ -257,13 +260,13 @@ class TaskDecomposer(nn.Module):
         logits = self.out(torch.cat([out, context, remaining, uncovered], -1))
         return logits, self.node(torch.cat([out, context, self.type_emb(emitted)], -1)), total
 
-    def _start(self, request: Request) -> "DecoderState":
+    def _start(self, request: Request) -> DecoderState:
         h1, c1, h2, c2 = self._initial(request)
         previous = torch.zeros_like(request.mask, dtype=h1.dtype)
         seen = torch.zeros(len(request.mask), self.n_types, dtype=torch.long, device=h1.device)
         return DecoderState(h1, c1, h2, c2, previous, previous, seen, self.all_totals(request))
 
-    def _step(self, request: Request, state: "DecoderState", prev: torch.Tensor, step: int
+    def _step(self, request: Request, state: DecoderState, prev: torch.Tensor, step: int
               ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decoding step after emitting `prev` (B×1), updating `state` in place: (type logits B×V,
         the step's node state B×2H — what the emitted type's sub-task embedding is built from)."""
@@ -318,7 +321,8 @@ class TaskDecomposer(nn.Module):
                 break
             if not going.all():  # drop the rows that ended
                 keep = going.nonzero().squeeze(1)
-                request, state, rows, choice, node = request.rows(keep), state.rows(keep), rows[keep], choice[keep], node[keep]
+                request, state = request.rows(keep), state.rows(keep)
+                rows, choice, node = rows[keep], choice[keep], node[keep]
             types[rows, step] = choice
             states[rows, step] = node
             prev = choice.unsqueeze(1)

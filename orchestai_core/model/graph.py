@@ -54,6 +54,7 @@ class WorkflowGraph(nn.Module):
         n = nodes.shape[1]
         idx = torch.arange(n, device=nodes.device)
         rel = (idx.view(1, -1) - idx.view(-1, 1)).clamp(-self.max_nodes, self.max_nodes) + self.max_nodes
-        per_form = torch.matmul(p.unsqueeze(1) * self.forms.view(1, -1, 1, p.shape[-1]), c.unsqueeze(1).transpose(-1, -2))
+        per_form = torch.matmul(p.unsqueeze(1) * self.forms.view(1, -1, 1, p.shape[-1]),
+                                c.unsqueeze(1).transpose(-1, -2))
         scores = scores + (per_form * self.by_distance(rel).permute(2, 0, 1).unsqueeze(0)).sum(1)
         return scores + self.distance(rel).squeeze(-1), x

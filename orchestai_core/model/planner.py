@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from orchestai_core.examples import Cut, Example, cuts
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
@@ -16,7 +17,6 @@ from orchestai_core.model.numerals import token_numbers
 from orchestai_core.model.outcome import OutcomeHead, OutcomePredictions
 from orchestai_core.model.selector import WorkerSelector
 from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
-from orchestai_core.examples import Cut, Example, cuts
 
 FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
 SELECTIONS = ("outcome", "imitation")
@@ -42,7 +42,7 @@ class PlannerConfig:
     selection: str = "outcome"  # outcome (utility of predicted outcomes) | imitation (the logged choices)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PlannerConfig":
+    def from_dict(cls, data: dict) -> PlannerConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -84,7 +84,7 @@ class PlannerModel(nn.Module):
         self.outcome = OutcomeHead(h, len(workers), config.selector_heads, config.dropout)
 
     @classmethod
-    def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> "PlannerModel":
+    def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> PlannerModel:
         encoder = InstructionEncoder.from_pretrained(config.encoder, config.finetune_layers, config.max_length,
                                                      config.layers)
         return cls(config, types, workers, encoder)

@@ -17,7 +17,8 @@ class WorkerSelector(nn.Module):
         self.attn = nn.MultiheadAttention(dim, heads, kdim=enc_dim, vdim=enc_dim, batch_first=True)
         self.policy = nn.Sequential(nn.Linear(3 * dim, dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim, n_workers))
 
-    def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+    def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor,
+                pooled: torch.Tensor) -> torch.Tensor:
         """Worker logits B×N×W from node states B×N×H and the instruction's token states B×T×E."""
         context, _ = self.attn(nodes, tokens, tokens, key_padding_mask=~mask, need_weights=False)
         return self.policy(torch.cat([nodes, context, pooled.unsqueeze(1).expand_as(nodes)], -1))

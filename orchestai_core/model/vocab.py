@@ -27,7 +27,7 @@ class Vocab:
         return self.index.get(word, default) if word is not None else default
 
     @classmethod
-    def build(cls, words: Iterable[str], specials: tuple[str, ...] = ()) -> "Vocab":
+    def build(cls, words: Iterable[str], specials: tuple[str, ...] = ()) -> Vocab:
         """Specials first, then words by falling frequency (ties alphabetical)."""
         counts = Counter(w for w in words if w not in specials)
         return cls([*specials, *sorted(counts, key=lambda w: (-counts[w], w))])

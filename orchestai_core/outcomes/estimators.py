@@ -9,12 +9,13 @@ with a bootstrap percentile interval. The shape follows Open Bandit Pipeline's `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 _ROW_SUM_TOLERANCE = 1e-6
+_NO_WEIGHT = "{}: the target policy gives no weight to any logged action; the estimate is undefined"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class LoggedFeedback:
         if n == 0:
             raise ValueError("the feedback holds no decisions")
         if len(reward) != n or len(pscore) != n:
-            raise ValueError(f"action, reward and pscore must have the same length, got {n}, {len(reward)}, {len(pscore)}")
+            raise ValueError("action, reward and pscore must have the same length, "
+                             f"got {n}, {len(reward)}, {len(pscore)}")
         if not np.issubdtype(action.dtype, np.integer):
             raise ValueError(f"action must hold integer action indices, got dtype {action.dtype}")
         if action.min() < 0 or action.max() >= self.n_actions:
@@ -118,7 +120,8 @@ def _check_clip(clip: float | None) -> None:
 
 def _need_q_hat(feedback: LoggedFeedback, estimator: str) -> np.ndarray:
     if feedback.q_hat is None:
-        raise ValueError(f"{estimator} needs a reward model's predictions: LoggedFeedback(q_hat=...) of shape (n, n_actions)")
+        raise ValueError(f"{estimator} needs a reward model's predictions: "
+                         "LoggedFeedback(q_hat=...) of shape (n, n_actions)")
     return feedback.q_hat
 
 
@@ -138,7 +141,7 @@ class Estimator:
         num, den = self.terms(feedback, check_policy(policy, feedback))
         total = den.sum()
         if total <= 0:
-            raise ValueError(f"{self.name}: the target policy gives no weight to any logged action; the estimate is undefined")
+            raise ValueError(_NO_WEIGHT.format(self.name))
         return float(num.sum() / total)
 
     def interval(self, feedback: LoggedFeedback, policy: np.ndarray, alpha: float = 0.05,
@@ -151,7 +154,7 @@ class Estimator:
             raise ValueError(f"n_bootstrap must be an integer of at least 2, got {n_bootstrap!r}")
         num, den = self.terms(feedback, check_policy(policy, feedback))
         if den.sum() <= 0:
-            raise ValueError(f"{self.name}: the target policy gives no weight to any logged action; the estimate is undefined")
+            raise ValueError(_NO_WEIGHT.format(self.name))
         rng = np.random.default_rng(seed)
         n = len(num)
         values = np.full(n_bootstrap, np.nan)

@@ -27,8 +27,19 @@ from pathlib import Path
 
 from orchestai_core.store.database import Database, StoreError, now_iso
 from orchestai_core.store.imports import ImportStore, ToolCounts
-from orchestai_core.store.logs import (REVIEW_STATUSES, SORT_COLUMNS, ImportCounts, LogFilter, LogStore, Page,
-                                       PreparedLog, StaleRevisionError, content_hash, fts_query, prepare_log)
+from orchestai_core.store.logs import (
+    REVIEW_STATUSES,
+    SORT_COLUMNS,
+    ImportCounts,
+    LogFilter,
+    LogStore,
+    Page,
+    PreparedLog,
+    StaleRevisionError,
+    content_hash,
+    fts_query,
+    prepare_log,
+)
 from orchestai_core.store.migrations import migrate
 from orchestai_core.store.runs import RUN_STATUSES, DeviceBusyError, RunStore
 
@@ -49,7 +60,7 @@ class Store(Database):
         self.runs = RunStore(self)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "Store":
+    def open(cls, path: str | os.PathLike) -> Store:
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

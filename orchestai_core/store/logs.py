@@ -127,7 +127,7 @@ class LogStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def _write_current(self, entry: "PreparedLog", revision: int, at: str) -> None:
+    def _write_current(self, entry: PreparedLog, revision: int, at: str) -> None:
         """Rewrite the query columns, worker rows and full-text row of an existing log's new revision."""
         conn = self.db.conn
         row = conn.execute(
@@ -144,7 +144,7 @@ class LogStore:
     def _next_rowid(self) -> int:
         return self.db.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM logs").fetchone()[0]
 
-    def _insert_new(self, entries: list[tuple[int, "PreparedLog", int]], at: str) -> None:
+    def _insert_new(self, entries: list[tuple[int, PreparedLog, int]], at: str) -> None:
         """Insert logs that are not in the store yet: (rowid, entry, revision) each, in a few statements."""
         conn = self.db.conn
         conn.executemany(
@@ -177,7 +177,7 @@ class LogStore:
         """Add valid logs in one transaction (see `add_prepared`)."""
         return self.add_prepared([prepare_log(log) for log in logs], batch_id)
 
-    def add_prepared(self, entries: list["PreparedLog"], batch_id: int | None = None) -> ImportCounts:
+    def add_prepared(self, entries: list[PreparedLog], batch_id: int | None = None) -> ImportCounts:
         """Add prepared logs in one transaction: new ids are inserted, content seen before is skipped,
         changed content becomes a new revision (and the review goes back to pending)."""
         counts = ImportCounts()

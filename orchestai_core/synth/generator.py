@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.dag import critical_path
-from orchestai_core.synth.phrasing import compose, items_phrase
 from orchestai_core.synth.difficulty import draw_difficulty
+from orchestai_core.synth.phrasing import compose, items_phrase
 from orchestai_core.synth.policy import MODE_WEIGHTS, MODES, LoggingPolicy
 from orchestai_core.synth.simulate import simulate_step
 from orchestai_core.synth.slots import AUDIENCES, ITEM_POOLS, PEOPLE
@@ -25,7 +25,7 @@ from orchestai_core.synth.workflow import Step, build_steps, workflow_size
 
 MAX_SUBTASKS = 40
 ITEM_COUNTS = (2, 3, 4, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10)
-EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def _items(template: Template, rng: random.Random) -> tuple[list[str], str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from planner_fixtures import kill_active_runs
 
 from orchestai_core.store import Store

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"  # the payload the seeded database carries (see conftest)

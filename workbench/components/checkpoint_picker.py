@@ -12,7 +12,8 @@ from workbench.components.text import md_escape
 from workbench.services.planning import checkpoint_root, default_checkpoint, list_checkpoints
 
 
-def checkpoints_or_stop(config: dict, store: Store, what: str = "", quick_run_here: bool = False) -> list[CheckpointFile]:
+def checkpoints_or_stop(config: dict, store: Store, what: str = "",
+                        quick_run_here: bool = False) -> list[CheckpointFile]:
     """Every checkpoint a page can use; when there is none, say so (`what` the page would do with one),
     offer a quick training run (here, or on the Planner page) and stop the page."""
     checkpoints = list_checkpoints(config)

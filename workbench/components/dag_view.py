@@ -147,7 +147,8 @@ div.vis-tooltip {{ font-family: "Source Sans Pro", sans-serif; }}
 <div id="dag"></div>
 <script>
 const DATA = {data};
-function tip(text) {{ const el = document.createElement("div"); el.className = "tip"; el.textContent = text; return el; }}
+function tip(text) {{
+  const el = document.createElement("div"); el.className = "tip"; el.textContent = text; return el; }}
 const nodes = new vis.DataSet(DATA.nodes.map(function (n) {{
   const node = Object.assign({{}}, n); node.title = tip(n.tooltip); delete node.tooltip; return node; }}));
 const edges = new vis.DataSet(DATA.edges);

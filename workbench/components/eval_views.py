@@ -11,11 +11,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from orchestai_core.outcomes.calibration import Calibration
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from orchestai_core.outcomes.calibration import Calibration
-from workbench.services.evaluation import (EvaluationJob, EvaluationReport, case_rows, confusion_table, curve_series,
-                                           graph_subtasks, metrics_rows, policy_rows, template_rows, worst_cases)
+from workbench.services.evaluation import (
+    EvaluationJob,
+    EvaluationReport,
+    case_rows,
+    confusion_table,
+    curve_series,
+    graph_subtasks,
+    metrics_rows,
+    policy_rows,
+    template_rows,
+    worst_cases,
+)
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 
@@ -121,7 +131,8 @@ def curve_figure(report: EvaluationReport) -> go.Figure:
     series = curve_series(report.policy)
     sweep, refs = series["sweep"], series["references"]
     fig = go.Figure(go.Scatter(
-        x=sweep["cost"], y=sweep["success"], mode="lines+markers", name=f"learned policy ({report.policy.curve.estimator.upper()})",
+        x=sweep["cost"], y=sweep["success"], mode="lines+markers",
+        name=f"learned policy ({report.policy.curve.estimator.upper()})",
         text=sweep["label"], error_x=_errors(sweep["cost"], sweep["cost_low"], sweep["cost_high"]),
         error_y=_errors(sweep["success"], sweep["success_low"], sweep["success_high"]),
         hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}<extra></extra>"))

@@ -13,7 +13,13 @@ from orchestai_core.store import LogFilter, StaleRevisionError, Store, StoreErro
 from workbench.components.flash import flash
 from workbench.components.text import md_escape
 from workbench.services.curation import (
-    EDIT_COLUMNS, choice_prob_warnings, edit_problems, log_from_table, revision_diff, subtasks_table, worker_facet,
+    EDIT_COLUMNS,
+    choice_prob_warnings,
+    edit_problems,
+    log_from_table,
+    revision_diff,
+    subtasks_table,
+    worker_facet,
 )
 
 BASES_KEY = "edit_base"          # log id -> revision the open editor started from

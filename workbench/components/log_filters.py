@@ -12,7 +12,7 @@ from workbench.services.curation import FILTER_PREFIX, facets, filter_from_state
 CURRENT_KEY = "logs_filter"  # the Logs page's filter, for the export on another page
 KEEP = "session"  # filters survive a visit to another page
 PAGE_SIZES = (25, 50, 100, 200)
-SUCCESS_LABELS = {True: "succeeded", False: "failed", 1: "succeeded", 0: "failed"}
+SUCCESS_LABELS = {True: "succeeded", False: "failed"}  # 1 and 0 find these too: they hash as True and False
 
 
 @dataclass

@@ -76,8 +76,8 @@ def val_metrics_figure(metrics: Sequence[dict]) -> go.Figure:
         rows = series(metrics, "val", name)
         fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["value"] for r in rows], name=name,
                                  mode="lines+markers", line=dict(color=colour)))
-    fig.update_layout(title="Validation plan metrics (greedy decoding)", xaxis_title="epoch", yaxis=dict(range=[0, 1.02]), height=320,
-                      **LAYOUT)
+    fig.update_layout(title="Validation plan metrics (greedy decoding)", xaxis_title="epoch",
+                      yaxis=dict(range=[0, 1.02]), height=320, **LAYOUT)
     return fig
 
 

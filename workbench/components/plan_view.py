@@ -8,8 +8,16 @@ import streamlit as st
 
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
-from workbench.services.planning import (Planned, beam_label, budget_problem, dag_problem, path_cost,
-                                         selection_caption, subtask_rows, usd)
+from workbench.services.planning import (
+    Planned,
+    beam_label,
+    budget_problem,
+    dag_problem,
+    path_cost,
+    selection_caption,
+    subtask_rows,
+    usd,
+)
 
 PATH_BACKGROUND = "background-color: #ffe8d1"  # a light tint of the critical-path orange
 COLUMNS = {

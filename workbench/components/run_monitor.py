@@ -18,8 +18,8 @@ from workbench.services.training import ACTIVE, LaunchError, log_tail, refresh_r
 
 REFRESH_S = 2.0
 STATUS_ICON = {"queued": ":material/schedule:", "running": ":material/directions_run:",
-               "completed": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/stop_circle:",
-               "crashed": ":material/report:"}
+               "completed": ":material/check_circle:", "failed": ":material/error:",
+               "stopped": ":material/stop_circle:", "crashed": ":material/report:"}
 
 
 def _header(run: dict) -> None:

@@ -41,7 +41,8 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
         lambda_dag = c1.number_input("λ_DAG", value=defaults.lambda_dag, step=0.05, format="%.2f", key="train_lambda")
         patience = c2.number_input("Patience", value=defaults.patience, step=1, key="train_patience",
                                    help="Epochs without a better validation loss before the run stops; 0 runs them all")
-        split = c3.selectbox("Validation split", ["random", "template"], index=["random", "template"].index(defaults.split),
+        splits = ["random", "template"]
+        split = c3.selectbox("Validation split", splits, index=splits.index(defaults.split),
                              help="template: whole templates are held out, to measure unseen kinds of requests",
                              key="train_split")
         seed = c4.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
@@ -50,7 +51,8 @@ def train_form(store: Store, config: dict, devices: list[Device]) -> TrainReques
         c1, c2, c3 = st.columns([2, 1, 1])
         encoder = c1.text_input("Encoder (name or local path)", value=defaults.encoder, key="train_encoder")
         finetune = c2.number_input("Layers to fine-tune", value=defaults.finetune_layers, step=1,
-                                   help="0 keeps the encoder frozen (its states are computed once)", key="train_finetune")
+                                   help="0 keeps the encoder frozen (its states are computed once)",
+                                   key="train_finetune")
         kept = c3.number_input("Encoder layers kept", value=defaults.encoder_layers, step=1,
                                help="0 keeps them all; fewer (bottom up) train and plan faster, understand less",
                                key="train_encoder_layers")

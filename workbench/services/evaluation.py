@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from orchestai_core.dag import Graph
 from orchestai_core.evaluate import Case, evaluate_planner
-from orchestai_core.ingest import UnreadableFileError, read_records
-from orchestai_core.store import LogFilter, Store
 from orchestai_core.examples import Example
+from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
+from orchestai_core.store import LogFilter, Store
 from orchestai_core.training_data import example_from_log
 from workbench.services.transfer import upload_suffix
 
@@ -171,7 +171,7 @@ class EvaluationJob:
         self.error: str | None = None
         self._thread = threading.Thread(target=self.run, name="orchestai-evaluation", daemon=True)
 
-    def start(self) -> "EvaluationJob":
+    def start(self) -> EvaluationJob:
         self._thread.start()
         return self
 

@@ -10,16 +10,15 @@ import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
 import torch
 
-from orchestai_core.checkpoints import (CheckpointError, CheckpointFile, best_index, bundled_checkpoint,
-                                        find_checkpoints)
-from orchestai_core.default_planner import read_quality
+from orchestai_core.checkpoints import CheckpointError, CheckpointFile, best_index, bundled_checkpoint, find_checkpoints
 from orchestai_core.dag import Graph
+from orchestai_core.default_planner import read_quality
 from orchestai_core.evaluate import score
 from orchestai_core.planner_api import Planner
 from orchestai_core.schema import LogError, validate_log
@@ -272,7 +271,7 @@ def export_json(plan: dict, checkpoint: str, cost_weight: float) -> str:
 # ----------------------------------------------------------------- curation
 def curation_log(plan: dict, checkpoint: str, cost_weight: float) -> dict:
     """A valid log of the plan for annotators: steps without outcomes, plan-only figures under `meta`."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     log = {
         "id": f"planner-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}",
         "instruction": plan["instruction"],

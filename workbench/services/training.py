@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -60,7 +60,7 @@ class TrainRequest:
     device: str = "auto"
 
     @classmethod
-    def from_config(cls, config: dict) -> "TrainRequest":
+    def from_config(cls, config: dict) -> TrainRequest:
         train, model = training_settings(config)
         return cls(epochs=train.num_epochs, patience=train.patience, batch_size=train.batch_size,
                    learning_rate=train.learning_rate, head_learning_rate=train.head_learning_rate,
@@ -212,7 +212,8 @@ def resume_run(store: Store, run_id: int) -> int:
     if run["status"] in ACTIVE:
         raise LaunchError(f"run {run_id} is still {run['status']}")
     if not run.get("command") or not run.get("out_dir"):
-        raise LaunchError(f"run {run_id} was not launched from the workbench; resume it with `orchestai train --resume`")
+        raise LaunchError(f"run {run_id} was not launched from the workbench; "
+                          "resume it with `orchestai train --resume`")
     if not (Path(run["out_dir"]) / LAST).is_file():
         raise LaunchError(f"run {run_id} has no {LAST} to resume from (it ended before its first save)")
     device = device_key(run["command"][run["command"].index("--device") + 1])
@@ -234,7 +235,7 @@ def resume_run(store: Store, run_id: int) -> int:
 def _age_seconds(iso: str | None) -> float:
     if not iso:
         return 0.0
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
 
 
 def refresh_runs(store: Store) -> list[int]:
