@@ -181,7 +181,7 @@ def test_an_instruction_longer_than_the_planner_reads_is_named(checkpoint, spec_
 def _policy_logs(store, n=10, seed=23):
     logs = list(generate_logs(n, seed=seed))
     store.logs.add(logs)
-    store.set_review([log["id"] for log in logs], "accepted", "ann")
+    store.logs.set_review([log["id"] for log in logs], "accepted", "ann")
     return logs
 
 
@@ -223,7 +223,7 @@ def test_logs_without_choice_prob_say_what_stands_in_for_it(checkpoint, store):
         for task in log["subtasks"]:
             task.pop("choice_prob", None)
     store.logs.add(logs)
-    store.set_review([log["id"] for log in logs], "accepted", "ann")
+    store.logs.set_review([log["id"] for log in logs], "accepted", "ann")
     at = _evaluate(_page(), "accepted")
     assert any("No step carries choice_prob" in i.value.replace("\\", "") for i in at.info)
 
