@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data", required=True, help="synthetic logs (orchestai synth)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS), help="cost weights to sweep")
     args = parser.parse_args()
 
     catalogue = load_catalogue()
@@ -60,7 +61,7 @@ def main() -> None:
     logging_success = float(np.concatenate([t[2] for t in tables]).mean())
     logging_cost = float(np.concatenate([t[3] for t in tables]).mean())
     rows = []
-    for weight in WEIGHTS:
+    for weight in args.weights:
         success, cost = [], []
         for e, o, (p_true, c_true, _, _) in zip(examples, predictions, tables):
             chosen = choose_workers(o.p_success, o.cost_usd, o.latency_ms, e.parents, cost_weight=weight,
