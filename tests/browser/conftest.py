@@ -1,6 +1,7 @@
 """The browser suite: the real app (`streamlit run`) on a free local port against a seeded temporary
 database, driven by Debian's chromium through playwright. Screenshots go to `test-artifacts/`."""
 
+import contextlib
 import copy
 import os
 import shutil
@@ -93,10 +94,12 @@ def app_home(tmp_path_factory, tiny_encoder, tiny_checkpoint):
     return folder
 
 
-@pytest.fixture(scope="session")
-def app_url(app_home):
+@contextlib.contextmanager
+def served_app(config: Path):
+    """The real app (`streamlit run`) on a free local port with env ORCHESTAI_CONFIG = `config`; its URL,
+    once it answers its health check. Stopped on exit."""
     port = _free_port()
-    env = {**os.environ, "ORCHESTAI_CONFIG": str(app_home / "config.yaml")}
+    env = {**os.environ, "ORCHESTAI_CONFIG": str(config), "HF_HUB_OFFLINE": "1"}
     env.pop("ORCHESTAI_DB", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "workbench/app.py", "--server.port", str(port),
@@ -112,6 +115,15 @@ def app_url(app_home):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_home):
+    try:
+        with served_app(app_home / "config.yaml") as url:
+            yield url
+    finally:
         store = Store.open(app_home / "workbench.db")  # runs launched from the pages live on their own
         kill_active_runs(store)
         store.close()

@@ -2,12 +2,10 @@
 packaged MiniLM encoder) and the bundled default planner; the Planner page plans at once."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
-from conftest import ROOT, _free_port, _wait_healthy
+from conftest import served_app
 
 from orchestai_core.config import load_config
 
@@ -23,23 +21,8 @@ def first_start_url(tmp_path_factory):
     config["paths"].update(database=str(folder / "workbench.db"), checkpoints=str(folder / "checkpoints"),
                            runs=str(folder / "runs"))
     (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    port = _free_port()
-    env = {**os.environ, "ORCHESTAI_CONFIG": str(folder / "config.yaml"), "HF_HUB_OFFLINE": "1"}
-    env.pop("ORCHESTAI_DB", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "workbench/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with served_app(folder / "config.yaml") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, visit):
@@ -49,9 +32,9 @@ def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, vis
     page.get_by_role("heading", name="Planner", exact=True).wait_for()
     page.get_by_text("Held-out quality (200 fresh synthetic logs").wait_for()
     assert page.get_by_text("Start a quick training run").count() == 0
-    page.get_by_label("Instruction").fill("Summarize the attached report and translate the summary into French "
+    page.get_by_role("textbox", name="Instruction").fill("Summarize the attached report and translate the summary into French "
                                           "and German.")
-    page.get_by_role("button", name="Plan").click()
+    page.get_by_role("button", name="Plan", exact=True).click()
     frame = visit.dag_frame()
     types = frame.evaluate("window.dagNodes.map(n => n.label)")
     visit.screenshot("first-start-planner")
