@@ -32,8 +32,8 @@ def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, vis
     page.get_by_role("heading", name="Planner", exact=True).wait_for()
     page.get_by_text("Held-out quality (200 fresh synthetic logs").wait_for()
     assert page.get_by_text("Start a quick training run").count() == 0
-    page.get_by_role("textbox", name="Instruction").fill("Summarize the attached report and translate the summary into French "
-                                          "and German.")
+    request = "Summarize the attached report and translate the summary into French and German."
+    page.get_by_role("textbox", name="Instruction").fill(request)
     page.get_by_role("button", name="Plan", exact=True).click()
     frame = visit.dag_frame()
     types = frame.evaluate("window.dagNodes.map(n => n.label)")
