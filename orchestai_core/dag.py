@@ -88,31 +88,49 @@ def topological_order(subtasks: Sequence[dict]) -> list[int]:
     return order
 
 
-def critical_path(subtasks: Sequence[dict], key: str = "latency_ms") -> tuple[list[str], float]:
-    """Longest path by node weight `key` (missing weights count 0): (subtask ids, total)."""
-    parents = parent_indices(subtasks)
-    finish: dict[int, float] = {}
-    best_parent: dict[int, int | None] = {}
-    for i in topological_order(subtasks):
-        via = max(parents[i], key=lambda p: finish[p], default=None)
-        start = finish[via] if via is not None else 0.0
-        finish[i] = start + float(subtasks[i].get(key) or 0.0)
-        best_parent[i] = via
-    if not finish:
+def finish_times(weights: Sequence[float], parents: Sequence[Sequence[int]],
+                 order: Sequence[int] | None = None) -> tuple[list[float], list[int | None]]:
+    """When each node ends if it starts as soon as its parents end and lasts its weight, and the parent it
+    waits for (None for a root; ties go to the first-listed parent). `order` is a topological order
+    (default: index order, for parents listed before their children)."""
+    finish: list[float] = [0.0] * len(weights)
+    via: list[int | None] = [None] * len(weights)
+    for i in range(len(weights)) if order is None else order:
+        start = 0.0
+        for parent in parents[i]:  # a plain loop: the budget repair of a plan calls this many times
+            if via[i] is None or finish[parent] > start:
+                start, via[i] = finish[parent], parent
+        finish[i] = start + float(weights[i])
+    return finish, via
+
+
+def longest_path(weights: Sequence[float], parents: Sequence[Sequence[int]],
+                 order: Sequence[int] | None = None) -> tuple[list[int], float]:
+    """The longest path by node weight (node indices, in order) and its length; ties end at the lowest
+    index. See `finish_times` for `order`."""
+    if not len(weights):
         return [], 0.0
-    end = max(finish, key=lambda i: (finish[i], -i))
-    path = []
+    finish, via = finish_times(weights, parents, order)
+    end = max(range(len(finish)), key=lambda i: (finish[i], -i))
+    path: list[int] = []
     node: int | None = end
     while node is not None:
-        path.append(subtasks[node]["id"])
-        node = best_parent[node]
+        path.append(node)
+        node = via[node]
     return path[::-1], finish[end]
+
+
+def _weights(subtasks: Sequence[dict], key: str) -> list[float]:
+    return [float(s.get(key) or 0.0) for s in subtasks]  # a missing weight counts 0
+
+
+def critical_path(subtasks: Sequence[dict], key: str = "latency_ms") -> tuple[list[str], float]:
+    """Longest path by node weight `key` (missing weights count 0): (subtask ids, total)."""
+    path, total = longest_path(_weights(subtasks, key), parent_indices(subtasks), topological_order(subtasks))
+    return [subtasks[i]["id"] for i in path], total
 
 
 def start_times(subtasks: Sequence[dict], key: str = "latency_ms") -> list[float]:
     """Earliest start of each subtask when each step starts as soon as its dependencies end."""
-    parents = parent_indices(subtasks)
-    start = [0.0] * len(subtasks)
-    for i in topological_order(subtasks):
-        start[i] = max((start[p] + float(subtasks[p].get(key) or 0.0) for p in parents[i]), default=0.0)
-    return start
+    finish, via = finish_times(_weights(subtasks, key), parent_indices(subtasks), topological_order(subtasks))
+    return [finish[v] if v is not None else 0.0 for v in via]

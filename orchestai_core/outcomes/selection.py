@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from orchestai_core.dag import finish_times, longest_path
+
 _LOG_FLOOR = 1e-9      # success probabilities are floored here before taking logs
 _DESCENT = 1e-12       # a repair switch must lower the budget excess by more than this
 
@@ -144,33 +146,14 @@ def critical_path(step_latency: Sequence[float], parents: Sequence[Sequence[int]
     """Length and steps (in order) of the longest path of `step_latency` through the DAG; parents come
     before their children. Ties go to the earliest parent."""
     lengths = np.asarray(step_latency, dtype=float)
-    parents = _check_parents(parents, len(lengths))
-    finish, via = _finish_times(lengths, parents)
-    if not len(lengths):
-        return 0.0, []
-    node = int(np.argmax(finish))
-    path = [node]
-    while via[node] >= 0:
-        node = via[node]
-        path.append(node)
-    return float(finish.max()), path[::-1]
-
-
-def _finish_times(lengths: np.ndarray, parents: list[list[int]]) -> tuple[np.ndarray, list[int]]:
-    finish, via = np.zeros(len(lengths)), [-1] * len(lengths)
-    for i, ps in enumerate(parents):
-        start = 0.0
-        for parent in ps:
-            if finish[parent] > start:
-                start, via[i] = finish[parent], parent
-        finish[i] = start + lengths[i]
-    return finish, via
+    path, length = longest_path(lengths, _check_parents(parents, len(lengths)))
+    return float(length), path
 
 
 def _path_excess(lengths: np.ndarray, parents: list[list[int]], children: list[list[int]], budget: float) -> float:
     """Σ over steps of how far the longest path through the step exceeds `budget`. Zero exactly when the
     critical path fits; unlike the critical path alone, it falls when one of two tied paths gets shorter."""
-    finish, _ = _finish_times(lengths, parents)
+    finish = np.asarray(finish_times(lengths, parents)[0])
     tail = np.zeros(len(lengths))
     for i in range(len(lengths) - 1, -1, -1):
         tail[i] = lengths[i] + max((tail[c] for c in children[i]), default=0.0)
