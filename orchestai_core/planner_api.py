@@ -299,19 +299,21 @@ class Planner:
             scores = row["workers"].log_softmax(-1)
         return scores.softmax(-1).numpy().astype(float)
 
-    def _choose(self, types: list[str], parents: list[list[int]], row: dict, choice: Choice) -> Selection:
-        p, cost, latency = self._estimates(row)
+    def _choose(self, parents: list[list[int]], row: dict, estimates: tuple, allowed: np.ndarray,
+                choice: Choice) -> Selection:
+        p, cost, latency = estimates
         if self.selection == "outcome":
             return choose_workers(p, cost, latency, parents, choice.cost_weight, choice.latency_weight,
-                                  choice.budget_usd, choice.budget_latency_ms, self.allowed_workers(types))
+                                  choice.budget_usd, choice.budget_latency_ms, allowed)
         # The selector's (cost-adjusted) likeliest worker; only the budgets' repair looks at cost and latency.
         return choose_workers(self._imitation(row, choice.cost_weight), cost, latency, parents,
                               budget_usd=choice.budget_usd, budget_latency_ms=choice.budget_latency_ms)
 
     def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: Choice) -> dict:
         g = decoded.graph
-        selection = self._choose(g.types, g.parents, row, choice)
-        p, cost, latency = self._estimates(row)
+        p, cost, latency = estimates = self._estimates(row)
+        allowed = self.allowed_workers(g.types)
+        selection = self._choose(g.parents, row, estimates, allowed, choice)
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
             task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],
@@ -319,7 +321,7 @@ class Planner:
                     "est_cost_usd": _usd(cost[i, w]), "est_latency_ms": round(float(latency[i, w]), 1)}
             if p is not None:
                 task["p_success"] = round(float(p[i, w]), 4)
-                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, self.allowed_workers([t])[0])
+                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, allowed[i])
             subtasks.append(task)
         plan = {"id": plan_id, "instruction": text, "subtasks": subtasks,
                 "est_cost_usd": _usd(selection.total_cost), "est_latency_ms": round(selection.critical_path_ms, 1),
