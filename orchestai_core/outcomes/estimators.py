@@ -9,6 +9,7 @@ with a bootstrap percentile interval. The shape follows Open Bandit Pipeline's `
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -125,16 +126,16 @@ def _need_q_hat(feedback: LoggedFeedback, estimator: str) -> np.ndarray:
     return feedback.q_hat
 
 
-class Estimator:
+class Estimator(ABC):
     """Base of the estimators. Each is a ratio of sums over the logged decisions, sum(num) / sum(den), given
     by `terms`; mean estimators have den = 1 per decision. The bootstrap resamples decisions and recomputes
     the ratio, so the reward model (q_hat) is held fixed across resamples."""
 
     name = "estimator"
 
+    @abstractmethod
     def terms(self, feedback: LoggedFeedback, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-decision numerator and denominator terms (policy already checked)."""
-        raise NotImplementedError
 
     def estimate(self, feedback: LoggedFeedback, policy: np.ndarray) -> float:
         """The estimated mean reward of the target `policy` (n×k action probabilities)."""
@@ -180,19 +181,27 @@ class DirectMethod(Estimator):
 
 
 @dataclass(frozen=True)
-class IPS(Estimator):
-    """Inverse propensity scoring: logged rewards reweighted by π(a|x) / pscore. Unbiased when the logging
-    policy gives every action the target takes a positive probability; `clip` caps the weights (less
-    variance, some bias)."""
+class _Clipped(Estimator):
+    """An estimator whose importance weights may be capped at `clip` (less variance, some bias)."""
 
     clip: float | None = None
+    short = "estimator"
 
     def __post_init__(self) -> None:
         _check_clip(self.clip)
 
     @property
     def name(self) -> str:
-        return "ips" if self.clip is None else f"ips(clip={self.clip:g})"
+        return self.short if self.clip is None else f"{self.short}(clip={self.clip:g})"
+
+
+@dataclass(frozen=True)
+class IPS(_Clipped):
+    """Inverse propensity scoring: logged rewards reweighted by π(a|x) / pscore. Unbiased when the logging
+    policy gives every action the target takes a positive probability; `clip` caps the weights (less
+    variance, some bias)."""
+
+    short = "ips"
 
     def terms(self, feedback: LoggedFeedback, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return importance_weights(feedback, policy, self.clip) * feedback.reward, np.ones(len(feedback))
@@ -211,18 +220,11 @@ class SNIPS(Estimator):
 
 
 @dataclass(frozen=True)
-class DoublyRobust(Estimator):
+class DoublyRobust(_Clipped):
     """DR: the direct method plus IPS applied to the reward model's error on the logged action. Unbiased
     when the propensities are right, whatever the reward model; low variance when the model is good."""
 
-    clip: float | None = None
-
-    def __post_init__(self) -> None:
-        _check_clip(self.clip)
-
-    @property
-    def name(self) -> str:
-        return "dr" if self.clip is None else f"dr(clip={self.clip:g})"
+    short = "dr"
 
     def terms(self, feedback: LoggedFeedback, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q_hat = _need_q_hat(feedback, "DoublyRobust")
