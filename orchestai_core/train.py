@@ -231,8 +231,10 @@ class Phase1Trainer:
         if self.device.type == "cuda":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.train_items = self._encode(self.train_examples)
+        self.val_items = self._encode(self.val_examples)
         if state is None:
-            self._outcome_priors()
+            self._outcome_priors()  # before the running average copies the weights
         self.average = WeightAverage(self.model, self.cfg.weight_average) if self.cfg.weight_average else None
         if state is not None:
             self._restore(state)
@@ -241,8 +243,6 @@ class Phase1Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
-        self.train_items = self._encode(self.train_examples)
-        self.val_items = self._encode(self.val_examples)
         self.outcome_steps = sum(1 for item in self.train_items
                                  for w, y in zip(item.workers, item.success) if w >= 0 and not math.isnan(y))
         self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}, "
@@ -251,10 +251,8 @@ class Phase1Trainer:
         self.cuts = self._cuts(self.train_examples + self.val_examples)
 
     def _outcome_priors(self) -> None:
-        """Start the outcome model from each worker's average outcome in the training logs."""
-        rows = [(w, *o) for e in self.train_examples
-                for w, *o in zip(encode_labels(e, self.types, self.workers, self.model_cfg.max_nodes)[1],
-                                 *encode_outcomes(e, self.model_cfg.max_nodes)[:3])]
+        """Start the outcome model from each worker's average outcome in the training logs (their encoded labels)."""
+        rows = [row for item in self.train_items for row in zip(item.workers, item.success, item.costs, item.latencies)]
         if not rows:
             return
         workers, success, cost, latency = (torch.tensor(column) for column in zip(*rows))
