@@ -1,10 +1,13 @@
 """Planning latency and throughput of a checkpoint on this machine.
 
     python benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth [--int8] [--beam N]
+    python benchmarks/plan_bench.py --checkpoint CKPT --data ../shared/data/ultratool/train.jsonl.gz \
+        --format taskbench [--no-consensus]
 
-Prints one JSON line: single-instruction p50/p99 in ms, the encoder's p50 share of it, and batched
-instructions per second, on instructions from a fresh synthetic corpus (a seed the model was not
-trained on).
+Prints one JSON line: single-instruction p50/p99 in ms, the encoder's own forward pass over the same
+instruction (p50) and the ratio of the two; batched instructions per second, the encoder's own batched
+throughput over the same batches and the ratio. Instructions come from a fresh synthetic corpus (a seed
+the model was not trained on), or the first `--n` of `--data`.
 """
 
 from __future__ import annotations
@@ -17,8 +20,15 @@ from functools import partial
 import torch
 from timing import percentile, timed
 
+from orchestai_core.ingest import read_records
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth import generate_logs
+
+
+def instructions(data: str | None, fmt: str, n: int) -> list[str]:
+    if data is None:
+        return [log["instruction"] for log in generate_logs(n, seed=424242)]
+    return [r.log["instruction"] for r in read_records(data, fmt=fmt) if not r.error][:n]
 
 
 def main() -> None:
@@ -30,20 +40,33 @@ def main() -> None:
     parser.add_argument("--int8", action="store_true", help="run the frozen encoder in int8 (CPU)")
     parser.add_argument("--beam", type=int, help="plans kept while decoding (default: the checkpoint's)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--data", help="plan the instructions of this log file instead of synthetic ones")
+    parser.add_argument("--format", default="log", choices=("log", "taskbench"), help="what --data holds")
+    parser.add_argument("--no-consensus", action="store_true", help="the model's plans as decoded")
     args = parser.parse_args()
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam)
-    texts = [log["instruction"] for log in generate_logs(args.n, seed=424242)]
+    planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam,
+                           consensus=not args.no_consensus)
+    texts = instructions(args.data, args.format, args.n)
     planner.plan(texts[0])  # warm-up
     single = [timed(partial(planner.plan, text)) for text in texts]
 
     def encode(text: str):  # the encoder's share of a single plan: tokenizing and the frozen pass
         return planner.encoder.frozen_states(**planner.encoder.tokenize([text], planner.device))
 
+    def encode_batches():  # the same batches as plan_batch: instructions of similar length together
+        ordered = sorted(texts, key=len)
+        for start in range(0, len(ordered), args.batch_size):
+            encode_many(ordered[start:start + args.batch_size])
+
+    def encode_many(part: list[str]):
+        return planner.encoder.frozen_states(**planner.encoder.tokenize(part, planner.device))
+
     with torch.inference_mode():
         encoder = [timed(partial(encode, text)) for text in texts]
+        encoder_batched_s = timed(encode_batches) / 1000
     batched_s = timed(lambda: planner.plan_batch(texts, batch_size=args.batch_size)) / 1000
     print(json.dumps({
         "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam,
@@ -51,7 +74,11 @@ def main() -> None:
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(percentile(single, 0.99), 2),
         "encoder_ms_p50": round(statistics.median(encoder), 2),
+        "plan_over_encoder_p50": round(statistics.median(single) / statistics.median(encoder), 2),
         "batched_per_s": round(len(texts) / batched_s, 1), "batch_size": args.batch_size,
+        "encoder_batched_per_s": round(len(texts) / encoder_batched_s, 1),
+        "batched_over_encoder": round(encoder_batched_s / batched_s, 2),
+        "consensus": planner.consensus.on, "data": args.data or "synthetic (seed 424242)",
     }))
 
 

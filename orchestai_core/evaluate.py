@@ -96,11 +96,13 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
 
 
 def nearest_neighbour_baseline(planner, examples) -> dict:
-    """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings)."""
+    """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings; those
+    of the training instructions kept in the checkpoint when it has them)."""
     train = planner.train_plans
     if not train or not examples:
         return aggregate([])
-    train_vectors = planner.embed([t["instruction"] for t in train])
+    index = getattr(planner, "index", None)
+    train_vectors = index.vectors.cpu() if index is not None else planner.embed([t["instruction"] for t in train])
     vectors = planner.embed([e.instruction for e in examples])
     nearest = (vectors @ train_vectors.T).argmax(1).tolist()
     return aggregate([score(Graph(train[k]["types"], train[k]["workers"], train[k]["parents"]),

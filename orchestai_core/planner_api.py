@@ -20,6 +20,11 @@ plan a p_success. `meta.selection` says how the workers were chosen:
   are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0, e.g. a
   TaskBench import) always plans this way, and its estimates are the training logs' medians (PlanStats).
 
+Consensus decoding (`model.consensus`): when the checkpoint's training found it plans its validation logs
+better, the model's plan and the plans of the nearest training requests vote and the plan most agreed on is
+kept; `meta.follows` then names the training request whose plan it is (its workers are still chosen for
+this instruction). `Planner.load(…, consensus=False)` keeps the model's plans as decoded.
+
 Allowed workers: a step of type t may go to the workers that ran a step of type t in the planner's
 training logs (and, in `predict_outcomes`, to the step's logged worker); a type no training log assigned
 a worker to may go to any worker. The outcome model has seen nothing of the other pairs.
@@ -30,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -40,11 +45,13 @@ from orchestai_core.device import pick_device
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
 from orchestai_core.model.beam import check_beam
+from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
+from orchestai_core.model.retrieval import PlanIndex, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
-from orchestai_core.model.vocab import Vocab
+from orchestai_core.model.vocab import UNK, Vocab
 from orchestai_core.outcomes.selection import Selection, choose_workers
 from orchestai_core.plan_stats import PlanStats
 
@@ -67,7 +74,7 @@ class Planner:
     """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
 
     def __init__(self, checkpoint: Checkpoint, device: str = "auto", int8: bool = False, beam: int | None = None,
-                 selection: str | None = None):
+                 selection: str | None = None, consensus: bool = True):
         self.device = pick_device(device)
         self.config = PlannerConfig.from_dict(checkpoint.model_config)
         self.beam = self.config.beam if beam is None else check_beam(beam)
@@ -84,22 +91,24 @@ class Planner:
         self.train_plans = checkpoint.train_plans
         self.type_workers = self._type_workers(checkpoint.train_plans)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
+        self.index, self.consensus = self._consensus(checkpoint, consensus)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False,
-             beam: int | None = None, selection: str | None = None) -> Planner:
+             beam: int | None = None, selection: str | None = None, consensus: bool = True) -> Planner:
         """A planner from a checkpoint; CheckpointError (one line) when it cannot be used, ValueError
         when `int8` cannot be (not on CPU, or a fine-tuned encoder), `beam` is not a width or `selection`
         not one of outcome | imitation. `beam` plans are kept while decoding (default: the checkpoint's
-        `model.beam`; 1 = greedy); `selection` overrides the checkpoint's `model.selection`."""
+        `model.beam`; 1 = greedy); `selection` overrides the checkpoint's `model.selection`; `consensus`
+        False keeps the model's plans as decoded (see the module docstring)."""
         beam = None if beam is None else check_beam(beam)
         _check_selection(selection)
         checkpoint = load_checkpoint(path)
         try:
-            planner = cls(checkpoint, device, beam=beam, selection=selection)
+            planner = cls(checkpoint, device, beam=beam, selection=selection, consensus=consensus)
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
         if int8:
@@ -123,6 +132,17 @@ class Planner:
         if wanted == "outcome" and not self.has_outcomes:
             return "imitation", NO_OUTCOMES
         return wanted, None
+
+    def _consensus(self, checkpoint: Checkpoint, wanted: bool) -> tuple[PlanIndex | None, ConsensusSettings]:
+        """The training plans' index (None when the checkpoint has no vectors) and the consensus settings
+        (off when not wanted, not fitted, or fitted off)."""
+        saved = checkpoint.consensus or {}
+        vectors = saved.get("vectors")
+        index = PlanIndex(vectors.to(self.device), checkpoint.train_plans) if vectors is not None else None
+        settings = ConsensusSettings.from_dict(saved) if saved else ConsensusSettings(None)
+        if not wanted or index is None:
+            settings = ConsensusSettings(None, settings.k, settings.sharpness)
+        return index, settings
 
     def _type_workers(self, train_plans: list[dict]) -> dict[str, set[int]]:
         """Per type, the workers the training logs ran on a step of that type."""
@@ -218,10 +238,43 @@ class Planner:
     def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
         return self._generate(texts, cost_weight, beam)[0]
 
-    def _generate(self, texts: list[str], cost_weight: float, beam: int) -> tuple[list[DecodedPlan], dict]:
-        """Decoded plans (imitation's workers) and the raw outputs they came from, on the CPU."""
-        out = {k: v.cpu() for k, v in self.model.plan_texts(texts, beam).items()}
-        return decode(out, self.types, self.workers, self.relative_cost, cost_weight), out
+    def _generate(self, texts: list[str], cost_weight: float, beam: int) -> tuple[list[DecodedPlan], list[dict]]:
+        """Decoded plans (imitation's workers) and each one's per-step arrays (`_row`), on the CPU."""
+        batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
+        states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
+        numbers = self.model.numbers(tokens, words).to(self.device)
+        out = {k: v.cpu() for k, v in self.model.generate(states, mask.bool(), numbers, beam).items()}
+        decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
+        rows = [self._row(out, b) for b in range(len(texts))]
+        if self.consensus.on:
+            self._vote(states, mask, numbers, decoded, rows, cost_weight)
+        return decoded, rows
+
+    def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, decoded: list[DecodedPlan],
+              rows: list[dict], cost_weight: float) -> None:
+        """Consensus decoding: replace, in place, the decoded plans that lose the vote by the training plan
+        that wins it, with the selector's and the outcome model's outputs for this instruction."""
+        vectors = pool(self.encoder.tuned_states(states, mask), mask)
+        indices, sims = self.index.nearest(vectors, self.consensus.k)
+        picks = {}
+        for b, (near, sim) in enumerate(zip(indices, sims)):
+            pick = choose(decoded[b].graph, [self.index.graphs[i] for i in near], sim, self.consensus)
+            if pick is not None and self.index.plans[near[pick]]["types"]:
+                picks[b] = near[pick]
+        if not picks:
+            return
+        chosen = list(picks)
+        limit = self.config.max_nodes
+        plans = [self.index.plans[picks[b]] for b in chosen]
+        type_ids = [[self.types.get(t, self.types[UNK]) for t in p["types"][:limit]] for p in plans]
+        parents = [[[q for q in ps if q < limit] for ps in p["parents"][:limit]] for p in plans]
+        rows_of = torch.tensor(chosen, device=states.device)
+        out = self.model.follow(states[rows_of], mask[rows_of].bool(), numbers[rows_of], type_ids, parents)
+        out = {k: v.cpu() for k, v in out.items()}
+        for j, (b, plan) in enumerate(zip(chosen, decode(out, self.types, self.workers, self.relative_cost,
+                                                          cost_weight))):
+            decoded[b] = replace(plan, follows=plans[j]["instruction"])
+            rows[b] = self._row(out, j)
 
     def _checked(self, texts: list[str]) -> list[str]:
         return [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
@@ -232,9 +285,7 @@ class Planner:
         parts = []
         for start in range(0, len(texts), batch_size):
             batch = self.encoder.tokenize(texts[start:start + batch_size], self.device)
-            states = self.encoder(**batch).float()
-            mask = batch["attention_mask"].unsqueeze(-1).float()
-            parts.append(torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1).cpu())
+            parts.append(pool(self.encoder(**batch).float(), batch["attention_mask"]).cpu())
         return torch.cat(parts) if parts else torch.zeros(0, self.encoder.hidden_size)
 
     def _beam(self, beam: int | None) -> int:
@@ -260,9 +311,9 @@ class Planner:
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded, out = self._generate([texts[i] for i in part], choice.cost_weight, beam)
-            for b, (i, d) in enumerate(zip(part, decoded)):
-                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, self._row(out, b), choice)
+            decoded, rows = self._generate([texts[i] for i in part], choice.cost_weight, beam)
+            for i, d, row in zip(part, decoded, rows):
+                plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, row, choice)
             ms = (time.perf_counter() - began) * 1000 / len(part)
             for i in part:
                 plans[i]["meta"].update(planning_ms=round(ms, 2), beam=beam, truncated=truncated[i])
@@ -332,6 +383,8 @@ class Planner:
                 "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
         if self.selection_note:
             meta["selection_note"] = self.selection_note
+        if decoded.follows is not None:
+            meta["follows"] = decoded.follows
         if choice.budget_usd is not None or choice.budget_latency_ms is not None:
             meta["budget"] = {"usd": choice.budget_usd, "latency_ms": choice.budget_latency_ms,
                               "feasible": selection.feasible, "violations": list(selection.violations)}

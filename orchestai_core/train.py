@@ -25,7 +25,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -34,6 +34,7 @@ import torch.distributed as dist
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
+from orchestai_core.consensus_fit import fit, vectors_from_states
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
@@ -45,6 +46,7 @@ from orchestai_core.model.outcome import outcome_loss, propensity_weights, worke
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
+from orchestai_core.planner_api import Planner
 from orchestai_core.store import Store, now_iso
 
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
@@ -400,9 +402,10 @@ class Phase1Trainer:
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
-    def train(self) -> dict:
+    def train(self, fit_consensus: bool = True) -> dict:
         """Run epochs until `num_epochs`, `patience` epochs without progress, or a stop signal; returns the
-        run summary."""
+        run summary. A completed run then fits consensus decoding to its best checkpoint (unless not
+        `fit_consensus`: a benchmark timing epochs)."""
         from tqdm import tqdm
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -459,11 +462,31 @@ class Phase1Trainer:
                                                                "left_out": self.capped.left_out},
                    "skipped": len(self.skipped),
                    "last_metrics": self.history[-1] if self.history else None}
+        if fit_consensus and status == "completed" and self.is_main and (self.out_dir / BEST).is_file():
+            summary["consensus"] = self._fit_consensus()
         self._update_run(status=status, ended_at=now_iso(), summary=summary)
         best = (f"best validation loss {self.best_val:.4f} at epoch {self.best_epoch}" if self.best_epoch
                 else "no epoch finished")
         self._say(f"{status} after {self.epoch} epochs ({self.step} steps); {best}")
         return summary
+
+    def _fit_consensus(self) -> dict:
+        """Fit consensus decoding to the best checkpoint and write it in (atomically); what the summary shows."""
+        path = self.out_dir / BEST
+        checkpoint = load_checkpoint(path)
+        planner = Planner(checkpoint, str(self.device), consensus=False)
+        vectors = [vectors_from_states(planner.encoder, [item.tokens for item in items], planner.device)
+                   for items in (self.train_items, self.val_items)]
+        entry = fit(planner, vectors[0], self.val_examples, vectors[1])
+        save_checkpoint(replace(checkpoint, consensus=entry), path)
+        table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
+                 for k, v in entry["validation"].items()}
+        weight = entry["model_weight"]
+        chosen = "off" if weight is None else str(weight)
+        verdict = "off (the model alone plans validation best)" if weight is None else f"model weight {weight}"
+        self._say(f"consensus decoding: {verdict}; validation node-F1 {table['off']['node_f1']:.3f} by the model "
+                  f"alone, {table[chosen]['node_f1']:.3f} as kept")
+        return {"model_weight": weight, "validation": table}
 
     def _say(self, line: str) -> None:
         """A line for the run's log (stderr), from the main process only."""

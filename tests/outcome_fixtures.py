@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orchestai_core.dag import topological_order
+from orchestai_core.model.consensus import ConsensusSettings
 from orchestai_core.synth import expected_cost, success_matrix
 
 
@@ -20,6 +21,8 @@ class StepOutcomes:
 class TruthPlanner:
     """Predicts the generator's true success and expected cost for every (step, worker) of the logs it was
     given, in the examples' node order; latency is a fixed 1 s per worker rank."""
+
+    consensus = ConsensusSettings(None)  # plans as decoded (it plans nothing: eval asks)
 
     def __init__(self, logs, catalogue, max_nodes=48):
         self.worker_names = catalogue.names()

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from orchestai_core.planner_api import Planner
 from orchestai_core.store import LogFilter
 from orchestai_core.synth import generate_logs
 from workbench.components.dag_view import embedded_page
 from workbench.components.plan_view import usd
-from workbench.services.planning import EXAMPLES, get_planner, subtask_rows
+from workbench.components.text import md_escape
+from workbench.services.planning import EXAMPLES, _load, get_planner, subtask_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "workbench" / "app.py")
@@ -101,6 +103,29 @@ def test_a_truncated_instruction_gets_a_badge(trained):
     assert not any("truncated" in b for b in _badges(_plan(_page(), EXAMPLES[0])))
     at = _plan(_page(), "Translate the user manual into French, then email it to Maria. " * 6)  # over 64 tokens
     assert any("instruction truncated" in b for b in _badges(at))
+
+
+def test_a_plan_that_follows_a_training_request_says_which(trained, workbench_checkpoint):
+    from dataclasses import replace
+
+    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+
+    checkpoint = load_checkpoint(workbench_checkpoint)
+    save_checkpoint(replace(checkpoint, consensus={**checkpoint.consensus, "model_weight": None}),
+                    workbench_checkpoint)
+    _load.clear()
+    assert not any("follows the plan" in b for b in _badges(_plan(_page(), EXAMPLES[0])))
+    # the nearest training plan always wins the vote (unless the model's own plan is the same)
+    forced = {**checkpoint.consensus, "model_weight": 0.0, "k": 1}
+    save_checkpoint(replace(checkpoint, consensus=forced), workbench_checkpoint)
+    _load.clear()
+    alone = Planner.load(workbench_checkpoint, "cpu", consensus=False)
+    long = [p for p in checkpoint.train_plans if len(p["instruction"]) > 80]
+    source = next(p["instruction"] for p, d in zip(long, alone.decode_batch([p["instruction"] for p in long]))
+                  if (d.graph.types, d.graph.parents) != (p["types"], p["parents"]))
+    badges = _badges(_plan(_page(), source))
+    shown = md_escape(source[:80].rstrip() + "…")
+    assert any(f"follows the plan of a training request: {shown}" in b for b in badges), badges
 
 
 def test_an_example_fills_the_instruction_box(trained):

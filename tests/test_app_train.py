@@ -189,7 +189,9 @@ def test_use_in_planner_opens_the_planner_with_the_best_checkpoint_or_the_one_pi
     at.switch_page("../pages/runs.py").run()
     folder = Path(config["paths"]["checkpoints"], f"run-{run_id}")
     best, last = str(folder / "phase1_best_model.pth"), str(folder / "last.pth")
-    assert at.selectbox(key="runs_checkpoint").options[0].startswith(f"run {run_id} · last")  # newest first
+    # newest first: the best checkpoint, rewritten by the consensus fit after the last epoch, then last
+    options = at.selectbox(key="runs_checkpoint").options
+    assert options[0].startswith(f"run {run_id} · best") and options[1].startswith(f"run {run_id} · last")
     _button(at, "runs_use_in_planner").click().run()
     assert not at.exception
     assert at.selectbox(key="planner_checkpoint").value == best

@@ -15,6 +15,10 @@ from orchestai_core.store import REVIEW_STATUSES
 
 beam_option = click.option("--beam", type=click.IntRange(1, MAX_BEAM), default=None,
                            help="Plans kept while decoding (1 = greedy; default: the checkpoint's model.beam).")
+consensus_option = click.option(
+    "--consensus/--no-consensus", default=True, show_default=True,
+    help="Let the nearest training plans vote with the model's plan, when training found that plans its "
+         "validation logs better (--no-consensus: the model's plans as decoded).")
 int8_option = click.option("--int8", is_flag=True,
                            help="Run the frozen encoder in int8 on CPU: faster, plans may differ slightly.")
 
@@ -130,8 +134,9 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 @click.option("--strict", is_flag=True, help="Refuse the file if any log in it is invalid (default: skip them).")
 @int8_option
 @beam_option
+@consensus_option
 def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootstrap, as_json, device, strict, int8,
-             beam):
+             beam, consensus):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy, and the
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
@@ -144,13 +149,15 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"warning: {item.message}", err=True)
     if not examples:
         raise _no_examples("logs to evaluate on", data, skipped)
-    planner = _planner(checkpoint, device, int8, beam)
+    planner = _planner(checkpoint, device, int8, beam, consensus=consensus)
     if policy:
         _policy_eval(planner, data, skipped, cost_weight, latency_weight, bins, bootstrap, as_json)
         return
     result = evaluate_planner(planner, examples)
     calibration, why_not = _calibration(planner, data, bins)
-    result |= {"skipped": len(skipped), "skipped_lines": _skipped_pairs(skipped),
+    consensus = getattr(planner, "consensus", None)  # a stand-in planner (tests) may have none
+    result |= {"consensus": consensus and consensus.to_dict(), "skipped": len(skipped),
+               "skipped_lines": _skipped_pairs(skipped),
                "calibration": calibration and {kind: c.to_dict() for kind, c in calibration.items()}}
     if as_json:
         click.echo(json.dumps(result))
@@ -160,6 +167,8 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     for key in PLAN_METRICS:
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
+    if consensus is not None:
+        click.echo(f"consensus decoding: {_consensus_words(consensus)}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
     worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
@@ -278,12 +287,19 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _consensus_words(settings) -> str:
+    if not settings.on:
+        return "off (the model's plans as decoded)"
+    return (f"on (the model's plan and its {settings.k} nearest training plans vote; model weight "
+            f"{settings.model_weight})")
+
+
 def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,
-             selection: str | None = None):
+             selection: str | None = None, consensus: bool = True):
     from orchestai_core.planner_api import Planner
 
     try:
-        return Planner.load(checkpoint, device, int8=int8, beam=beam, selection=selection)
+        return Planner.load(checkpoint, device, int8=int8, beam=beam, selection=selection, consensus=consensus)
     except ValueError as exc:  # CheckpointError, a device that is not there, or int8 off CPU
         raise click.ClickException(str(exc)) from None
 
@@ -306,8 +322,9 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
 @click.option("--device", default="auto", show_default=True)
 @int8_option
 @beam_option
+@consensus_option
 def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_weight, budget_usd,
-         budget_latency_ms, selection, device, int8, beam):
+         budget_latency_ms, selection, device, int8, beam, consensus):
     """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output).
 
     Each step gets the worker of highest predicted success − cost and latency weights × its relative cost
@@ -316,7 +333,7 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_
         raise click.UsageError("give either an INSTRUCTION or --input FILE")
     if instruction is not None and not instruction.strip():
         raise click.ClickException("the instruction is empty: type what the workflow should do")
-    planner = _planner(checkpoint, device, int8, beam, selection)
+    planner = _planner(checkpoint, device, int8, beam, selection, consensus)
     choice = {"cost_weight": cost_weight, "latency_weight": latency_weight, "budget_usd": budget_usd,
               "budget_latency_ms": budget_latency_ms}
     if instruction:

@@ -21,6 +21,7 @@ class DecodedPlan:
     graph: Graph
     worker_probs: list[dict[str, float]]
     raw_acyclic: bool
+    follows: str | None = None  # consensus decoding: the training request whose plan this is
 
 
 def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relative_cost: torch.Tensor | None = None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.examples import Cut, Example, cuts
 from orchestai_core.model.beam import check_beam
@@ -20,6 +21,7 @@ from orchestai_core.model.vocab import BOS, EOS, PAD, UNK, Vocab
 
 FROZEN_PREFIX = "encoder.model."  # the pretrained base; checkpoints keep only what training changed
 SELECTIONS = ("outcome", "imitation")
+KEPT_EDGE_LOGIT = 20.0  # `follow`: a given plan's links (and no others) as edge logits
 
 
 @dataclass
@@ -123,6 +125,28 @@ class PlannerModel(nn.Module):
         outcomes = self.outcome(nodes, tokens, token_mask)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled),
+                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
+
+    @torch.inference_mode()
+    def follow(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
+               type_ids: list[list[int]], parents: list[list[list[int]]]) -> dict[str, torch.Tensor]:
+        """`generate`'s outputs for given plans instead of decoded ones (one per batch row, each at least one
+        step): the selector's and the outcome model's outputs on the plan's steps, and edge logits that keep
+        exactly its links."""
+        device = states.device
+        lengths = torch.tensor([len(t) for t in type_ids], device=device)
+        n_max = int(lengths.max())
+        prev = pad_sequence([torch.tensor([self.types[BOS], *t]) for t in type_ids], batch_first=True).to(device)
+        emitted = pad_sequence([torch.tensor([*t, self.types[EOS]]) for t in type_ids], batch_first=True).to(device)
+        valid = torch.arange(n_max, device=device).unsqueeze(0) < lengths.unsqueeze(1)
+        _, workers, _, _, outcomes = self.forward(states, token_mask, numbers, prev, emitted, valid)
+        edges = torch.full((len(type_ids), n_max, n_max), -KEPT_EDGE_LOGIT, device=device)
+        for b, plan in enumerate(parents):
+            for child, ps in enumerate(plan):
+                for parent in ps:
+                    edges[b, parent, child] = KEPT_EDGE_LOGIT
+        return {"types": pad_sequence([torch.tensor(t) for t in type_ids], batch_first=True).to(device),
+                "lengths": lengths, "edges": edges, "workers": workers,
                 "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
 
     @torch.inference_mode()

@@ -38,8 +38,12 @@ COLUMNS = {
 }
 
 
+FOLLOWS_SHOWN = 80  # characters of the training request a consensus plan follows
+
+
 def plan_badges(planned: Planned) -> None:
-    """DAG validity, truncation, planning time and decoding as badges."""
+    """DAG validity, truncation, the training request a plan follows (consensus decoding), planning time and
+    decoding as badges."""
     problem, meta = dag_problem(planned.plan), planned.plan.get("meta", {})
     with st.container(horizontal=True):
         if problem is None:
@@ -51,6 +55,11 @@ def plan_badges(planned: Planned) -> None:
                      icon=":material/content_cut:", color="orange")
         if meta.get("raw_adjacency_acyclic") is False:
             st.badge("raw edges had a cycle; decoding kept forward edges only", icon=":material/info:", color="orange")
+        follows = meta.get("follows")
+        if follows:
+            shown = follows if len(follows) <= FOLLOWS_SHOWN else follows[:FOLLOWS_SHOWN].rstrip() + "…"
+            st.badge(f"follows the plan of a training request: {md_escape(shown)}", icon=":material/history:",
+                     color="violet")
         st.badge(f"planned in {planned.ms:,.0f} ms", icon=":material/timer:", color="blue")
         beam = meta.get("beam")
         if beam is not None:

@@ -1,0 +1,114 @@
+"""Consensus decoding: the model's plan and the plans of the most similar training requests vote.
+
+Each candidate (the model's plan, and the plans of the `k` training requests nearest to the instruction)
+gets a weight: a training plan `exp(sharpness × (similarity − best similarity))`, the model's plan
+`model_weight` × the neighbours' total. The plan kept is the candidate that agrees most, by those weights,
+with all the candidates (minimum Bayes risk over the candidates, agreement = the mean of node-F1 and
+edge-F1). A request that resembles several training requests with one plan gets that plan; one that
+resembles nothing in particular keeps the model's. Ties keep the model's plan.
+
+`model_weight` is fitted on the validation logs at the end of training (`fit_model_weight`): where the model
+alone plans best there, it is `None` and consensus is off. Pure functions over `Graph`s and similarities.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from orchestai_core.dag import Graph
+from orchestai_core.evaluate import aggregate, multiset_f1, score
+
+K = 10                             # training plans that vote
+SHARPNESS = 20.0                   # how fast a neighbour's vote falls with its distance (cosine similarity)
+MODEL_WEIGHTS = (0.25, 0.4, 0.6)   # tried at the end of training, beside off
+
+
+@dataclass(frozen=True)
+class ConsensusSettings:
+    """How plans are voted on; `model_weight` None means the model's plan is kept as decoded."""
+
+    model_weight: float | None
+    k: int = K
+    sharpness: float = SHARPNESS
+
+    def __post_init__(self) -> None:
+        if self.model_weight is not None and not self.model_weight >= 0:
+            raise ValueError(f"consensus model_weight must be >= 0 or None, got {self.model_weight!r}")
+        if self.k < 1:
+            raise ValueError(f"consensus k must be at least 1, got {self.k!r}")
+        if not self.sharpness >= 0:
+            raise ValueError(f"consensus sharpness must be >= 0, got {self.sharpness!r}")
+
+    @property
+    def on(self) -> bool:
+        return self.model_weight is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ConsensusSettings:
+        return cls(data.get("model_weight"), int(data.get("k", K)), float(data.get("sharpness", SHARPNESS)))
+
+
+def agreement(a: Graph, b: Graph) -> float:
+    """How much two plans agree, 0..1: the mean of their node-F1 and edge-F1 against each other."""
+    return 0.5 * (multiset_f1(Counter(a.types), Counter(b.types)) + multiset_f1(a.edge_pairs(), b.edge_pairs()))
+
+
+def candidate_weights(similarities: Sequence[float], model_weight: float, sharpness: float) -> np.ndarray:
+    """Weights of [model plan, neighbour 1, …, neighbour k] for neighbours at `similarities` (cosine)."""
+    sims = np.asarray(similarities, dtype=float)
+    if sims.size == 0:
+        return np.ones(1)
+    neighbours = np.exp(sharpness * (sims - sims.max()))
+    return np.concatenate([[model_weight * neighbours.sum()], neighbours])
+
+
+def vote(candidates: Sequence[Graph], weights: Sequence[float]) -> int:
+    """Index of the candidate with the highest weighted agreement with all candidates (ties: the first)."""
+    if len(candidates) != len(weights):
+        raise ValueError(f"got {len(weights)} weights for {len(candidates)} candidates")
+    best, best_value = 0, -1.0
+    for a, candidate in enumerate(candidates):
+        value = sum(w * (1.0 if a == b else agreement(candidate, other))
+                    for b, (other, w) in enumerate(zip(candidates, weights)))
+        if value > best_value + 1e-12:
+            best, best_value = a, value
+    return best
+
+
+def choose(model_plan: Graph, neighbours: Sequence[Graph], similarities: Sequence[float],
+           settings: ConsensusSettings) -> int | None:
+    """Which neighbour's plan to keep instead of the model's (its index), or None to keep the model's."""
+    if not settings.on or not neighbours:
+        return None
+    weights = candidate_weights(similarities, settings.model_weight, settings.sharpness)
+    winner = vote([model_plan, *neighbours], weights)
+    return None if winner == 0 else winner - 1
+
+
+def fit_model_weight(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Graph]],
+                     similarities: Sequence[Sequence[float]], gold: Sequence[Graph],
+                     weights: Sequence[float] = MODEL_WEIGHTS, k: int = K,
+                     sharpness: float = SHARPNESS) -> tuple[ConsensusSettings, dict[str, dict]]:
+    """The settings that plan `gold` best (mean of node-F1 and edge-F1), off or one of `weights`, and the
+    metrics of each (keyed "off" or the weight). Off wins ties: consensus must earn its place."""
+    table: dict[str, dict] = {}
+    best, best_value = ConsensusSettings(None, k, sharpness), None
+    for weight in (None, *weights):
+        settings = ConsensusSettings(weight, k, sharpness)
+        kept = []
+        for plan, near, sims in zip(model_plans, neighbours, similarities):
+            pick = choose(plan, near[:k], sims[:k], settings)
+            kept.append(plan if pick is None else near[pick])
+        metrics = aggregate([score(p, g) for p, g in zip(kept, gold)])
+        table["off" if weight is None else str(weight)] = metrics
+        value = (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0
+        if best_value is None or value > best_value + 1e-9:
+            best, best_value = settings, value
+    return best, table
