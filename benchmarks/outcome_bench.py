@@ -6,9 +6,10 @@
 On the gold workflows of `--data` (synthetic logs: `orchestai_core.synth.truth` knows every worker's true
 success probability and expected cost on every step), the planner's outcome model predicts success, cost and
 latency for every worker (`Planner.predict_outcomes`), and `choose_workers` picks per step at each cost weight
-among the allowed workers. Printed as one JSON line: the logging policy's true success rate and mean cost per
-step, the same for each weight, and whether some weight reaches true success ≥ the logging policy's at
-≤ 60 % of its cost.
+among the allowed workers, ranking them by the planner's pessimistic success (`model.pessimism`, or
+`--pessimism`; 0 = the predictions as they are). Printed as one JSON line: the logging policy's true
+success rate and mean cost per step, the same for each weight, and whether some weight reaches true
+success ≥ the logging policy's at ≤ 60 % of its cost.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ def main() -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data", required=True, help="synthetic logs (orchestai synth)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--pessimism", type=float, help="override the checkpoint's model.pessimism")
     parser.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS), help="cost weights to sweep")
     args = parser.parse_args()
 
     catalogue = load_catalogue()
     logs = [r.log for r in read_records(args.data) if not r.error]
     examples = [example_from_log(log) for log in logs]
-    planner = Planner.load(args.checkpoint, args.device)
+    planner = Planner.load(args.checkpoint, args.device, pessimism=args.pessimism)
     names = planner.worker_names
     predictions = planner.predict_outcomes(examples)
     tables = [truth_tables(log, names, catalogue) for log in logs]
@@ -64,7 +66,7 @@ def main() -> None:
     for weight in args.weights:
         success, cost = [], []
         for e, o, (p_true, c_true, _, _) in zip(examples, predictions, tables):
-            chosen = choose_workers(o.p_success, o.cost_usd, o.latency_ms, e.parents, cost_weight=weight,
+            chosen = choose_workers(o.p_choose, o.cost_usd, o.latency_ms, e.parents, cost_weight=weight,
                                     allowed=o.allowed).workers
             rows_ = np.arange(len(chosen))
             success.append(p_true[rows_, list(chosen)])
@@ -76,6 +78,7 @@ def main() -> None:
            if r["true_success"] >= round(logging_success, 4) and r["cost_share_of_logging"] <= COST_SHARE]
     print(json.dumps({"checkpoint": args.checkpoint, "data": args.data, "logs": len(logs),
                       "steps": int(sum(len(e.types) for e in examples)), "selection": planner.selection,
+                      "pessimism": planner.pessimism,
                       "logging": {"true_success": round(logging_success, 4), "true_cost_usd": round(logging_cost, 7)},
                       "weights": rows, "goal": f"true success >= logging's at <= {COST_SHARE:.0%} of its cost",
                       "goal_met_at": met}))

@@ -74,6 +74,8 @@ def measure(planner, outcomes, dev: np.ndarray, dev_logs: list[dict], n_bootstra
     columns = [planner.worker_names.index(w) for w in outcomes.workers]  # the two workers, outcome order
     questions = dev[[li for li, _ in predictions.positions]]
     p, cost, latency = (a[:, columns] for a in (predictions.p, predictions.cost, predictions.latency))
+    # the success the planner's selection ranks by (its pessimism), as a deployed planner would choose
+    ranked = p if predictions.choose is None else predictions.choose[:, columns]
     steps = predictions.steps
     worker = np.array([columns.index(w) for w in steps.worker])
     from orchestai_core.outcomes.policy_eval import LoggedSteps
@@ -87,7 +89,7 @@ def measure(planner, outcomes, dev: np.ndarray, dev_logs: list[dict], n_bootstra
     strong = singles[STRONG]
     sweep, reached = {}, []
     for weight in DEFAULT_WEIGHTS:
-        policy = policy_matrix(p, cost, latency, weight)
+        policy = policy_matrix(ranked, cost, latency, weight)
         choice = policy.argmax(axis=1)
         table = evaluate_policy({"success": feedback.success, "cost": feedback.cost}, policy,
                                 estimators=(IPS(), SNIPS(), DoublyRobust()), n_bootstrap=n_bootstrap, seed=seed)

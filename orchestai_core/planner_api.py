@@ -14,7 +14,10 @@ model also gives each step p_success (and `worker_outcomes`: every allowed worke
 plan a p_success. `meta.selection` says how the workers were chosen:
 
 - `outcome`: per step the allowed worker of highest utility p_success − cost_weight·cost/ref −
-  latency_weight·latency/ref (`orchestai_core.outcomes.selection`), repaired to keep the budgets.
+  latency_weight·latency/ref (`orchestai_core.outcomes.selection`), repaired to keep the budgets; the
+  p_success it ranks by is made pessimistic first (`model.pessimism` standard errors, larger for a worker
+  the training logs ran on the type only a few times: `logged_runs` in `worker_outcomes`), while the plan
+  shows the predictions themselves.
 - `imitation` (the seed's Phase 1): the worker the selector learnt from the logged choices, lowered by
   `cost_weight` × its relative cost (`model.selector.cost_adjusted`); latency_weight plays no part; budgets
   are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0, e.g. a
@@ -52,7 +55,7 @@ from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.retrieval import PlanIndex, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.vocab import UNK, Vocab
-from orchestai_core.outcomes.selection import Selection, choose_workers
+from orchestai_core.outcomes.selection import Selection, choose_workers, pessimistic_success
 from orchestai_core.plan_stats import PlanStats
 
 NO_OUTCOMES = "imitation: the checkpoint's training saw no logged outcome (outcome_steps 0)"
@@ -68,13 +71,14 @@ class StepOutcomes:
     cost_usd: np.ndarray
     latency_ms: np.ndarray
     allowed: np.ndarray
+    p_choose: np.ndarray  # what the selection ranks workers by: p_success made pessimistic (`pessimistic_success`)
 
 
 class Planner:
     """A loaded planner: encoder + trained model + cost statistics, ready to plan instructions."""
 
     def __init__(self, checkpoint: Checkpoint, device: str = "auto", int8: bool = False, beam: int | None = None,
-                 selection: str | None = None, consensus: bool = True):
+                 selection: str | None = None, consensus: bool = True, pessimism: float | None = None):
         self.device = pick_device(device)
         self.config = PlannerConfig.from_dict(checkpoint.model_config)
         self.beam = self.config.beam if beam is None else check_beam(beam)
@@ -89,7 +93,9 @@ class Planner:
         self.outcome_steps = checkpoint.outcome_steps
         self.selection, self.selection_note = self._selection(selection)
         self.train_plans = checkpoint.train_plans
-        self.type_workers = self._type_workers(checkpoint.train_plans)
+        self.type_runs = self._type_runs(checkpoint.train_plans)
+        self.type_workers = {t: set(np.flatnonzero(runs).tolist()) for t, runs in self.type_runs.items()}
+        self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus = self._consensus(checkpoint, consensus)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
@@ -98,17 +104,22 @@ class Planner:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto", int8: bool = False,
-             beam: int | None = None, selection: str | None = None, consensus: bool = True) -> Planner:
+             beam: int | None = None, selection: str | None = None, consensus: bool = True,
+             pessimism: float | None = None) -> Planner:
         """A planner from a checkpoint; CheckpointError (one line) when it cannot be used, ValueError
         when `int8` cannot be (not on CPU, or a fine-tuned encoder), `beam` is not a width or `selection`
         not one of outcome | imitation. `beam` plans are kept while decoding (default: the checkpoint's
         `model.beam`; 1 = greedy); `selection` overrides the checkpoint's `model.selection`; `consensus`
-        False keeps the model's plans as decoded (see the module docstring)."""
+        False keeps the model's plans as decoded (see the module docstring); `pessimism` overrides the
+        checkpoint's `model.pessimism` (outcome selection, `outcomes.selection.pessimistic_success`)."""
         beam = None if beam is None else check_beam(beam)
         _check_selection(selection)
+        if pessimism is not None:
+            _weight("pessimism", pessimism)
         checkpoint = load_checkpoint(path)
         try:
-            planner = cls(checkpoint, device, beam=beam, selection=selection, consensus=consensus)
+            planner = cls(checkpoint, device, beam=beam, selection=selection, consensus=consensus,
+                          pessimism=pessimism)
         except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: cannot build the planner ({str(exc).splitlines()[0]})") from None
         if int8:
@@ -144,14 +155,20 @@ class Planner:
             settings = ConsensusSettings(None, settings.k, settings.sharpness)
         return index, settings
 
-    def _type_workers(self, train_plans: list[dict]) -> dict[str, set[int]]:
-        """Per type, the workers the training logs ran on a step of that type."""
-        seen: dict[str, set[int]] = {}
+    def _type_runs(self, train_plans: list[dict]) -> dict[str, np.ndarray]:
+        """Per type, how many steps of that type the training logs ran on each worker (k counts)."""
+        runs: dict[str, np.ndarray] = {}
         for plan in train_plans:
             for t, w in zip(plan["types"], plan["workers"]):
                 if w in self.workers.index:
-                    seen.setdefault(t, set()).add(self.workers[w])
-        return seen
+                    runs.setdefault(t, np.zeros(len(self.workers)))[self.workers[w]] += 1
+        return runs
+
+    def observed_runs(self, types: list[str]) -> np.ndarray:
+        """n × k: how many times the training logs ran each worker on a step of each type (0 for a type
+        they never show)."""
+        none = np.zeros(len(self.workers))
+        return np.array([self.type_runs.get(t, none) for t in types], dtype=float).reshape(len(types), -1)
 
     def allowed_workers(self, types: list[str], logged: list[str | None] | None = None) -> np.ndarray:
         """n × k: the workers that may do each step (see the module docstring)."""
@@ -183,7 +200,9 @@ class Planner:
                     full = np.full((n, len(self.workers)), math.nan)
                     full[:kept] = values[b, :kept]
                     arrays.append(full)
-                results.append(StepOutcomes(*arrays, self.allowed_workers(e.types, e.workers)))
+                choose = pessimistic_success(np.nan_to_num(arrays[0]), self.observed_runs(e.types), self.pessimism)
+                choose[np.isnan(arrays[0])] = math.nan
+                results.append(StepOutcomes(*arrays, self.allowed_workers(e.types, e.workers), choose))
         return results
 
     def _teacher_forced(self, texts: list[str], examples: list[Example]) -> OutcomePredictions:
@@ -350,11 +369,13 @@ class Planner:
             scores = row["workers"].log_softmax(-1)
         return scores.softmax(-1).numpy().astype(float)
 
-    def _choose(self, parents: list[list[int]], row: dict, estimates: tuple, allowed: np.ndarray,
+    def _choose(self, graph, row: dict, estimates: tuple, runs: np.ndarray, allowed: np.ndarray,
                 choice: Choice) -> Selection:
         p, cost, latency = estimates
+        parents = graph.parents
         if self.selection == "outcome":
-            return choose_workers(p, cost, latency, parents, choice.cost_weight, choice.latency_weight,
+            ranked = pessimistic_success(p, runs, self.pessimism)
+            return choose_workers(ranked, cost, latency, parents, choice.cost_weight, choice.latency_weight,
                                   choice.budget_usd, choice.budget_latency_ms, allowed)
         # The selector's (cost-adjusted) likeliest worker; only the budgets' repair looks at cost and latency.
         return choose_workers(self._imitation(row, choice.cost_weight), cost, latency, parents,
@@ -363,8 +384,8 @@ class Planner:
     def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: Choice) -> dict:
         g = decoded.graph
         p, cost, latency = estimates = self._estimates(row)
-        allowed = self.allowed_workers(g.types)
-        selection = self._choose(g.parents, row, estimates, allowed, choice)
+        allowed, runs = self.allowed_workers(g.types), self.observed_runs(g.types)
+        selection = self._choose(g, row, estimates, runs, allowed, choice)
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
             task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],
@@ -372,7 +393,7 @@ class Planner:
                     "est_cost_usd": _usd(cost[i, w]), "est_latency_ms": round(float(latency[i, w]), 1)}
             if p is not None:
                 task["p_success"] = round(float(p[i, w]), 4)
-                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, allowed[i])
+                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, runs[i], allowed[i])
             subtasks.append(task)
         plan = {"id": plan_id, "instruction": text, "subtasks": subtasks,
                 "est_cost_usd": _usd(selection.total_cost), "est_latency_ms": round(selection.critical_path_ms, 1),
@@ -383,6 +404,8 @@ class Planner:
                 "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
         if self.selection_note:
             meta["selection_note"] = self.selection_note
+        if self.selection == "outcome":
+            meta["pessimism"] = self.pessimism
         if decoded.follows is not None:
             meta["follows"] = decoded.follows
         if choice.budget_usd is not None or choice.budget_latency_ms is not None:
@@ -391,12 +414,14 @@ class Planner:
         plan["meta"] = meta
         return plan
 
-    def _worker_outcomes(self, i: int, p, cost, latency, allowed: np.ndarray) -> dict[str, dict]:
-        """The predictions of every worker allowed on step i, likeliest to succeed first."""
+    def _worker_outcomes(self, i: int, p, cost, latency, runs: np.ndarray, allowed: np.ndarray) -> dict[str, dict]:
+        """The predictions of every worker allowed on step i, likeliest to succeed first, with how many runs
+        of that worker on the step's type the training logs showed (what the selection's pessimism reads)."""
         ranked = sorted(np.flatnonzero(allowed), key=lambda j: (-p[i, j], cost[i, j]))
         return {self.workers.items[j]: {"p_success": round(float(p[i, j]), 4),
                                         "est_cost_usd": _usd(cost[i, j]),
-                                        "est_latency_ms": round(float(latency[i, j]), 1)} for j in ranked}
+                                        "est_latency_ms": round(float(latency[i, j]), 1),
+                                        "logged_runs": int(runs[j])} for j in ranked}
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,14 @@ def test_the_curves_single_worker_points_match_their_true_values(synthetic):
     assert points["w=0"].cost.estimate > 3 * points["w=5"].cost.estimate
     assert curve.steps == len(outcomes) and curve.estimator == "dr"
     json.dumps(curve.to_dict())
+
+
+def test_the_learned_policy_ranks_by_the_success_it_is_given_to_choose_by_while_dr_reads_the_predictions():
+    choose = P_HAT[:, ::-1].copy()  # ranks the second worker first on every step where they differ
+    plain = logged_outcomes(_hand_steps(), P_HAT, np.zeros((4, 2)), LATENCY_HAT)
+    ranked = logged_outcomes(_hand_steps(), P_HAT, np.zeros((4, 2)), LATENCY_HAT, choose=choose)
+    assert model_policy(plain).argmax(1).tolist() == [0, 0, 0, 0]
+    assert model_policy(ranked).argmax(1).tolist() == [1, 1, 0, 1]  # step 3: a tie keeps the first
+    assert np.array_equal(ranked.success.q_hat, plain.success.q_hat)
+    with pytest.raises(ValueError, match=r"choose must have the shape of p_hat \(4, 2\)"):
+        logged_outcomes(_hand_steps(), P_HAT, COST_HAT, LATENCY_HAT, choose=np.zeros((4, 3)))

@@ -6,7 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from orchestai_core.outcomes.selection import best_workers, choose_workers, critical_path, utility
+from orchestai_core.outcomes.selection import (
+    best_workers,
+    choose_workers,
+    critical_path,
+    pessimistic_success,
+    utility,
+)
 
 CHAIN = [[], [0], [1]]
 
@@ -205,3 +211,30 @@ def test_predictions_of_the_wrong_shape_or_range_are_refused():
         utility([[1.5]], [[1.0]], [[1.0]])
     with pytest.raises(ValueError, match="not a finite number"):
         utility([[0.5]], [[math.inf]], [[1.0]])
+
+
+def test_pessimism_lowers_a_rarely_run_worker_more_than_a_well_run_one():
+    p = np.array([[0.80, 0.85]])
+    lowered = pessimistic_success(p, np.array([[1000.0, 3.0]]), strength=1.0)
+    assert lowered[0, 0] == pytest.approx(0.80 - np.sqrt(0.8 * 0.2 / 1001))
+    assert lowered[0, 1] == pytest.approx(0.85 - np.sqrt(0.85 * 0.15 / 4))
+    assert lowered[0, 0] > lowered[0, 1]  # the well-run worker now ranks first
+    assert choose_workers(lowered, np.ones((1, 2)), np.ones((1, 2)), [[]]).workers == (0,)
+    assert choose_workers(p, np.ones((1, 2)), np.ones((1, 2)), [[]]).workers == (1,)
+
+
+def test_no_pessimism_keeps_the_predictions_and_certain_ones_stay_put():
+    p = np.array([[0.3, 1.0, 0.0]])
+    assert np.array_equal(pessimistic_success(p, np.zeros((1, 3)), strength=0.0), p)
+    lowered = pessimistic_success(p, np.zeros((1, 3)), strength=5.0)
+    assert lowered[0, 0] == 0.0 and lowered[0, 1] == 1.0 and lowered[0, 2] == 0.0  # clipped; p(1-p) = 0
+
+
+@pytest.mark.parametrize("observed, strength, message", [
+    (np.zeros((2, 2)), 1.0, "observed must have the shape of p"),
+    (-np.ones((1, 2)), 1.0, "observed must hold run counts ≥ 0"),
+    (np.zeros((1, 2)), -1.0, "strength must be a finite number ≥ 0"),
+])
+def test_pessimism_refuses_bad_counts_and_strengths(observed, strength, message):
+    with pytest.raises(ValueError, match=message):
+        pessimistic_success(np.array([[0.5, 0.5]]), observed, strength)

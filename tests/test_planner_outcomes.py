@@ -78,3 +78,18 @@ def test_steps_beyond_the_models_max_nodes_are_nan(planner, examples):
     finally:
         planner.config.max_nodes = saved
     assert np.isfinite(o.p_success[:2]).all() and all(math.isnan(v) for v in o.p_success[2:].ravel())
+    assert np.isfinite(o.p_choose[:2]).all() and np.isnan(o.p_choose[2:]).all()
+
+
+def test_the_success_selection_ranks_by_is_the_prediction_less_its_uncertainty_from_logged_runs(planner, examples):
+    from orchestai_core.outcomes.selection import pessimistic_success
+
+    for e, o in zip(examples[:3], planner.predict_outcomes(examples[:3])):
+        runs = np.zeros((len(e.types), len(planner.worker_names)))
+        for plan in planner.train_plans:
+            for t, w in zip(plan["types"], plan["workers"]):
+                for i in [i for i, ti in enumerate(e.types) if ti == t]:
+                    runs[i, planner.worker_names.index(w)] += 1
+        assert np.array_equal(planner.observed_runs(e.types), runs)
+        assert np.allclose(o.p_choose, pessimistic_success(o.p_success, runs, planner.pessimism))
+        assert (o.p_choose <= o.p_success + 1e-12).all()

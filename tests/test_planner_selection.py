@@ -2,6 +2,7 @@
 and every plan saying which."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -29,9 +30,32 @@ def test_a_planner_trained_on_outcomes_chooses_by_utility_and_gives_outcome_esti
         chosen = task["worker_outcomes"][task["worker"]]
         assert task["p_success"] == chosen["p_success"] and task["est_cost_usd"] == chosen["est_cost_usd"]
         assert task["est_latency_ms"] == chosen["est_latency_ms"]
-        assert task["p_success"] == max(o["p_success"] for o in task["worker_outcomes"].values())  # weight 0
+        # weight 0: the highest pessimistic success, p − 1 standard error of a rate seen on logged_runs runs
+        lowered = {w: o["p_success"] - math.sqrt(o["p_success"] * (1 - o["p_success"]) / (o["logged_runs"] + 1))
+                   for w, o in task["worker_outcomes"].items()}
+        assert lowered[task["worker"]] == pytest.approx(max(lowered.values()), abs=1e-3)
         product *= task["p_success"]
     assert plan["p_success"] == pytest.approx(product, abs=1e-3)
+    assert plan["meta"]["pessimism"] == 1.0
+
+
+def test_the_pessimism_setting_decides_how_far_a_rarely_run_worker_is_distrusted(tiny_checkpoint):
+    plain = Planner.load(tiny_checkpoint, "cpu", pessimism=0)
+    wary = Planner.load(tiny_checkpoint, "cpu", pessimism=3)
+    changed = 0
+    for text in EXAMPLES[:4]:
+        alone, careful = plain.plan(text), wary.plan(text)
+        for task in alone["subtasks"]:  # the likeliest worker
+            assert task["p_success"] == max(o["p_success"] for o in task["worker_outcomes"].values())
+        for task in careful["subtasks"]:
+            lowered = {w: max(0.0, o["p_success"] - 3 * math.sqrt(o["p_success"] * (1 - o["p_success"])
+                                                                   / (o["logged_runs"] + 1)))
+                       for w, o in task["worker_outcomes"].items()}
+            assert lowered[task["worker"]] == pytest.approx(max(lowered.values()), abs=2e-3)
+        changed += [s["worker"] for s in alone["subtasks"]] != [s["worker"] for s in careful["subtasks"]]
+    assert changed  # on the tiny planner some step trades a rarely run worker for a well-run one
+    with pytest.raises(ValueError, match="pessimism must be a number ≥ 0"):
+        Planner.load(tiny_checkpoint, "cpu", pessimism=-1)
 
 
 def test_the_cost_weight_changes_the_workers_and_lowers_the_cost(planner):

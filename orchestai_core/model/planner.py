@@ -42,6 +42,7 @@ class PlannerConfig:
     dropout: float = 0.2
     beam: int = 3  # plans kept while decoding (1 = greedy); plan and eval can override it
     selection: str = "outcome"  # outcome (utility of predicted outcomes) | imitation (the logged choices)
+    pessimism: float = 1.0  # outcome selection ranks by p − pessimism standard errors (outcomes.selection)
 
     @classmethod
     def from_dict(cls, data: dict) -> PlannerConfig:
@@ -51,6 +52,9 @@ class PlannerConfig:
             raise ValueError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
         config = cls(**data)
         check_beam(config.beam, "model.beam")
+        if isinstance(config.pessimism, bool) or not isinstance(config.pessimism, (int, float)) \
+                or not config.pessimism >= 0:
+            raise ValueError(f"model.pessimism must be a number ≥ 0, got {config.pessimism!r}")
         if config.selection not in SELECTIONS:
             raise ValueError(f"model.selection must be one of {', '.join(SELECTIONS)}, got {config.selection!r}")
         return config

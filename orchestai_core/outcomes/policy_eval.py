@@ -98,7 +98,8 @@ def steps_from_logs(logs: Sequence[dict], worker_names: Sequence[str],
 class LoggedOutcomes:
     """The held-out decisions as one `LoggedFeedback` per metric (same steps, actions and pscores; rewards
     and the outcome model's predictions as q_hat differ), how many steps were skipped and how many got an
-    estimated pscore, and the optional n×k mask of workers allowed per step."""
+    estimated pscore, the optional n×k mask of workers allowed per step, and the optional n×k success the
+    learned policy ranks workers by (`choose`: the predictions made pessimistic; None: success.q_hat)."""
 
     success: LoggedFeedback
     cost: LoggedFeedback
@@ -106,6 +107,7 @@ class LoggedOutcomes:
     skipped_steps: int = 0
     fallback_steps: int = 0
     allowed: np.ndarray | None = None
+    choose: np.ndarray | None = None
 
     def by_metric(self) -> dict[str, LoggedFeedback]:
         return {metric: getattr(self, metric) for metric in METRICS}
@@ -128,10 +130,11 @@ def estimated_pscores(worker: np.ndarray, step_type: Sequence[str]) -> np.ndarra
     return np.array([per_pair[(t, w)] / per_type[t] for t, w in zip(step_type, worker.tolist())])
 
 
-def logged_outcomes(steps: LoggedSteps, p_hat, cost_hat, latency_hat, allowed=None) -> LoggedOutcomes:
+def logged_outcomes(steps: LoggedSteps, p_hat, cost_hat, latency_hat, allowed=None, choose=None) -> LoggedOutcomes:
     """Pair logged steps with the outcome model's n×k predictions (rows in the steps' order, skipped steps
     included if `steps` has them). Skipped steps are dropped; missing choice_probs are estimated (module
-    docstring). ValueError names the first bad value."""
+    docstring). `choose` (n×k, optional): the success the learned policy ranks workers by, when it is not
+    p_hat. ValueError names the first bad value."""
     n = len(steps)
     worker = np.asarray(steps.worker)
     if worker.shape != (n,) or not np.issubdtype(worker.dtype, np.integer):
@@ -173,11 +176,16 @@ def logged_outcomes(steps: LoggedSteps, p_hat, cost_hat, latency_hat, allowed=No
         if mask.shape != (n, k) or mask.dtype != bool:
             raise ValueError(f"allowed must be a boolean matrix of shape {(n, k)}, got {mask.dtype} {mask.shape}")
         mask = mask[keep]
+    if choose is not None:
+        choose = np.asarray(choose, dtype=float)
+        if choose.shape != (n, k):
+            raise ValueError(f"choose must have the shape of p_hat {(n, k)}, got {choose.shape}")
+        choose = choose[keep]
     rewards = {"success": success, "cost": cost, "latency": latency}
     feedback = {metric: LoggedFeedback(worker[keep], rewards[metric][keep], pscore, k, q_hat[keep])
                 for metric, q_hat in zip(METRICS, predictions)}
     return LoggedOutcomes(**feedback, skipped_steps=int(skipped.sum()), fallback_steps=int(missing.sum()),
-                          allowed=mask)
+                          allowed=mask, choose=choose)
 
 
 def policy_matrix(p, cost, latency, cost_weight: float = 0.0, latency_weight: float = 0.0,
@@ -188,8 +196,10 @@ def policy_matrix(p, cost, latency, cost_weight: float = 0.0, latency_weight: fl
 
 
 def model_policy(outcomes: LoggedOutcomes, cost_weight: float = 0.0, latency_weight: float = 0.0) -> np.ndarray:
-    """`policy_matrix` on the outcome model's predictions for the logged steps."""
-    return policy_matrix(outcomes.success.q_hat, outcomes.cost.q_hat, outcomes.latency.q_hat, cost_weight,
+    """`policy_matrix` on the outcome model's predictions for the logged steps (success as the policy ranks
+    it, `outcomes.choose`, when given)."""
+    success = outcomes.success.q_hat if outcomes.choose is None else outcomes.choose
+    return policy_matrix(success, outcomes.cost.q_hat, outcomes.latency.q_hat, cost_weight,
                          latency_weight, outcomes.allowed)
 
 

@@ -62,6 +62,7 @@ class StepPredictions:
     skipped_steps: int
     uncovered_steps: int
     imputed: dict[str, int] = field(default_factory=dict)  # per metric, steps whose logged value was missing
+    choose: np.ndarray | None = None  # the success the planner's selection ranks by (None: p itself)
 
 
 def _skipped(logs: Sequence[dict]) -> int:
@@ -82,7 +83,8 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
     for li, log in enumerate(logs):
         for new, old in enumerate(topological_order(log["subtasks"])):
             canonical[(li, old)] = new
-    keep, rows = [], {"p": [], "cost": [], "latency": [], "allowed": []}
+    keep, rows = [], {"p": [], "cost": [], "latency": [], "allowed": [], "choose": []}
+    ranks = all(getattr(outcome, "p_choose", None) is not None for outcome in predicted)
     for index, (li, si) in enumerate(positions):
         node, outcome = canonical[(li, si)], predicted[li]
         if node >= len(outcome.p_success) or np.isnan(outcome.p_success[node]).any():
@@ -91,6 +93,8 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
         for name, values in (("p", outcome.p_success), ("cost", outcome.cost_usd),
                              ("latency", outcome.latency_ms), ("allowed", outcome.allowed)):
             rows[name].append(values[node])
+        if ranks:
+            rows["choose"].append(outcome.p_choose[node])
     if not keep:
         raise ValueError("none of the executed steps is within the nodes the planner takes")
     keep = np.array(keep)
@@ -104,7 +108,8 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
     kept = LoggedSteps(worker, steps.choice_prob[keep], steps.success[keep], logged["cost"], logged["latency"],
                        tuple(steps.step_type[i] for i in keep))
     return StepPredictions(kept, [positions[i] for i in keep], p, cost, latency, np.array(rows["allowed"], dtype=bool),
-                           _skipped(logs), len(positions) - len(keep), imputed)
+                           _skipped(logs), len(positions) - len(keep), imputed,
+                           np.array(rows["choose"], dtype=float) if ranks else None)
 
 
 def pscore_note(fallback_steps: int, steps: int) -> str | None:
@@ -187,7 +192,7 @@ def _shares(choices: np.ndarray, names: Sequence[str]) -> dict[str, float]:
 def outcomes_of(predictions: StepPredictions) -> LoggedOutcomes:
     """The predictions as logged feedback per metric (missing choice_probs estimated, see policy_eval)."""
     return logged_outcomes(predictions.steps, predictions.p, predictions.cost, predictions.latency,
-                           predictions.allowed)
+                           predictions.allowed, predictions.choose)
 
 
 def calibration_report(planner, logs: Sequence[dict], n_bins: int = 10, strategy: str = "uniform",

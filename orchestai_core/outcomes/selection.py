@@ -86,6 +86,29 @@ def _predictions(p, cost, latency, allowed) -> tuple[np.ndarray, np.ndarray, np.
     return p, cost, latency, mask
 
 
+def pessimistic_success(p, observed, strength: float = 1.0) -> np.ndarray:
+    """The success probabilities a selection ranks workers by: each prediction lowered by `strength` standard
+    errors of a rate measured on the runs behind it, `strength · sqrt(p(1 − p) / (observed + 1))`, where
+    `observed` (n×k, like p) counts the training logs' runs of that worker on that step's type.
+
+    Logs show one worker per step, mostly the one the logging system preferred; the outcome model's figure
+    for a worker it rarely saw on a type rests on a few runs and errs both ways, and taking the best-looking
+    one picks its lucky errors (the winner's curse). Pessimism in the face of uncertainty, the usual remedy
+    in off-policy learning, keeps a well-observed worker unless a rarely seen one looks better by more than
+    its own uncertainty; with thousands of runs per worker it changes nothing. 0 = the predictions as they
+    are."""
+    p = np.asarray(p, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    if observed.shape != p.shape:
+        raise ValueError(f"observed must have the shape of p {p.shape}, got {observed.shape}")
+    if not np.all(np.isfinite(observed)) or observed.min(initial=0.0) < 0:
+        raise ValueError("observed must hold run counts ≥ 0")
+    strength = _weight("strength", strength)
+    if strength == 0:
+        return p
+    return np.clip(p - strength * np.sqrt(np.clip(p * (1 - p), 0.0, None) / (observed + 1)), 0.0, 1.0)
+
+
 def _weight(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not np.isfinite(value) or value < 0:
