@@ -101,3 +101,30 @@ def test_count_loss_skips_ignored_steps_and_is_zero_when_exact():
     assert count_loss(totals, torch.tensor([[-100.0, 2.0, 1.0]])).item() == 0.0
     assert count_loss(totals, torch.tensor([[-100.0, 4.0, 1.0]])).item() > 0.0
     assert count_loss(totals, torch.full((1, 3), -100.0)).item() == 0.0
+
+
+def test_the_numerals_reader_can_be_turned_off_and_then_reads_nothing(tiny_encoder):
+    from planner_fixtures import tiny_model_config
+
+    from orchestai_core.model.planner import PlannerModel
+    from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
+
+    texts = ["Translate nine memos into French", "Email Anna, Ben and Carl"]
+    models = {on: PlannerModel.from_config(tiny_model_config(tiny_encoder, numerals=on), Vocab(list(TYPE_SPECIALS)),
+                                           Vocab(["w"])) for on in (True, False)}
+    _, tokens, words = models[True].encoder.tokenize_words(texts)
+    read, unread = models[True].numbers(tokens, words), models[False].numbers(tokens, words)
+    assert read.shape == unread.shape == (2, len(tokens[0]), 2)
+    assert read.abs().sum() > 0 and unread.abs().sum() == 0
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"numerals": "yes"}, "model.numerals must be true or false"),
+    ({"pessimism": -0.5}, "model.pessimism must be a number ≥ 0"),
+    ({"pessimism": True}, "model.pessimism must be a number ≥ 0"),
+])
+def test_model_settings_refuse_what_they_cannot_mean(setting, message):
+    from orchestai_core.model.planner import PlannerConfig
+
+    with pytest.raises(ValueError, match=message):
+        PlannerConfig.from_dict(setting)

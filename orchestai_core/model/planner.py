@@ -43,6 +43,7 @@ class PlannerConfig:
     beam: int = 3  # plans kept while decoding (1 = greedy); plan and eval can override it
     selection: str = "outcome"  # outcome (utility of predicted outcomes) | imitation (the logged choices)
     pessimism: float = 1.0  # outcome selection ranks by p − pessimism standard errors (outcomes.selection)
+    numerals: bool = True  # read the numbers and enumeration sizes the words write (model/numerals.py)
 
     @classmethod
     def from_dict(cls, data: dict) -> PlannerConfig:
@@ -52,6 +53,8 @@ class PlannerConfig:
             raise ValueError(f"unknown model setting(s): {', '.join(sorted(unknown))}")
         config = cls(**data)
         check_beam(config.beam, "model.beam")
+        if not isinstance(config.numerals, bool):
+            raise ValueError(f"model.numerals must be true or false, got {config.numerals!r}")
         if isinstance(config.pessimism, bool) or not isinstance(config.pessimism, (int, float)) \
                 or not config.pessimism >= 0:
             raise ValueError(f"model.pessimism must be a number ≥ 0, got {config.pessimism!r}")
@@ -161,9 +164,11 @@ class PlannerModel(nn.Module):
         return self.generate(self.encoder.frozen_states(**batch), batch["attention_mask"].bool(),
                              self.numbers(tokens, words).to(device), beam)
 
-    @staticmethod
-    def numbers(tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
-        """B×T×2: per token, the number its word writes and the size of the enumeration it closes."""
+    def numbers(self, tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
+        """B×T×2: per token, the number its word writes and the size of the enumeration it closes (all 0
+        when the config turns the numerals reader off: `model.numerals`)."""
+        if not self.config.numerals:
+            return torch.zeros(len(tokens), max((len(t) for t in tokens), default=0), 2)
         return torch.tensor([token_numbers(t, w) for t, w in zip(tokens, words)], dtype=torch.float32)
 
     def cuts(self, examples: list[Example]) -> list[Cut]:
