@@ -23,7 +23,7 @@ plan a p_success. `meta.selection` says how the workers were chosen:
   are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0, e.g. a
   TaskBench import) always plans this way, and its estimates are the training logs' medians (PlanStats).
 
-Consensus decoding (`model.consensus`): when the checkpoint's training found it plans its validation logs
+Consensus decoding (`model/consensus.py`): when the checkpoint's training found it plans its validation logs
 better, the model's plan and the plans of the nearest training requests vote and the plan most agreed on is
 kept; `meta.follows` then names the training request whose plan it is (its workers are still chosen for
 this instruction). `Planner.load(…, consensus=False)` keeps the model's plans as decoded.
