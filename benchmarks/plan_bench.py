@@ -53,19 +53,16 @@ def main() -> None:
     planner.plan(texts[0])  # warm-up
     single = [timed(partial(planner.plan, text)) for text in texts]
 
-    def encode(text: str):  # the encoder's share of a single plan: tokenizing and the frozen pass
-        return planner.encoder.frozen_states(**planner.encoder.tokenize([text], planner.device))
+    def encode(part: list[str]):  # the encoder's share of planning: tokenizing and the frozen pass
+        return planner.encoder.frozen_states(**planner.encoder.tokenize(part, planner.device))
 
     def encode_batches():  # the same batches as plan_batch: instructions of similar length together
         ordered = sorted(texts, key=len)
         for start in range(0, len(ordered), args.batch_size):
-            encode_many(ordered[start:start + args.batch_size])
-
-    def encode_many(part: list[str]):
-        return planner.encoder.frozen_states(**planner.encoder.tokenize(part, planner.device))
+            encode(ordered[start:start + args.batch_size])
 
     with torch.inference_mode():
-        encoder = [timed(partial(encode, text)) for text in texts]
+        encoder = [timed(partial(encode, [text])) for text in texts]
         encoder_batched_s = timed(encode_batches) / 1000
     batched_s = timed(lambda: planner.plan_batch(texts, batch_size=args.batch_size)) / 1000
     print(json.dumps({

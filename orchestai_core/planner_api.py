@@ -94,7 +94,6 @@ class Planner:
         self.selection, self.selection_note = self._selection(selection)
         self.train_plans = checkpoint.train_plans
         self.type_runs = self._type_runs(checkpoint.train_plans)
-        self.type_workers = {t: set(np.flatnonzero(runs).tolist()) for t, runs in self.type_runs.items()}
         self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus = self._consensus(checkpoint, consensus)
@@ -174,9 +173,9 @@ class Planner:
         """n × k: the workers that may do each step (see the module docstring)."""
         allowed = np.zeros((len(types), len(self.workers)), dtype=bool)
         for i, t in enumerate(types):
-            seen = self.type_workers.get(t)
-            if seen:
-                allowed[i, sorted(seen)] = True
+            runs = self.type_runs.get(t)
+            if runs is not None:
+                allowed[i] = runs > 0
             else:
                 allowed[i] = True
             if logged is not None and logged[i] in self.workers.index:
@@ -369,10 +368,9 @@ class Planner:
             scores = row["workers"].log_softmax(-1)
         return scores.softmax(-1).numpy().astype(float)
 
-    def _choose(self, graph, row: dict, estimates: tuple, runs: np.ndarray, allowed: np.ndarray,
-                choice: Choice) -> Selection:
+    def _choose(self, parents: list[list[int]], row: dict, estimates: tuple, runs: np.ndarray,
+                allowed: np.ndarray, choice: Choice) -> Selection:
         p, cost, latency = estimates
-        parents = graph.parents
         if self.selection == "outcome":
             ranked = pessimistic_success(p, runs, self.pessimism)
             return choose_workers(ranked, cost, latency, parents, choice.cost_weight, choice.latency_weight,
@@ -385,7 +383,7 @@ class Planner:
         g = decoded.graph
         p, cost, latency = estimates = self._estimates(row)
         allowed, runs = self.allowed_workers(g.types), self.observed_runs(g.types)
-        selection = self._choose(g, row, estimates, runs, allowed, choice)
+        selection = self._choose(g.parents, row, estimates, runs, allowed, choice)
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
             task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],

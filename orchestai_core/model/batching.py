@@ -77,24 +77,37 @@ def bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random, wi
     return batches
 
 
+def workflow_inputs(type_ids: list[list[int]], types: Vocab) -> tuple[torch.Tensor, ...]:
+    """What the decoder reads when it is fed given workflows (teacher forcing): their lengths (B), which
+    nodes are real (B×N), the previous type at each step, BOS first (B×(N+1)), and the type emitted at each
+    step, END last (B×(N+1)); padded with 0."""
+    lengths = torch.tensor([len(t) for t in type_ids])
+    node_valid = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
+    prev = pad_sequence([torch.tensor([types[BOS], *t]) for t in type_ids], batch_first=True)
+    emitted = pad_sequence([torch.tensor([*t, types[EOS]]) for t in type_ids], batch_first=True)
+    return lengths, node_valid, prev, emitted
+
+
+def adjacency(parents: list[list[list[int]]], n_max: int) -> torch.Tensor:
+    """B×N×N: 1 where node p is a parent of node c ([b, p, c]), else 0."""
+    out = torch.zeros(len(parents), n_max, n_max)
+    edges = torch.tensor([(b, p, c) for b, plan in enumerate(parents) for c, ps in enumerate(plan) for p in ps],
+                         dtype=torch.long).view(-1, 3)
+    out[edges[:, 0], edges[:, 1], edges[:, 2]] = 1.0
+    return out
+
+
 def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     """Pad a batch to its longest instruction and workflow; targets are -100 where nothing is learnt."""
-    batch = len(items)
     n_max = max(len(item.types) for item in items)
     tokens = pad_sequence([item.tokens for item in items], batch_first=True)
     numbers = pad_sequence([item.numbers for item in items], batch_first=True)
     token_lengths = torch.tensor([item.tokens.shape[0] for item in items])
     token_mask = torch.arange(tokens.shape[1]).unsqueeze(0) < token_lengths.unsqueeze(1)
-    lengths = torch.tensor([len(item.types) for item in items])
-    node_valid = torch.arange(n_max).unsqueeze(0) < lengths.unsqueeze(1)
-    emitted = pad_sequence([torch.tensor([*item.types, types[EOS]]) for item in items], batch_first=True)
-    prev = pad_sequence([torch.tensor([types[BOS], *item.types]) for item in items], batch_first=True)
+    lengths, node_valid, prev, emitted = workflow_inputs([item.types for item in items], types)
     worker_targets = pad_sequence([torch.tensor(item.workers, dtype=torch.long) for item in items], batch_first=True,
                                   padding_value=-100)
-    edge_targets = torch.zeros(batch, n_max, n_max)
-    edges = torch.tensor([(b, p, c) for b, item in enumerate(items) for c, ps in enumerate(item.parents) for p in ps],
-                         dtype=torch.long).view(-1, 3)
-    edge_targets[edges[:, 0], edges[:, 1], edges[:, 2]] = 1.0
+    edge_targets = adjacency([item.parents for item in items], n_max)
     # Each step's previous type, how many times it occurs in the whole workflow (-100 at BOS and padding).
     totals = torch.nn.functional.one_hot(prev, len(types)).sum(1).gather(1, prev).float()
     count_targets = totals.masked_fill((prev == types[BOS]) | (prev == 0), -100.0)

@@ -69,26 +69,37 @@ def candidate_weights(similarities: Sequence[float], model_weight: float, sharpn
     return np.concatenate([[model_weight * neighbours.sum()], neighbours])
 
 
-def vote(candidates: Sequence[Graph], weights: Sequence[float]) -> int:
-    """Index of the candidate with the highest weighted agreement with all candidates (ties: the first)."""
+def agreements(candidates: Sequence[Graph]) -> np.ndarray:
+    """The symmetric matrix of `agreement` between every two candidates (1 on the diagonal)."""
+    n = len(candidates)
+    out = np.eye(n)
+    for a in range(n):
+        for b in range(a + 1, n):
+            out[a, b] = out[b, a] = agreement(candidates[a], candidates[b])
+    return out
+
+
+def vote(candidates: Sequence[Graph], weights: Sequence[float], matrix: np.ndarray | None = None) -> int:
+    """Index of the candidate with the highest weighted agreement with all candidates (ties: the first).
+    `matrix`: their `agreements`, when already worked out."""
     if len(candidates) != len(weights):
         raise ValueError(f"got {len(weights)} weights for {len(candidates)} candidates")
-    best, best_value = 0, -1.0
-    for a, candidate in enumerate(candidates):
-        value = sum(w * (1.0 if a == b else agreement(candidate, other))
-                    for b, (other, w) in enumerate(zip(candidates, weights)))
-        if value > best_value + 1e-12:
-            best, best_value = a, value
+    values = (agreements(candidates) if matrix is None else matrix) @ np.asarray(weights, dtype=float)
+    best = 0
+    for a, value in enumerate(values):
+        if value > values[best] + 1e-12:
+            best = a
     return best
 
 
 def choose(model_plan: Graph, neighbours: Sequence[Graph], similarities: Sequence[float],
-           settings: ConsensusSettings) -> int | None:
-    """Which neighbour's plan to keep instead of the model's (its index), or None to keep the model's."""
+           settings: ConsensusSettings, matrix: np.ndarray | None = None) -> int | None:
+    """Which neighbour's plan to keep instead of the model's (its index), or None to keep the model's.
+    `matrix`: the `agreements` of [model_plan, *neighbours], when already worked out."""
     if not settings.on or not neighbours:
         return None
     weights = candidate_weights(similarities, settings.model_weight, settings.sharpness)
-    winner = vote([model_plan, *neighbours], weights)
+    winner = vote([model_plan, *neighbours], weights, matrix)
     return None if winner == 0 else winner - 1
 
 
@@ -100,11 +111,13 @@ def fit_model_weight(model_plans: Sequence[Graph], neighbours: Sequence[Sequence
     metrics of each (keyed "off" or the weight). Off wins ties: consensus must earn its place."""
     table: dict[str, dict] = {}
     best, best_value = ConsensusSettings(None, k, sharpness), None
+    # what the candidates agree on does not depend on the weight: worked out once per validation log
+    matrices = [agreements([plan, *near[:k]]) for plan, near in zip(model_plans, neighbours)]
     for weight in (None, *weights):
         settings = ConsensusSettings(weight, k, sharpness)
         kept = []
-        for plan, near, sims in zip(model_plans, neighbours, similarities):
-            pick = choose(plan, near[:k], sims[:k], settings)
+        for plan, near, sims, matrix in zip(model_plans, neighbours, similarities, matrices):
+            pick = choose(plan, near[:k], sims[:k], settings, matrix)
             kept.append(plan if pick is None else near[pick])
         metrics = aggregate([score(p, g) for p, g in zip(kept, gold)])
         table["off" if weight is None else str(weight)] = metrics

@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.examples import Cut, Example, cuts
+from orchestai_core.model.batching import adjacency, workflow_inputs
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.decomposer import TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
@@ -141,28 +141,12 @@ class PlannerModel(nn.Module):
         step): the selector's and the outcome model's outputs on the plan's steps, and edge logits that keep
         exactly its links."""
         device = states.device
-        lengths = torch.tensor([len(t) for t in type_ids], device=device)
-        n_max = int(lengths.max())
-        prev = pad_sequence([torch.tensor([self.types[BOS], *t]) for t in type_ids], batch_first=True).to(device)
-        emitted = pad_sequence([torch.tensor([*t, self.types[EOS]]) for t in type_ids], batch_first=True).to(device)
-        valid = torch.arange(n_max, device=device).unsqueeze(0) < lengths.unsqueeze(1)
+        lengths, valid, prev, emitted = (t.to(device) for t in workflow_inputs(type_ids, self.types))
         _, workers, _, _, outcomes = self.forward(states, token_mask, numbers, prev, emitted, valid)
-        edges = torch.full((len(type_ids), n_max, n_max), -KEPT_EDGE_LOGIT, device=device)
-        for b, plan in enumerate(parents):
-            for child, ps in enumerate(plan):
-                for parent in ps:
-                    edges[b, parent, child] = KEPT_EDGE_LOGIT
-        return {"types": pad_sequence([torch.tensor(t) for t in type_ids], batch_first=True).to(device),
-                "lengths": lengths, "edges": edges, "workers": workers,
+        edges = (2 * adjacency(parents, valid.shape[1]) - 1).to(device) * KEPT_EDGE_LOGIT
+        return {"types": emitted[:, :-1].masked_fill(~valid, 0), "lengths": lengths, "edges": edges,
+                "workers": workers,
                 "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
-
-    @torch.inference_mode()
-    def plan_texts(self, texts: list[str], beam: int | None = None) -> dict[str, torch.Tensor]:
-        """`generate` from instructions (runs the whole encoder)."""
-        device = next(self.parameters()).device
-        batch, tokens, words = self.encoder.tokenize_words(texts, device)
-        return self.generate(self.encoder.frozen_states(**batch), batch["attention_mask"].bool(),
-                             self.numbers(tokens, words).to(device), beam)
 
     def numbers(self, tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
         """B×T×2: per token, the number its word writes and the size of the enumeration it closes (all 0
