@@ -60,21 +60,22 @@ def _is_training_json(path: Path) -> bool:
     return head.startswith(b"{")
 
 
-def load_examples(path: str | os.PathLike, skipped: list[Skipped] | None = None) -> list[Example]:
-    """Examples from `training_data.json`, or from a log file (.jsonl, .jsonl.gz, .json array).
+def load_examples(path: str | os.PathLike, skipped: list[Skipped] | None = None, fmt: str = "log") -> list[Example]:
+    """Examples from `training_data.json`, or from a log file (.jsonl, .jsonl.gz, .json array); with
+    `fmt="taskbench"`, from TaskBench rows read as `orchestai import --format taskbench` reads them.
 
     Invalid log lines are left out and appended to `skipped` (line and reason), as import rejects
     them; without a `skipped` list the first one raises ValueError naming the line (strict).
     A file that is no log file at all raises NotALogFileError.
     """
     path = Path(path)
-    if _is_training_json(path):
+    if fmt == "log" and _is_training_json(path):
         data = json.loads(path.read_text(encoding="utf-8-sig"))
         if not isinstance(data, dict) or data.get("format") != TRAINING_FORMAT:
             raise ValueError(f"{path}: not a training file (expected format {TRAINING_FORMAT!r})")
         return [Example(**e) for e in data["examples"]]
     examples = []
-    for record in read_records(path):
+    for record in read_records(path, fmt=fmt):
         if record.error:
             if skipped is None:
                 raise ValueError(f"{path}: line {record.line}: {record.error}")

@@ -11,7 +11,14 @@ from workbench.components.log_filters import current_filter
 from workbench.components.text import md_escape
 from workbench.services.curation import describe_filter
 from workbench.services.store import get_store
-from workbench.services.transfer import EXPORT_FILES, UploadError, export_bytes, import_tools_upload, import_upload
+from workbench.services.transfer import (
+    EXPORT_FILES,
+    UPLOAD_FORMATS,
+    UploadError,
+    export_bytes,
+    import_tools_upload,
+    import_upload,
+)
 
 st.title("Import and export")
 store = get_store()
@@ -21,9 +28,7 @@ st.header("Import logs")
 st.markdown(f"JSON Lines (`.jsonl`, `.jsonl.gz`) or a JSON array (`.json`) of execution logs, **at most "
             f"{limit_mb} MB** per file (`import.max_upload_mb` in `config.yaml`). Valid lines are imported even "
             "when others are rejected; a known log id with new content becomes a new revision.")
-fmt = st.radio("Format", ["log", "taskbench"], horizontal=True, key="import_format",
-               format_func={"log": "OrchestAI logs",
-                            "taskbench": "TaskBench rows (TaskBench, GNN4TaskPlan, UltraTool)"}.get)
+fmt = st.radio("Format", list(UPLOAD_FORMATS), horizontal=True, key="import_format", format_func=UPLOAD_FORMATS.get)
 if fmt == "taskbench":
     st.caption("One row a line with `user_request`, `task_nodes`, `task_links`, `task_steps`: each node's tool "
                "becomes a sub-task type, its step the description; a row whose links do not form a DAG over its "

@@ -166,6 +166,26 @@ def test_an_uploaded_file_is_evaluated_and_a_bad_line_named(checkpoint, spec_exa
     assert not at.warning  # the spec example's instruction fits
 
 
+def test_an_upload_with_a_bad_line_is_evaluated_without_it_and_taskbench_rows_are_read(checkpoint, spec_example):
+    at = _page()
+    at.radio(key="eval_dataset").set_value("upload").run()
+    good = (json.dumps(spec_example) + "\n").encode()
+    at.file_uploader(key="eval_upload").set_value(("gold.jsonl", good + b"{oops\n" + good,
+                                                   "application/octet-stream")).run()
+    at = _evaluate(at, "upload")
+    assert "2 logs (gold.jsonl)" in at.caption[0].value.replace("\\", "")
+    assert at.warning[0].value.replace("\\", "").startswith("gold.jsonl: 1 invalid log(s) skipped: line 2: invalid JSON")
+    rows = [{"user_request": "Write the file, then change it.", "task_nodes": [{"task": "file_write"},
+                                                                               {"task": "file_modify"}],
+             "task_links": [{"source": "file_write", "target": "file_modify"}], "task_steps": []}] * 3
+    at.radio(key="eval_format").set_value("taskbench").run()
+    at.file_uploader(key="eval_upload").set_value(("rows.jsonl", "\n".join(json.dumps(r) for r in rows).encode(),
+                                                   "application/octet-stream")).run()
+    at = _evaluate(at, "upload")
+    assert "3 logs (rows.jsonl)" in at.caption[0].value.replace("\\", "")
+    assert not at.warning
+
+
 def test_an_instruction_longer_than_the_planner_reads_is_named(checkpoint, spec_example):
     long = {**spec_example, "instruction": "Summarise the report, then translate it into French. " * 8}
     at = _page()

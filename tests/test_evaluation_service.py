@@ -146,6 +146,25 @@ def test_uploads_give_examples_or_name_the_bad_line(spec_example):
         uploaded_examples("bad.jsonl.gz", packed[:10] + b"\xff" * 20 + packed[30:], 10)
 
 
+def test_uploads_skip_invalid_lines_when_asked_and_read_taskbench_rows(spec_example):
+    good = json.dumps(spec_example).encode()
+    skipped = []
+    examples = uploaded_examples("gold.jsonl", good + b"\n{broken\n" + good, 10, skipped=skipped)
+    assert len(examples) == 2 and [(s.line, s.error[:12]) for s in skipped] == [(2, "invalid JSON")]
+    with pytest.raises(DatasetError, match=r"^gold.jsonl: no logs to evaluate on \(1 invalid log\(s\) skipped: "
+                                           r"line 1: instruction: required field missing"):
+        uploaded_examples("gold.jsonl", b'{"id": "x"}\n', 10, skipped=[])
+    chain = {"user_request": "Write the file, then change it.", "task_nodes": [{"task": "file_write"},
+                                                                              {"task": "file_modify"}],
+             "task_links": [{"source": "file_write", "target": "file_modify"}], "task_steps": []}
+    unmappable = {**chain, "task_links": [{"source": "file_write", "target": "send_email"}]}
+    rows = (json.dumps(chain) + "\n" + json.dumps(unmappable) + "\n").encode()
+    skipped = []
+    [example] = uploaded_examples("rows.jsonl", rows, 10, "taskbench", skipped)
+    assert example.types == ["file_write", "file_modify"] and example.parents == [[], [0]]
+    assert [s.line for s in skipped] == [2] and "send_email" in skipped[0].error
+
+
 def test_the_dataset_choice_picks_its_examples(store, spec_example):
     logs = list(generate_logs(3, seed=6))
     store.logs.add(logs)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -347,3 +348,58 @@ def test_eval_skips_and_names_invalid_logs(trained, tmp_path):
     assert report["n"] == 8 and report["skipped"] == 2 and [p["line"] for p in report["skipped_lines"]] == [3, 10]
     strict = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--strict"])
     assert strict.exit_code == 1 and f"{data}: line 3: invalid JSON" in strict.stderr
+
+
+def _taskbench_rows(tmp_path, n=20):
+    """n real UltraTool rows (the suite's sample) with an unmappable row as line 4: a link to a tool it lacks."""
+    import gzip
+
+    with gzip.open(Path(__file__).parent / "data" / "ultratool_sample.jsonl.gz", "rt", encoding="utf-8") as fh:
+        lines = [next(fh).strip() for _ in range(n)]
+    bad = {"user_request": "Book it.", "task_nodes": [{"task": "book"}], "task_links": [{"source": "book",
+                                                                                          "target": "pay"}],
+           "task_steps": ["Step 1 Call book"]}
+    lines.insert(3, json.dumps(bad))
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_and_eval_read_taskbench_rows_and_skip_the_unmappable_one_by_its_line(tmp_path):
+    """`--format taskbench` reads the rows as `import --format taskbench` does; the bad row is named, not fatal."""
+    data = _taskbench_rows(tmp_path)
+    config = tiny_config(tmp_path, epochs=1)
+    result = CliRunner().invoke(main, ["train", "--config", str(config), "--data", str(data), "--format", "taskbench",
+                                       "--quiet", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0].startswith("warning: line 4: skipped: task_links")
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [p["line"] for p in summary["skipped_lines"]] == [4]
+    checkpoint = str(tmp_path / "ck" / "phase1_best_model.pth")
+    as_logs = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--device", "cpu"])
+    assert as_logs.exit_code == 1  # read as our logs, TaskBench rows are not logs
+    text = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--format",
+                                     "taskbench", "--device", "cpu"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("20 logs         model   nearest-neighbour baseline")
+    assert "weakest templates" not in text.stdout  # the rows name none
+    report = json.loads(CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--format",
+                                                  "taskbench", "--json", "--device", "cpu"]).stdout)
+    assert report["n"] == 20 and report["skipped"] == 1 and report["baseline"]["n"] == 20
+    policy = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(data), "--format",
+                                       "taskbench", "--policy", "outcome", "--device", "cpu"])
+    assert policy.exit_code == 1
+    strict = CliRunner().invoke(main, ["train", "--config", str(config), "--data", str(data), "--format", "taskbench",
+                                       "--strict"])
+    assert strict.exit_code == 1 and f"{data}: line 4: task_links" in strict.stderr
+    store_only = CliRunner().invoke(main, ["train", "--config", str(config), "--format", "taskbench"])
+    assert store_only.exit_code == 1 and "--format reads --data" in store_only.stderr
+
+
+def test_eval_of_taskbench_rows_says_why_calibration_is_not_measured(trained, tmp_path):
+    checkpoint = str(trained[0] / "ck" / "phase1_best_model.pth")
+    result = CliRunner().invoke(main, ["eval", "--checkpoint", checkpoint, "--data", str(_taskbench_rows(tmp_path, 6)),
+                                       "--format", "taskbench", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("6 logs ")
+    assert "calibration: not measured (TaskBench rows hold no per-step outcomes)" in result.stdout

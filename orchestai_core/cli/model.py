@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from orchestai_core.cli.options import config_option, db_option, open_config, open_store
-from orchestai_core.ingest import UnreadableFileError
+from orchestai_core.ingest import FORMATS, UnreadableFileError
 from orchestai_core.model.beam import MAX_BEAM
 from orchestai_core.store import REVIEW_STATUSES
 
@@ -19,6 +19,10 @@ consensus_option = click.option(
     "--consensus/--no-consensus", default=True, show_default=True,
     help="Let the nearest training plans vote with the model's plan, when training found that plans its "
          "validation logs better (--no-consensus: the model's plans as decoded).")
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="log", show_default=True,
+    help="What each line of --data is: a log of our format, or a TaskBench row (TaskBench, GNN4TaskPlan, "
+         "UltraTool), read as `import --format taskbench` reads it.")
 int8_option = click.option("--int8", is_flag=True,
                            help="Run the frozen encoder in int8 on CPU: faster, plans may differ slightly.")
 
@@ -26,14 +30,15 @@ int8_option = click.option("--int8", is_flag=True,
 SHOWN_SKIPPED = 5  # line/reason pairs of skipped logs in a JSON summary
 
 
-def _examples(data: str | None, db_path: str | None, status: str | None, config: dict, skipped: list | None = None):
-    """The examples of `--data` (invalid lines appended to `skipped`; without it the first one is an error)
-    or of the store."""
+def _examples(data: str | None, db_path: str | None, status: str | None, config: dict, skipped: list | None = None,
+              fmt: str = "log"):
+    """The examples of `--data` in format `fmt` (invalid lines appended to `skipped`; without it the first one
+    is an error) or of the store."""
     from orchestai_core.training_data import examples_from_store, load_examples
 
     try:
         if data:
-            return load_examples(data, skipped)
+            return load_examples(data, skipped, fmt)
         return examples_from_store(open_store(db_path, config), status)
     except (ValueError, UnreadableFileError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -67,7 +72,9 @@ def _skipped_pairs(skipped: list) -> list[dict]:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True,
               help="With --data: refuse the file if any log in it is invalid (default: skip them).")
-def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet, strict):
+@format_option
+def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet, strict,
+          fmt):
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
     Under torchrun every process runs this command; only the first one records the run and prints."""
@@ -82,7 +89,9 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
         raise click.ClickException(f"config: {exc}") from None
     main_process = distributed_context()[0] == 0
     skipped: list = []
-    examples = _examples(data, db_path, status, config, None if strict else skipped)
+    if fmt != "log" and not data:
+        raise click.ClickException("--format reads --data: the store already holds logs of our format")
+    examples = _examples(data, db_path, status, config, None if strict else skipped, fmt)
     if main_process:
         for item in skipped:
             click.echo(f"warning: {item.message}", err=True)
@@ -135,8 +144,9 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 @int8_option
 @beam_option
 @consensus_option
+@format_option
 def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootstrap, as_json, device, strict, int8,
-             beam, consensus):
+             beam, consensus, fmt):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy, and the
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
@@ -144,17 +154,17 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
 
     skipped: list = []
-    examples = _examples(data, None, None, {}, None if strict else skipped)
+    examples = _examples(data, None, None, {}, None if strict else skipped, fmt)
     for item in skipped:
         click.echo(f"warning: {item.message}", err=True)
     if not examples:
         raise _no_examples("logs to evaluate on", data, skipped)
     planner = _planner(checkpoint, device, int8, beam, consensus=consensus)
     if policy:
-        _policy_eval(planner, data, skipped, cost_weight, latency_weight, bins, bootstrap, as_json)
+        _policy_eval(planner, data, fmt, skipped, cost_weight, latency_weight, bins, bootstrap, as_json)
         return
     result = evaluate_planner(planner, examples)
-    calibration, why_not = _calibration(planner, data, bins)
+    calibration, why_not = _calibration(planner, data, fmt, bins)
     consensus = getattr(planner, "consensus", None)  # a stand-in planner (tests) may have none
     result |= {"consensus": consensus and consensus.to_dict(), "skipped": len(skipped),
                "skipped_lines": _skipped_pairs(skipped),
@@ -171,19 +181,23 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"consensus decoding: {_consensus_words(consensus)}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
-    worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
-    click.echo("weakest templates (node-F1, exact match): " +
-               ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))
+    if set(result["per_template"]) != {"(none)"}:  # logs that name no template (real ones, TaskBench rows)
+        worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
+        click.echo("weakest templates (node-F1, exact match): " +
+                   ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))
     if calibration:
         click.echo(_calibration_line(calibration))
     elif why_not:
         click.echo(f"calibration: not measured ({why_not})")
 
 
-def _logs(data: str) -> list[dict] | None:
-    """The valid logs of a log file (invalid lines were reported by `_examples`); None for a training file."""
+def _logs(data: str, fmt: str = "log") -> list[dict] | None:
+    """The valid logs of a log file (invalid lines were reported by `_examples`); None for a training file or
+    TaskBench rows (plans without outcomes)."""
     from orchestai_core.ingest import NotALogFileError, read_records
 
+    if fmt != "log":
+        return None
     try:
         return [record.log for record in read_records(data) if not record.error]
     except NotALogFileError:
@@ -192,16 +206,16 @@ def _logs(data: str) -> list[dict] | None:
         raise click.ClickException(str(exc)) from None
 
 
-def _calibration(planner, data: str, bins: int):
+def _calibration(planner, data: str, fmt: str, bins: int):
     """The outcome model's calibration on the logs' executed steps and, when there is none, why (None when
     the checkpoint has no outcome model: nothing to say)."""
     from orchestai_core.outcomes.report import calibration_report, has_outcome_model
 
     if not has_outcome_model(planner):
         return None, None
-    logs = _logs(data)
+    logs = _logs(data, fmt)
     if logs is None:
-        return None, "a training file holds no per-step outcomes"
+        return None, f"{'TaskBench rows hold' if fmt == 'taskbench' else 'a training file holds'} no per-step outcomes"
     try:
         return calibration_report(planner, logs, bins), None
     except ValueError as exc:
@@ -215,14 +229,15 @@ def _calibration_line(calibration: dict) -> str:
             f"{plain.strategy} bins")
 
 
-def _policy_eval(planner, data, skipped, cost_weight, latency_weight, bins, bootstrap, as_json) -> None:
+def _policy_eval(planner, data, fmt, skipped, cost_weight, latency_weight, bins, bootstrap, as_json) -> None:
     from orchestai_core.outcomes.report import has_outcome_model, policy_report
 
     if not has_outcome_model(planner):
         raise click.ClickException("this checkpoint has no outcome model: retrain it to evaluate --policy outcome")
-    logs = _logs(data)
+    logs = _logs(data, fmt)
     if logs is None:
-        raise click.ClickException(f"{data}: --policy needs a log file with outcomes, not a training file")
+        what = "TaskBench rows" if fmt == "taskbench" else "a training file"
+        raise click.ClickException(f"{data}: --policy needs a log file with outcomes, not {what}")
     try:
         report = policy_report(planner, logs, cost_weight, latency_weight, n_bins=bins, n_bootstrap=bootstrap)
     except ValueError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from orchestai_core.dag import Graph
 from orchestai_core.evaluate import Case, evaluate_planner
-from orchestai_core.examples import Example
+from orchestai_core.examples import Example, Skipped, skipped_message
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
 from orchestai_core.store import LogFilter, Store
@@ -88,8 +88,11 @@ def accepted_examples(store: Store, limit: int) -> list[Example]:
     return [example_from_log(log) for log in accepted_logs(store, limit)]
 
 
-def uploaded_logs(name: str, data: bytes, limit: int) -> list[dict]:
-    """Gold plans from an uploaded log file; any invalid line refuses the file, naming the line."""
+def uploaded_logs(name: str, data: bytes, limit: int, fmt: str = "log",
+                  skipped: list[Skipped] | None = None) -> list[dict]:
+    """Gold plans from an uploaded file of `fmt` (a log file, or TaskBench rows). Invalid lines are left out
+    and appended to `skipped` (line and reason), as training does; without a `skipped` list the first one
+    refuses the file, naming the line."""
     try:
         suffix = upload_suffix(name)
     except ValueError as exc:
@@ -99,9 +102,12 @@ def uploaded_logs(name: str, data: bytes, limit: int) -> list[dict]:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         logs = []
-        for record in read_records(tmp):
+        for record in read_records(tmp, fmt=fmt, name=name):
             if record.error:
-                raise DatasetError(f"{name}: line {record.line}: {record.error}")
+                if skipped is None:
+                    raise DatasetError(f"{name}: line {record.line}: {record.error}")
+                skipped.append(Skipped(record.line, record.error))
+                continue
             if len(logs) < limit:
                 logs.append(record.log)
     except UnreadableFileError as exc:
@@ -111,17 +117,20 @@ def uploaded_logs(name: str, data: bytes, limit: int) -> list[dict]:
     finally:
         os.unlink(tmp)
     if not logs:
-        raise DatasetError(f"{name}: no logs to evaluate on")
+        reason = f" ({skipped_message(skipped)})" if skipped else ""
+        raise DatasetError(f"{name}: no logs to evaluate on{reason}")
     return logs
 
 
-def uploaded_examples(name: str, data: bytes, limit: int) -> list[Example]:
-    return [example_from_log(log) for log in uploaded_logs(name, data, limit)]
+def uploaded_examples(name: str, data: bytes, limit: int, fmt: str = "log",
+                      skipped: list[Skipped] | None = None) -> list[Example]:
+    return [example_from_log(log) for log in uploaded_logs(name, data, limit, fmt, skipped)]
 
 
-def dataset_logs(kind: str, store: Store, planner, limit: int,
-                 upload: tuple[str, bytes] | None = None) -> list[dict]:
-    """The logs of one of DATASETS; `upload` is the (file name, content) of an uploaded file."""
+def dataset_logs(kind: str, store: Store, planner, limit: int, upload: tuple[str, bytes] | None = None,
+                 fmt: str = "log", skipped: list[Skipped] | None = None) -> list[dict]:
+    """The logs of one of DATASETS; `upload` is the (file name, content) of an uploaded file of `fmt`, whose
+    invalid lines go to `skipped` (see `uploaded_logs`)."""
     if kind == "held_out":
         return held_out_logs(store, planner, limit)
     if kind == "accepted":
@@ -130,7 +139,7 @@ def dataset_logs(kind: str, store: Store, planner, limit: int,
         raise ValueError(f"unknown dataset {kind!r}")
     if upload is None:
         raise DatasetError("Choose a log file to upload first.")
-    return uploaded_logs(*upload, limit)
+    return uploaded_logs(*upload, limit, fmt, skipped)
 
 
 def dataset_examples(kind: str, store: Store, planner, limit: int,

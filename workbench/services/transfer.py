@@ -19,6 +19,7 @@ from orchestai_core.ingest import ImportReport, import_file, import_tools
 from orchestai_core.store import LogFilter, Store, ToolCounts
 
 UPLOAD_SUFFIXES = (".jsonl.gz", ".jsonl", ".json")
+UPLOAD_FORMATS = {"log": "OrchestAI logs", "taskbench": "TaskBench rows (TaskBench, GNN4TaskPlan, UltraTool)"}
 EXPORT_FILES = {"jsonl": "orchestai_logs.jsonl", "training-json": "training_data.json"}
 CHUNK = 1 << 20
 
