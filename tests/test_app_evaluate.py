@@ -174,7 +174,8 @@ def test_an_upload_with_a_bad_line_is_evaluated_without_it_and_taskbench_rows_ar
                                                    "application/octet-stream")).run()
     at = _evaluate(at, "upload")
     assert "2 logs (gold.jsonl)" in at.caption[0].value.replace("\\", "")
-    assert at.warning[0].value.replace("\\", "").startswith("gold.jsonl: 1 invalid log(s) skipped: line 2: invalid JSON")
+    warning = at.warning[0].value.replace("\\", "")
+    assert warning.startswith("gold.jsonl: 1 invalid log(s) skipped: line 2: invalid JSON")
     rows = [{"user_request": "Write the file, then change it.", "task_nodes": [{"task": "file_write"},
                                                                                {"task": "file_modify"}],
              "task_links": [{"source": "file_write", "target": "file_modify"}], "task_steps": []}] * 3

@@ -61,3 +61,32 @@ def test_the_bundled_planner_loads_and_scores_as_its_figures_and_the_readme_say(
     assert row, "the README's table has no row for the bundled planner"
     for key in ("node_f1", "edge_f1", "exact_match", "worker_accuracy"):
         assert f"{recorded['metrics'][key]:.3f}" in row.group(0), key
+
+
+# Short requests as a new user types them, written here (not by the generator: see the first assertion), with
+# the steps their plans cannot do without.
+EVERYDAY_REQUESTS = {
+    "summarize this pdf for me": {"extract_text", "summarize"},
+    "transcribe the meeting recording and email the action items to the team": {"transcribe_audio", "send_email"},
+    "can you transcribe this interview for me": {"transcribe_audio"},
+    "check this rental contract for anything I should worry about": {"legal_review"},
+    "turn my notes into a few slides": {"make_slides"},
+    "translate this email into German": {"translate"},
+}
+
+
+def test_the_bundled_planner_takes_short_everyday_requests_in_its_domains():
+    """Issue 13: "summarize this pdf for me" once became research → outline → draft → proofread → slides.
+    Each request must get the steps it cannot do without, in a short plan (the planner shipped before these
+    requests were in the corpus's reach gave the first one eight steps, five of them compliance, risk, a
+    report, a ticket and an approval), and not as an echo of a training sentence."""
+    from orchestai_core.ingest import read_records
+    from orchestai_core.planner_api import Planner
+
+    config = load_config()
+    trained_on = {r.log["instruction"].lower().strip(" .!?") for r in read_records(config["paths"]["default_corpus"])}
+    assert not set(EVERYDAY_REQUESTS) & trained_on
+    planner = Planner.load(config["paths"]["default_planner"], "cpu")
+    for request, needed in EVERYDAY_REQUESTS.items():
+        types = [s["type"] for s in planner.plan(request)["subtasks"]]
+        assert needed <= set(types) and len(types) <= len(needed) + 5, (request, types)

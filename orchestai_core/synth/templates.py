@@ -3,7 +3,8 @@
 A base workflow is a chain of preparation steps, one parallel branch per item named in the
 instruction (languages, vendors, files…), a merge, and closing steps. Each base comes in four
 templates with different add-ons (email the result, make slides, …) that hang further branches off
-its last step: 53 bases × 4 variants = 212 templates.
+its last step: 58 bases × 4 variants = 232 templates. The last few bases are everyday requests as people
+type them ("summarize this pdf for me"): short, about one thing, with at most two add-ons.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Base:
     suffix: tuple[str, ...] = ()
     side: tuple[str, ...] = ()     # steps that run beside the branches, from the last prefix step
     statements: tuple[str, ...] = ()  # self-contained phrasings (questions, "I need …") that take no opener
+    addon_sets: tuple[tuple[str, ...], ...] = ()  # its four templates' add-ons by name (default: `_variants`)
 
 
 @dataclass(frozen=True)
@@ -518,11 +520,52 @@ BASES: tuple[Base, ...] = (
       ("our products",), item_kind="product", branch=("semantic_search", "analyze_sentiment", "summarize"),
       merge="compare_items", suffix=("plan_work", "create_ticket"),
       statements=("What do users dislike about {items}?",)),
+    # everyday requests, in a user's own short words
+    B("doc-pdf-summary", "documents",
+      ("summarise {subject}", "give me a quick summary of {subject}", "sum up {subject} for me",
+       "pull the key points out of {subject}", "boil {subject} down to a few lines"),
+      ("the PDF I attached", "this PDF file", "report_final.pdf", "the scanned letter", "this document",
+       "the whitepaper", "the slide deck"),
+      prefix=("extract_text", "clean_text", "summarize"),
+      statements=("what does {subject} say?", "TL;DR of {subject}", "need a summary of {subject}"),
+      addon_sets=((), ("email",), ("post",), ("slides",))),
+    B("media-transcript", "media",
+      ("transcribe {subject}", "transcribe {subject} for me", "get me a transcript of {subject}",
+       "type up {subject}", "turn {subject} into text", "write out {subject} word for word"),
+      ("this call", "the interview recording", "the voicemail", "the lecture recording", "my voice memo",
+       "the customer call"),
+      prefix=("transcribe_audio", "clean_text", "format_output"),
+      statements=("I need a transcript of {subject}", "can I get {subject} in writing?"),
+      addon_sets=((), ("email",), ("store",), ("post",))),
+    B("media-meeting-notes", "media",
+      ("transcribe {subject} and pull out the action items", "turn {subject} into notes with action items",
+       "write up {subject} with the action items", "get the action items out of {subject}",
+       "transcribe {subject} and list who does what", "make meeting notes from {subject}"),
+      ("the meeting recording", "yesterday's call recording", "the standup recording", "the all-hands recording",
+       "the client call recording"),
+      prefix=("transcribe_audio", "diarize_speakers", "summarize", "plan_work"),
+      statements=("what were the action items in {subject}?", "I need notes and action items from {subject}"),
+      addon_sets=((), ("email",), ("post",), ("email", "store"))),
+    B("legal-quick-review", "legal",
+      ("review {subject}", "look over {subject} for me", "check {subject} for anything risky",
+       "go through {subject} and flag problems", "have a look at {subject} before I sign"),
+      ("this contract", "the NDA", "the lease agreement", "the supplier contract", "the offer letter"),
+      prefix=("extract_text", "legal_review", "assess_risk", "summarize"),
+      statements=("is {subject} OK to sign?", "anything risky in {subject}?"),
+      addon_sets=((), ("email",), ("review",), ("email", "store"))),
+    B("doc-slides-from-notes", "documents",
+      ("make slides from {subject}", "turn {subject} into a deck", "build a few slides out of {subject}",
+       "put {subject} into slides", "make a presentation from {subject}"),
+      ("my notes", "these bullet points", "the project update", "the meeting notes", "the draft report"),
+      prefix=("clean_text", "create_outline", "make_slides", "proofread"),
+      statements=("I need a deck from {subject}", "can {subject} become slides?"),
+      addon_sets=((), ("email",), ("post",), ("store",))),
 )
 
 ADDONS: tuple[AddOn, ...] = (
     AddOn("email", ("email the result to {person}", "send it to {person} by email", "mail it over to {person}",
-                    "forward the outcome to {person}"), ("write_email", "proofread", "send_email")),
+                    "forward the outcome to {person}", "email it to {person}", "send {person} the key points"),
+          ("write_email", "proofread", "send_email")),
     AddOn("slides", ("turn it into slides for {audience}", "make a short deck for {audience}",
                      "prepare slides for {audience}", "put together a few slides for {audience}"),
           ("create_outline", "make_slides", "proofread")),
@@ -540,8 +583,14 @@ ADDONS: tuple[AddOn, ...] = (
 )
 
 
+ADDON_BY_NAME = {a.name: a for a in ADDONS}
+
+
 def _variants(index: int, base: Base) -> list[tuple[AddOn, ...]]:
-    """Four add-on sets per base; workflows without branches get more add-ons so sizes stay varied."""
+    """Four add-on sets per base (the base's own `addon_sets` when it names them); workflows without
+    branches get more add-ons so sizes stay varied."""
+    if base.addon_sets:
+        return [tuple(ADDON_BY_NAME[name] for name in names) for names in base.addon_sets]
     a, b, c, d, e = (ADDONS[(index + k) % 6] for k in (0, 2, 3, 4, 5))
     if base.item_kind is None:
         return [(), (a, b, c), (a, b, c, d), (b, c, d, e)]
