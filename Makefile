@@ -39,7 +39,7 @@ bench: install
 
 # Regenerate the bundled default corpus (a test checks it matches the generator).
 corpus: install
-	$(VENV)/bin/orchestai synth --n 1000 --seed 0 --out assets/default_logs.jsonl.gz
+	$(VENV)/bin/orchestai synth --n 1200 --seed 0 --out assets/default_logs.jsonl.gz
 
 # Retrain the planner that ships (assets/default_planner.pth) by the default recipe on the bundled corpus and
 # measure it on the fixed held-out sample (assets/default_planner.json); a test checks both against the code.

@@ -90,3 +90,14 @@ def test_the_bundled_planner_takes_short_everyday_requests_in_its_domains():
     for request, needed in EVERYDAY_REQUESTS.items():
         types = [s["type"] for s in planner.plan(request)["subtasks"]]
         assert needed <= set(types) and len(types) <= len(needed) + 5, (request, types)
+
+
+@pytest.mark.xfail(strict=True, reason="a known gap of the planners trained on the corpus of 232 templates (README, "
+                                       "'A gap it has'): they stop after the summary; strict, so a fix is noticed")
+def test_the_bundled_planner_translates_the_summary_of_the_attached_report():
+    from orchestai_core.planner_api import Planner
+
+    planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
+    types = [s["type"] for s in planner.plan("Summarize the attached report and translate the summary into French "
+                                             "and German.")["subtasks"]]
+    assert {"summarize", "translate"} <= set(types), types

@@ -32,7 +32,7 @@ def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, vis
     page.get_by_role("heading", name="Planner", exact=True).wait_for()
     page.get_by_text("Held-out quality (200 fresh synthetic logs").wait_for()
     assert page.get_by_text("Start a quick training run").count() == 0
-    request = "Summarize the attached report and translate the summary into French and German."
+    request = "Summarize board_minutes.pdf and translate the summary into French and German."  # first example
     page.get_by_role("textbox", name="Instruction").fill(request)
     page.get_by_role("button", name="Plan", exact=True).click()
     frame = visit.dag_frame()
