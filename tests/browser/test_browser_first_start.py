@@ -32,7 +32,7 @@ def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, vis
     page.get_by_role("heading", name="Planner", exact=True).wait_for()
     page.get_by_text("Held-out quality (200 fresh synthetic logs").wait_for()
     assert page.get_by_text("Start a quick training run").count() == 0
-    request = "Summarize board_minutes.pdf and translate the summary into French and German."  # first example
+    request = "transcribe the meeting recording and email the action items to the team"  # issue 13's new user
     page.get_by_role("textbox", name="Instruction").fill(request)
     page.get_by_role("button", name="Plan", exact=True).click()
     frame = visit.dag_frame()
@@ -40,5 +40,5 @@ def test_the_bundled_planner_plans_a_request_on_first_start(first_start_url, vis
     visit.screenshot("first-start-planner")
     assert page.locator('[data-testid="stException"]').count() == 0
     joined = " ".join(types)
-    assert "summarize" in joined and "translate" in joined, types
+    assert "transcribe_audio" in joined and "send_email" in joined, types
     assert visit.outside_requests() == []
