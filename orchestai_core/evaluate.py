@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from orchestai_core.dag import Graph, find_cycle
 
+NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
 
 
@@ -140,7 +141,7 @@ def summarise_cases(cases: Sequence[Case]) -> dict:
     """What `evaluate_planner` reports, except the baseline, from per-case results."""
     per_template: dict[str, list[dict]] = {}
     for c in cases:
-        per_template.setdefault(c.template or "(none)", []).append(c.scores)
+        per_template.setdefault(c.template or NO_TEMPLATE, []).append(c.scores)
     result = aggregate([c.scores for c in cases])
     result["raw_acyclic"] = sum(c.raw_acyclic for c in cases) / len(cases) if cases else None
     result["per_template"] = {t: aggregate(v) for t, v in sorted(per_template.items())}

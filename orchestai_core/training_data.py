@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -74,15 +74,20 @@ def load_examples(path: str | os.PathLike, skipped: list[Skipped] | None = None,
         if not isinstance(data, dict) or data.get("format") != TRAINING_FORMAT:
             raise ValueError(f"{path}: not a training file (expected format {TRAINING_FORMAT!r})")
         return [Example(**e) for e in data["examples"]]
-    examples = []
-    for record in read_records(path, fmt=fmt):
+    return [example_from_log(log) for log in valid_logs(read_records(path, fmt=fmt), path, skipped)]
+
+
+def valid_logs(records: Iterable, where: str | os.PathLike, skipped: list[Skipped] | None = None) -> Iterator[dict]:
+    """The logs of the valid `records` (ingest.Record), in order. Invalid ones are left out and appended to
+    `skipped` (line and reason); without a `skipped` list the first one raises ValueError naming `where` and
+    its line (strict)."""
+    for record in records:
         if record.error:
             if skipped is None:
-                raise ValueError(f"{path}: line {record.line}: {record.error}")
+                raise ValueError(f"{where}: line {record.line}: {record.error}")
             skipped.append(Skipped(record.line, record.error))
             continue
-        examples.append(example_from_log(record.log))
-    return examples
+        yield record.log
 
 
 def examples_from_store(store, status: str | None = None) -> list[Example]:

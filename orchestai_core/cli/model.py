@@ -151,7 +151,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
+    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, evaluate_planner
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped, fmt)
@@ -181,7 +181,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"consensus decoding: {_consensus_words(consensus)}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
-    if set(result["per_template"]) != {"(none)"}:  # logs that name no template (real ones, TaskBench rows)
+    if set(result["per_template"]) != {NO_TEMPLATE}:
         worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
         click.echo("weakest templates (node-F1, exact match): " +
                    ", ".join(f"{t} ({m['node_f1']:.2f}, {m['exact_match']:.2f})" for t, m in worst))

@@ -16,7 +16,7 @@ from orchestai_core.examples import Example, Skipped, skipped_message
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
 from orchestai_core.store import LogFilter, Store
-from orchestai_core.training_data import example_from_log
+from orchestai_core.training_data import example_from_log, valid_logs
 from workbench.services.transfer import upload_suffix
 
 DATASETS = {
@@ -102,16 +102,13 @@ def uploaded_logs(name: str, data: bytes, limit: int, fmt: str = "log",
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         logs = []
-        for record in read_records(tmp, fmt=fmt, name=name):
-            if record.error:
-                if skipped is None:
-                    raise DatasetError(f"{name}: line {record.line}: {record.error}")
-                skipped.append(Skipped(record.line, record.error))
-                continue
+        for log in valid_logs(read_records(tmp, fmt=fmt, name=name), name, skipped):
             if len(logs) < limit:
-                logs.append(record.log)
+                logs.append(log)
     except UnreadableFileError as exc:
         raise DatasetError(str(exc).replace(tmp, name)) from None
+    except ValueError as exc:  # an invalid line, with no `skipped` list to take it
+        raise DatasetError(str(exc)) from None
     except zlib.error as exc:  # a damaged gzip stream: read_records lets this one through
         raise DatasetError(f"{name}: cannot read ({exc})") from None
     finally:
