@@ -17,7 +17,7 @@ from typing import Any
 
 BEST, LAST = "phase1_best_model.pth", "last.pth"
 RUN_FOLDER = re.compile(r"^run-(\d+)$")
-CHECKPOINT_VERSION = 6  # 6: the outcome model's weights and outcome_steps
+CHECKPOINT_VERSION = 7  # 6: the outcome model's weights and outcome_steps; 7: its success prior
 
 
 class CheckpointError(ValueError):

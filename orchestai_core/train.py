@@ -42,7 +42,7 @@ from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
-from orchestai_core.model.outcome import outcome_loss, propensity_weights, worker_priors
+from orchestai_core.model.outcome import outcome_loss, propensity_weights, success_prior, worker_priors
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
@@ -80,6 +80,7 @@ class TrainConfig:
     patience: int = 0                 # epochs without a better validation loss before stopping (0 = all epochs)
     lambda_outcome: float = 1.0       # weight of the outcome model's losses in training (not in the validation loss)
     outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
+    outcome_prior_strength: float = 1.0  # pseudo-runs pulling a (type, worker) success prior to the worker's rate
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -104,6 +105,8 @@ class TrainConfig:
             raise ValueError(f"patience must be 0 (off) or a number of epochs, got {config.patience}")
         if config.lambda_outcome < 0:
             raise ValueError(f"lambda_outcome must be 0 or more, got {config.lambda_outcome}")
+        if not config.outcome_prior_strength > 0:
+            raise ValueError(f"outcome_prior_strength must be more than 0, got {config.outcome_prior_strength}")
         if config.outcome_clip < 1:
             raise ValueError("outcome_clip must be at least 1 (weights 1/choice_prob are ≥ 1), "
                              f"got {config.outcome_clip}")
@@ -253,14 +256,19 @@ class Phase1Trainer:
         self.cuts = self._cuts(self.train_examples + self.val_examples)
 
     def _outcome_priors(self) -> None:
-        """Start the outcome model from each worker's average outcome in the training logs (their encoded labels)."""
-        rows = [row for item in self.train_items for row in zip(item.workers, item.success, item.costs, item.latencies)]
+        """Start the outcome model from the training logs (their encoded labels): the success prior per type
+        and worker (`success_prior`), each worker's average log-cost and log-latency."""
+        rows = [row for item in self.train_items
+                for row in zip(item.types, item.workers, item.success, item.costs, item.latencies, item.choice_probs)]
         if not rows:
             return
-        workers, success, cost, latency = (torch.tensor(column) for column in zip(*rows))
-        priors = worker_priors(success.double(), cost.double(), latency.double(), workers.long(), len(self.workers))
-        if priors is not None:
-            self.model.outcome.start_from(*(p.to(self.device) for p in priors))
+        types, workers, success, cost, latency, probs = (torch.tensor(column) for column in zip(*rows))
+        workers = workers.long()
+        prior = success_prior(types, workers, success.double(), probs.double(), len(self.types), len(self.workers),
+                              self.cfg.outcome_prior_strength, self.cfg.outcome_clip)
+        averages = worker_priors(cost.double(), latency.double(), workers, len(self.workers))
+        if prior is not None and averages is not None:
+            self.model.outcome.start_from(*(p.to(self.device) for p in (*prior, *averages)))
 
     def _cuts(self, examples: list[Example]) -> list[Cut]:
         """What the model cannot take whole of `examples`, said in the run's log and kept on its row."""

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from orchestai_core.planner_api import Planner, StepOutcomes
 from orchestai_core.synth import generate_logs
@@ -93,3 +94,23 @@ def test_the_success_selection_ranks_by_is_the_prediction_less_its_uncertainty_f
         assert np.array_equal(planner.observed_runs(e.types), runs)
         assert np.allclose(o.p_choose, pessimistic_success(o.p_success, runs, planner.pessimism))
         assert (o.p_choose <= o.p_success + 1e-12).all()
+
+
+def test_the_success_prior_holds_the_runs_and_rates_of_the_training_logs_alone(planner):
+    # the tiny checkpoint trained on generate_logs(48, seed=11) (planner_fixtures.train_tiny_checkpoint)
+    held_out = set(planner.val_ids)
+    runs, wins = {}, {}
+    for e in (example_from_log(log) for log in generate_logs(48, seed=11)):
+        if e.id in held_out:
+            continue
+        for t, w, status in zip(e.types, e.workers, e.statuses):
+            if status in ("success", "failed"):
+                runs[t, w] = runs.get((t, w), 0) + 1
+                wins[t, w] = wins.get((t, w), 0) + (status == "success")
+    head = planner.model.outcome
+    table = {(t, w): head.prior_runs[planner.types[t], planner.workers[w]].item() for t, w in runs}
+    assert table == {pair: float(n) for pair, n in runs.items()}
+    assert head.prior_runs.sum().item() == sum(runs.values()) == planner.outcome_steps
+    most = max(runs, key=runs.get)
+    p = torch.sigmoid(head.prior[planner.types[most[0]], planner.workers[most[1]]]).item()
+    assert p == pytest.approx(wins[most] / runs[most], abs=0.1)  # importance weights and the ridge move it a little

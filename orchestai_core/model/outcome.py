@@ -4,6 +4,17 @@ step ran (bandit feedback).
 
 It reads the planner's node and token states but does not train them (they are detached): learning
 outcomes cannot cost the plan's structure anything, and a corpus without outcomes leaves the head untrained.
+
+Success is predicted in two parts. The *prior* is a logistic table over (step type, worker), fitted once
+on the training logs before training (`success_prior`): each worker's own rate, moved per type as far as
+the runs of that worker on that type warrant (a ridge penalty of `strength` pseudo-runs), with the same
+importance weights as the head. The head learns the *residual*: what the request and the step's place in
+the workflow add. At prediction time the residual counts in proportion to the runs behind the pair,
+runs / (runs + `residual_runs`): a worker the logs ran on a type a handful of times is judged by the table
+alone, a worker they ran thousands of times by the request too. Measured on the synthetic corpus, the head
+alone picked lucky errors on rarely logged pairs (the winner's curse: 0.896 true success at 54 % of the
+logging policy's cost against its 0.908); prior plus shrunk residual reaches the logging policy's success
+at under 60 % of its cost on four seeds (README, "Off-policy estimates").
 """
 
 from __future__ import annotations
@@ -36,28 +47,44 @@ class OutcomePredictions:
 
 
 class OutcomeHead(nn.Module):
-    def __init__(self, dim: int, n_workers: int, heads: int, dropout: float):
+    def __init__(self, dim: int, n_types: int, n_workers: int, heads: int, dropout: float,
+                 residual_runs: float = 100.0):
         super().__init__()
+        self.residual_runs = residual_runs
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.body = nn.Sequential(nn.Linear(2 * dim, dim), nn.GELU(), nn.Dropout(dropout))
         self.success = nn.Linear(dim, n_workers)
         self.cost = nn.Linear(dim, n_workers)
         self.latency = nn.Linear(dim, n_workers)
+        nn.init.zeros_(self.success.bias)  # a residual: it starts from the prior
+        # Success logits per (type, worker) and the training logs' runs behind them (`success_prior`).
+        self.register_buffer("prior", torch.zeros(n_types, n_workers))
+        self.register_buffer("prior_runs", torch.zeros(n_types, n_workers))
 
     @torch.no_grad()
-    def start_from(self, success_rate: torch.Tensor, log_cost: torch.Tensor, log_latency: torch.Tensor) -> None:
-        """Set the output biases to per-worker averages (W each) of the training logs, so training starts
-        from each worker's typical outcome (costs span orders of magnitude) and learns what the step adds."""
-        self.success.bias.copy_(torch.logit(success_rate.clamp(0.01, 0.99)))
+    def start_from(self, prior: torch.Tensor, prior_runs: torch.Tensor, log_cost: torch.Tensor,
+                   log_latency: torch.Tensor) -> None:
+        """Set the success prior (V×W logits and runs, `success_prior`) and the cost and latency biases to
+        per-worker averages (W each) of the training logs, so training starts from each worker's typical
+        outcome (costs span orders of magnitude) and learns what the step adds."""
+        self.prior.copy_(prior)
+        self.prior_runs.copy_(prior_runs)
         self.cost.bias.copy_(log_cost)
         self.latency.bias.copy_(log_latency)
 
-    def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor) -> OutcomePredictions:
-        """Predictions from node states B×N×H and the instruction's token states B×T×H (both detached)."""
+    def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor,
+                type_ids: torch.Tensor) -> OutcomePredictions:
+        """Predictions from node states B×N×H, the instruction's token states B×T×H (both detached) and the
+        nodes' type ids B×N. Training learns the residual in full; in eval mode it is shrunk by the runs
+        behind each (type, worker) pair (see the module docstring)."""
         nodes, tokens = nodes.detach(), tokens.detach()
         context, _ = self.attn(nodes, tokens, tokens, key_padding_mask=~mask, need_weights=False)
         hidden = self.body(torch.cat([nodes, context], -1))
-        return OutcomePredictions(self.success(hidden), self.cost(hidden), self.latency(hidden))
+        residual = self.success(hidden)
+        if not self.training:
+            runs = self.prior_runs[type_ids]
+            residual = residual * runs / (runs + self.residual_runs)
+        return OutcomePredictions(self.prior[type_ids] + residual, self.cost(hidden), self.latency(hidden))
 
 
 def propensity_weights(choice_probs: torch.Tensor, clip: float) -> torch.Tensor:
@@ -100,23 +127,56 @@ def outcome_loss(predictions: OutcomePredictions, worker_targets: torch.Tensor, 
     return out
 
 
-def worker_priors(success: torch.Tensor, cost: torch.Tensor, latency: torch.Tensor, workers: torch.Tensor,
-                  n_workers: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+def success_prior(type_ids: torch.Tensor, workers: torch.Tensor, success: torch.Tensor, choice_probs: torch.Tensor,
+                  n_types: int, n_workers: int, strength: float = 1.0, clip: float = 20.0,
+                  ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The outcome model's success prior from logged steps (1-D each: type ids, worker ids -100 where none,
+    success 1/0 NaN where unknown, choice_prob NaN where unknown): V×W logits b[w] + d[t, w] maximising the
+    importance-weighted (`propensity_weights`, normalised to mean 1) log-likelihood less `strength` · Σ d²,
+    and the V×W counts of runs behind them. A pair never run gets its worker's logit b[w]; a worker never
+    run the logit of the overall success rate. None when no step has an outcome."""
+    known = (workers >= 0) & ~torch.isnan(success)
+    if not known.any():
+        return None
+    t, w, y = type_ids[known].long(), workers[known].long(), success[known].double()
+    weights = propensity_weights(choice_probs[known].double(), clip)
+    weights = weights * len(weights) / weights.sum()
+    runs = torch.zeros(n_types, n_workers, dtype=torch.float64).index_put_((t, w), torch.ones_like(y),
+                                                                           accumulate=True)
+    wins = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, w, y)
+    counts = runs.sum(0)
+    rate = torch.where(counts > 0, (wins + 1) / (counts + 2), (y.sum() + 1) / (len(y) + 2))
+    base = torch.logit(rate).requires_grad_()
+    shift = torch.zeros(n_types, n_workers, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([base, shift], max_iter=500, tolerance_grad=1e-9, tolerance_change=1e-12,
+                                  line_search_fn="strong_wolfe")
+
+    def objective() -> torch.Tensor:
+        optimizer.zero_grad()
+        logits = base[w] + shift[t, w]
+        loss = (nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none") * weights).sum() \
+            + strength * shift.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(objective)
+    logits = (base.detach().unsqueeze(0) + shift.detach()).clamp(-12.0, 12.0)
+    return logits.float(), runs.float()
+
+
+def worker_priors(cost: torch.Tensor, latency: torch.Tensor, workers: torch.Tensor,
+                  n_workers: int) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Per worker, from logged steps (1-D: outcome targets NaN where unknown, worker ids -100 where none):
-    the smoothed success rate (successes + 1) / (runs + 2), and the mean log-cost and log-latency; a worker
-    never seen gets the mean over all steps. None when no step has an outcome."""
+    the mean log-cost and log-latency; a worker never seen gets the mean over all steps. None when no step
+    has an outcome."""
     out = []
-    for values, transform in ((success, None), (cost, lambda t: t.clamp(min=MIN_COST_USD).log()),
-                              (latency, lambda t: t.clamp(min=MIN_LATENCY_MS).log())):
+    for values, floor in ((cost, MIN_COST_USD), (latency, MIN_LATENCY_MS)):
         known = (workers >= 0) & ~torch.isnan(values)
         if not known.any():
             return None
-        goal = values[known].double() if transform is None else transform(values[known].double())
+        goal = values[known].double().clamp(min=floor).log()
         ids = workers[known]
         sums = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, goal)
         counts = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, torch.ones_like(goal))
-        if transform is None:
-            out.append(((sums + 1) / (counts + 2)).float())
-        else:
-            out.append(torch.where(counts > 0, sums / counts.clamp(min=1), goal.mean()).float())
-    return out[0], out[1], out[2]
+        out.append(torch.where(counts > 0, sums / counts.clamp(min=1), goal.mean()).float())
+    return out[0], out[1]

@@ -44,6 +44,7 @@ class PlannerConfig:
     selection: str = "outcome"  # outcome (utility of predicted outcomes) | imitation (the logged choices)
     pessimism: float = 1.0  # outcome selection ranks by p − pessimism standard errors (outcomes.selection)
     numerals: bool = True  # read the numbers and enumeration sizes the words write (model/numerals.py)
+    outcome_residual_runs: float = 100.0  # the request's part of a success prediction counts runs/(runs + this)
 
     @classmethod
     def from_dict(cls, data: dict) -> PlannerConfig:
@@ -58,6 +59,9 @@ class PlannerConfig:
         if isinstance(config.pessimism, bool) or not isinstance(config.pessimism, (int, float)) \
                 or not config.pessimism >= 0:
             raise ValueError(f"model.pessimism must be a number ≥ 0, got {config.pessimism!r}")
+        if isinstance(config.outcome_residual_runs, bool) \
+                or not isinstance(config.outcome_residual_runs, (int, float)) or not config.outcome_residual_runs > 0:
+            raise ValueError(f"model.outcome_residual_runs must be a number > 0, got {config.outcome_residual_runs!r}")
         if config.selection not in SELECTIONS:
             raise ValueError(f"model.selection must be one of {', '.join(SELECTIONS)}, got {config.selection!r}")
         return config
@@ -90,7 +94,8 @@ class PlannerModel(nn.Module):
                                          config.count_heads)
         self.graph = WorkflowGraph(h, config.gnn_rounds, config.gnn_heads, config.max_nodes, config.dropout)
         self.selector = WorkerSelector(h, h, len(workers), config.selector_heads, config.dropout)
-        self.outcome = OutcomeHead(h, len(workers), config.selector_heads, config.dropout)
+        self.outcome = OutcomeHead(h, len(types), len(workers), config.selector_heads, config.dropout,
+                                   config.outcome_residual_runs)
 
     @classmethod
     def from_config(cls, config: PlannerConfig, types: Vocab, workers: Vocab) -> PlannerModel:
@@ -109,7 +114,7 @@ class PlannerModel(nn.Module):
         type_logits, nodes, totals = self.decomposer(request, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
         return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals,
-                self.outcome(nodes, tokens, token_mask))
+                self.outcome(nodes, tokens, token_mask, emitted[:, :-1]))
 
     @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
@@ -129,7 +134,7 @@ class PlannerModel(nn.Module):
                                                                 self.config.max_nodes)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
-        outcomes = self.outcome(nodes, tokens, token_mask)
+        outcomes = self.outcome(nodes, tokens, token_mask, type_ids)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled),
                 "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
