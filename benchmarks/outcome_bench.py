@@ -9,7 +9,10 @@ latency for every worker (`Planner.predict_outcomes`), and `choose_workers` pick
 among the allowed workers, ranking them by the planner's pessimistic success (`model.pessimism`, or
 `--pessimism`; 0 = the predictions as they are). Printed as one JSON line: the logging policy's true
 success rate and mean cost per step, the same for each weight, and whether some weight reaches true
-success ≥ the logging policy's at ≤ 60 % of its cost.
+success ≥ the logging policy's at ≤ 60 % of its cost. Per weight also what `orchestai eval --policy outcome`
+would report before deploying: on the logs' executed steps, the doubly robust estimate of the selection's
+success rate from the logged outcomes alone, its true value there, and the gap in points (issue 14 asks
+for at most 2).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import numpy as np
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.dag import topological_order
 from orchestai_core.ingest import read_records
+from orchestai_core.outcomes.estimators import DoublyRobust
+from orchestai_core.outcomes.policy_eval import model_policy
+from orchestai_core.outcomes.report import outcomes_of, step_predictions
 from orchestai_core.outcomes.selection import choose_workers
 from orchestai_core.planner_api import Planner
 from orchestai_core.synth.truth import expected_cost, logging_distribution, success_matrix
@@ -45,6 +51,12 @@ def truth_tables(log: dict, names: list[str], catalogue) -> tuple[np.ndarray, np
     return p, cost, (q * p).sum(1), (q * cost).sum(1)
 
 
+def executed_truth(logs: list[dict], positions: list[tuple[int, int]], names: list[str], catalogue) -> np.ndarray:
+    """True success probability of every worker (columns `names`) on each executed step (log, subtask)."""
+    matrices = [success_matrix(log, catalogue) for log in logs]
+    return np.array([[matrices[li][si][w] for w in names] for li, si in positions])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True)
@@ -62,6 +74,8 @@ def main() -> None:
     predictions = planner.predict_outcomes(examples)
     tables = [truth_tables(log, names, catalogue) for log in logs]
 
+    steps = step_predictions(planner, logs)
+    executed, executed_p = outcomes_of(steps), executed_truth(logs, steps.positions, names, catalogue)
     logging_success = float(np.concatenate([t[2] for t in tables]).mean())
     logging_cost = float(np.concatenate([t[3] for t in tables]).mean())
     rows = []
@@ -74,8 +88,13 @@ def main() -> None:
             success.append(p_true[rows_, list(chosen)])
             cost.append(c_true[rows_, list(chosen)])
         s, c = float(np.concatenate(success).mean()), float(np.concatenate(cost).mean())
+        policy = model_policy(executed, cost_weight=weight)
+        dr = DoublyRobust().estimate(executed.success, policy)
+        truth = float((policy * executed_p).sum(axis=1).mean())
         rows.append({"cost_weight": weight, "true_success": round(s, 4), "true_cost_usd": round(c, 7),
-                     "cost_share_of_logging": round(c / logging_cost, 3)})
+                     "cost_share_of_logging": round(c / logging_cost, 3),
+                     "executed": {"dr_success": round(dr, 4), "true_success": round(truth, 4),
+                                  "gap_points": round(100 * (dr - truth), 2)}})
     met = [r["cost_weight"] for r in rows
            if r["true_success"] >= round(logging_success, 4) and r["cost_share_of_logging"] <= COST_SHARE]
     print(json.dumps({"checkpoint": args.checkpoint, "data": args.data, "logs": len(logs),
@@ -83,7 +102,8 @@ def main() -> None:
                       "pessimism": planner.pessimism,
                       "logging": {"true_success": round(logging_success, 4), "true_cost_usd": round(logging_cost, 7)},
                       "weights": rows, "goal": f"true success >= logging's at <= {COST_SHARE:.0%} of its cost",
-                      "goal_met_at": met}))
+                      "goal_met_at": met, "executed_steps": len(executed),
+                      "largest_dr_gap_points": max(abs(r["executed"]["gap_points"]) for r in rows)}))
 
 
 if __name__ == "__main__":
