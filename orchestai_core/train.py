@@ -42,7 +42,14 @@ from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
-from orchestai_core.model.outcome import outcome_loss, propensity_weights, success_prior, worker_priors
+from orchestai_core.model.outcome import (
+    MIN_COST_USD,
+    MIN_LATENCY_MS,
+    outcome_loss,
+    propensity_weights,
+    success_prior,
+    worker_log_means,
+)
 from orchestai_core.model.planner import PlannerConfig, PlannerModel
 from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
@@ -257,18 +264,21 @@ class Phase1Trainer:
 
     def _outcome_priors(self) -> None:
         """Start the outcome model from the training logs (their encoded labels): the success prior per type
-        and worker (`success_prior`), each worker's average log-cost and log-latency."""
+        and worker (`success_prior`), and each worker's average log-cost and log-latency where the logs
+        record them (RouteLLM's, for one, record no latency)."""
         rows = [row for item in self.train_items
                 for row in zip(item.types, item.workers, item.success, item.costs, item.latencies, item.choice_probs)]
         if not rows:
             return
         types, workers, success, cost, latency, probs = (torch.tensor(column) for column in zip(*rows))
-        workers = workers.long()
+        workers, outcome = workers.long(), self.model.outcome
         prior = success_prior(types, workers, success.double(), probs.double(), len(self.types), len(self.workers),
                               self.cfg.outcome_prior_strength, self.cfg.outcome_clip)
-        averages = worker_priors(cost.double(), latency.double(), workers, len(self.workers))
-        if prior is not None and averages is not None:
-            self.model.outcome.start_from(*(p.to(self.device) for p in (*prior, *averages)))
+        if prior is not None:
+            outcome.set_prior(*(p.to(self.device) for p in prior))
+        means = [worker_log_means(values.double(), workers, len(self.workers), floor)
+                 for values, floor in ((cost, MIN_COST_USD), (latency, MIN_LATENCY_MS))]
+        outcome.start_from(*(None if m is None else m.to(self.device) for m in means))
 
     def _cuts(self, examples: list[Example]) -> list[Cut]:
         """What the model cannot take whole of `examples`, said in the run's log and kept on its row."""

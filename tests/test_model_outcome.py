@@ -12,6 +12,7 @@ from orchestai_core.model.outcome import (
     outcome_loss,
     propensity_weights,
     success_prior,
+    worker_log_means,
 )
 
 NAN = float("nan")
@@ -123,7 +124,7 @@ def test_at_prediction_time_the_residual_counts_by_the_runs_behind_the_pair():
     torch.manual_seed(0)
     head = OutcomeHead(dim=8, n_types=2, n_workers=2, heads=2, dropout=0.0, residual_runs=100.0)
     prior = torch.tensor([[0.0, 0.0], [1.0, -1.0]])
-    head.start_from(prior, torch.tensor([[0.0, 0.0], [0.0, 300.0]]), torch.zeros(2), torch.zeros(2))
+    head.set_prior(prior, torch.tensor([[0.0, 0.0], [0.0, 300.0]]))
     nodes, tokens, mask = torch.randn(1, 1, 8), torch.randn(1, 4, 8), torch.ones(1, 4, dtype=torch.bool)
     types = torch.tensor([[1]])
     trained = head(nodes, tokens, mask, types).success[0, 0]
@@ -133,3 +134,10 @@ def test_at_prediction_time_the_residual_counts_by_the_runs_behind_the_pair():
     shrunk = head(nodes, tokens, mask, types).success[0, 0]
     assert shrunk[0].item() == pytest.approx(1.0)  # no run behind worker 0 on type 1: the prior alone
     assert shrunk[1].item() == pytest.approx(-1.0 + 0.75 * residual[1].item(), abs=1e-5)  # 300 / (300 + 100)
+
+
+def test_worker_log_means_average_each_workers_log_outcome_and_need_one():
+    means = worker_log_means(torch.tensor([0.01, 0.0001, NAN, 0.001]), torch.tensor([0, 0, 1, -100]), 3, 1e-7)
+    assert means[0].item() == pytest.approx(math.log(0.001))  # mean of log 0.01 and log 0.0001
+    assert means[1].item() == means[2].item() == pytest.approx(math.log(0.001))  # unseen: the mean of all
+    assert worker_log_means(torch.tensor([NAN, NAN]), torch.tensor([0, 1]), 2, 1e-7) is None

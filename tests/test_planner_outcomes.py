@@ -114,3 +114,21 @@ def test_the_success_prior_holds_the_runs_and_rates_of_the_training_logs_alone(p
     most = max(runs, key=runs.get)
     p = torch.sigmoid(head.prior[planner.types[most[0]], planner.workers[most[1]]]).item()
     assert p == pytest.approx(wins[most] / runs[most], abs=0.1)  # importance weights and the ridge move it a little
+
+
+def test_logs_that_record_no_latency_still_give_the_outcome_model_its_success_prior(tmp_path, tiny_encoder):
+    # RouteLLM's logs record success and cost but no latency: the prior must not wait for a latency average
+    from dataclasses import replace
+
+    from planner_fixtures import tiny_model_config, tiny_train_config
+
+    from orchestai_core.train import Phase1Trainer
+
+    examples = [replace(e, latencies=[None] * len(e.types))
+                for e in (example_from_log(log) for log in generate_logs(24, seed=3))]
+    trainer = Phase1Trainer(tiny_train_config(num_epochs=1), tiny_model_config(tiny_encoder), tmp_path, "cpu",
+                            progress=False)
+    trainer.setup(examples)
+    head = trainer.model.outcome
+    assert head.prior_runs.sum().item() == trainer.outcome_steps > 0
+    assert (head.prior != 0).any()

@@ -62,15 +62,19 @@ class OutcomeHead(nn.Module):
         self.register_buffer("prior_runs", torch.zeros(n_types, n_workers))
 
     @torch.no_grad()
-    def start_from(self, prior: torch.Tensor, prior_runs: torch.Tensor, log_cost: torch.Tensor,
-                   log_latency: torch.Tensor) -> None:
-        """Set the success prior (V×W logits and runs, `success_prior`) and the cost and latency biases to
-        per-worker averages (W each) of the training logs, so training starts from each worker's typical
-        outcome (costs span orders of magnitude) and learns what the step adds."""
+    def set_prior(self, prior: torch.Tensor, prior_runs: torch.Tensor) -> None:
+        """The success prior: V×W logits and the runs behind them (`success_prior`)."""
         self.prior.copy_(prior)
         self.prior_runs.copy_(prior_runs)
-        self.cost.bias.copy_(log_cost)
-        self.latency.bias.copy_(log_latency)
+
+    @torch.no_grad()
+    def start_from(self, log_cost: torch.Tensor | None, log_latency: torch.Tensor | None) -> None:
+        """Set the cost and latency biases to per-worker averages (W each, `worker_log_means`) of the training
+        logs, so training starts from each worker's typical outcome (costs span orders of magnitude) and
+        learns what the step adds; None leaves that output as initialised (the logs record none)."""
+        for layer, values in ((self.cost, log_cost), (self.latency, log_latency)):
+            if values is not None:
+                layer.bias.copy_(values)
 
     def forward(self, nodes: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor,
                 type_ids: torch.Tensor) -> OutcomePredictions:
@@ -164,19 +168,15 @@ def success_prior(type_ids: torch.Tensor, workers: torch.Tensor, success: torch.
     return logits.float(), runs.float()
 
 
-def worker_priors(cost: torch.Tensor, latency: torch.Tensor, workers: torch.Tensor,
-                  n_workers: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Per worker, from logged steps (1-D: outcome targets NaN where unknown, worker ids -100 where none):
-    the mean log-cost and log-latency; a worker never seen gets the mean over all steps. None when no step
-    has an outcome."""
-    out = []
-    for values, floor in ((cost, MIN_COST_USD), (latency, MIN_LATENCY_MS)):
-        known = (workers >= 0) & ~torch.isnan(values)
-        if not known.any():
-            return None
-        goal = values[known].double().clamp(min=floor).log()
-        ids = workers[known]
-        sums = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, goal)
-        counts = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, torch.ones_like(goal))
-        out.append(torch.where(counts > 0, sums / counts.clamp(min=1), goal.mean()).float())
-    return out[0], out[1]
+def worker_log_means(values: torch.Tensor, workers: torch.Tensor, n_workers: int, floor: float) -> torch.Tensor | None:
+    """Per worker, the mean log of a logged outcome (1-D `values`, e.g. cost or latency, NaN where unknown,
+    floored at `floor`; worker ids -100 where none); a worker never seen gets the mean over all steps. None
+    when no step records it."""
+    known = (workers >= 0) & ~torch.isnan(values)
+    if not known.any():
+        return None
+    goal = values[known].double().clamp(min=floor).log()
+    ids = workers[known]
+    sums = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, goal)
+    counts = torch.zeros(n_workers, dtype=torch.float64).index_add_(0, ids, torch.ones_like(goal))
+    return torch.where(counts > 0, sums / counts.clamp(min=1), goal.mean()).float()
