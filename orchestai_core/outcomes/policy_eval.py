@@ -37,8 +37,11 @@ from orchestai_core.outcomes.estimators import (
 from orchestai_core.outcomes.selection import best_workers
 
 METRICS = ("success", "cost", "latency")
-# 0…5 (the Planner's slider) in half steps, finer near 0, and log-spaced beyond.
-DEFAULT_WEIGHTS = (0.0, 0.03, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 10.0, 30.0, 100.0)
+# 0…5 (the Planner's slider) in half steps, finer below 0.3 (where a step's cheap and strong workers trade
+# when their success differs by a few points: on the synthetic corpus the goal of issue 14 is met at 0.13
+# to 0.14 and nowhere on the coarser grid), and log-spaced beyond.
+DEFAULT_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.13, 0.15, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0,
+                   10.0, 30.0, 100.0)
 
 
 @dataclass(frozen=True)
