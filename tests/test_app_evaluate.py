@@ -234,6 +234,9 @@ def test_the_off_policy_section_shows_estimates_reliability_and_the_curve(checkp
     sweep = curve["data"][0]
     assert len(sweep["x"]) == len([p for p in expected.curve.points if p.kind == "weight"])
     assert sweep["error_y"]["array"] and sweep["error_x"]["arrayminus"]
+    assert sweep["customdata"] == [p.effective_steps for p in expected.curve.points if p.kind == "weight"]
+    assert "effective logged steps" in sweep["hovertemplate"]
+    assert any(f"rest on about {expected.effective_steps:,.0f} effective logged steps" in c.value for c in at.caption)
     assert set(curve["data"][1]["text"]) == set(get_planner(checkpoint).worker_names)
     assert any("cost weight 1," in c.value for c in at.caption)
 

@@ -4,6 +4,7 @@ line of a plain `eval`. The planner is a fake keeping the outcome model's contra
 
 import copy
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +13,7 @@ from outcome_fixtures import TruthPlanner
 from orchestai_core.__main__ import main
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.export import write_jsonl
+from orchestai_core.outcomes.report import thin_note
 from orchestai_core.synth import generate_logs
 
 
@@ -53,7 +55,9 @@ def test_policy_json_holds_estimates_calibration_curve_and_choices(tmp_path, log
     assert "w=0" in labels and "uniform" in labels and "logging" in labels
     assert [lb for lb in labels if lb.startswith("only:")] == [f"only:{w}" for w in fake_planner.worker_names]
     assert report["skipped"] == 1 and report["skipped_lines"][0]["line"] == len(logs) + 1
-    assert report["steps"] > 0 and report["notes"] == []
+    assert report["steps"] > 0 and 0 < report["effective_steps"] < report["steps"]
+    # no other note: every step has its choice_prob (a small evaluation may rest on few effective steps)
+    assert report["notes"] == [n for n in (thin_note(report["effective_steps"], report["steps"]),) if n]
 
 
 def test_policy_text_names_estimators_calibration_and_curve(tmp_path, logs, fake_planner):
@@ -63,8 +67,12 @@ def test_policy_text_names_estimators_calibration_and_curve(tmp_path, logs, fake
     assert "learned policy: utility selection at cost weight 0" in out
     for text in ("ips", "snips", "dr", "logging policy", "success rate", "cost $/step", "latency ms/step",
                  "calibration of p_success", "ECE", "cost–quality curve (dr estimates)", "only:gpt-4o",
-                 "uniform", "workers, learned:"):
+                 "uniform", "workers, learned:", "effective steps"):
         assert text in out, text
+    assert re.search(r"its estimates rest on about [\d,]+ effective logged steps", out)
+    steps = re.search(r"logs, ([\d,]+) executed steps", out).group(1)
+    logging_row = next(line for line in out.splitlines() if line.strip().startswith("logging "))
+    assert logging_row.rstrip().endswith(steps)  # the logging policy's own estimate rests on every step
 
 
 def test_logs_without_choice_prob_state_the_fallback(tmp_path, logs, fake_planner):

@@ -236,4 +236,6 @@ def test_policy_rows_and_curve_series_cut_the_off_policy_report_for_the_page():
     series = curve_series(report)
     assert series["sweep"]["label"] == ["w=0", "w=1"]
     assert series["references"]["kind"][-2:] == ["uniform", "logging"]
+    assert series["references"]["effective_steps"][-1] == report.steps
+    assert series["sweep"]["effective_steps"] == [p.effective_steps for p in report.curve.points[:2]]
     assert len(series["references"]["label"]) == len(report.worker_names) + 2

@@ -13,6 +13,7 @@ from orchestai_core.outcomes.estimators import (
     LoggedFeedback,
     OffPolicyEvaluation,
     deterministic_policy,
+    effective_sample_size,
     policy_value,
 )
 
@@ -245,3 +246,19 @@ def test_clip_must_be_positive():
         IPS(clip=0)
     with pytest.raises(ValueError, match="clip must be a positive number"):
         DoublyRobust(clip=-1.0)
+
+
+def test_the_effective_sample_size_counts_what_the_weights_are_worth():
+    # weights 2, 2, 0, 1.5 (above): (Σw)² / Σw² = 5.5² / (4 + 4 + 0 + 2.25)
+    assert effective_sample_size(_hand(), HAND_POLICY) == pytest.approx(5.5 ** 2 / 10.25)
+    # the logging policy on its own log: with pscore 1 every weight is 1 and every decision counts
+    logged = deterministic_policy(HAND["action"], 2)
+    assert effective_sample_size(_hand(pscore=np.ones(4)), logged) == pytest.approx(4.0)
+    # a policy that never takes a logged action rests on nothing
+    never = deterministic_policy(1 - HAND["action"], 2)
+    assert effective_sample_size(_hand(), never) == 0.0
+    # one rare agreement dominates: weights 0, 0, 0, 1/0.01 → worth one decision
+    rare = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert effective_sample_size(_hand(pscore=np.array([0.5, 0.25, 0.8, 0.01])), rare) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        effective_sample_size(_hand(), np.ones((3, 2)) / 2)

@@ -13,11 +13,13 @@ from outcome_fixtures import StepOutcomes, TruthPlanner
 
 from orchestai_core.catalogue import load_catalogue
 from orchestai_core.outcomes.report import (
+    THIN_EFFECTIVE_STEPS,
     calibration_report,
     has_outcome_model,
     policy_report,
     pscore_note,
     step_predictions,
+    thin_note,
 )
 from orchestai_core.synth import generate_logs, logging_distribution
 from orchestai_core.training_data import example_from_log
@@ -138,6 +140,12 @@ def test_the_curve_sweeps_the_weights_beside_every_worker_random_and_logging(hel
     assert kinds[-2:] == [("uniform", "uniform"), ("logging", "logging")]
     cheap, dear = report.curve.points[1], report.curve.points[0]
     assert cheap.cost.estimate < dear.cost.estimate
+    # what each point's estimates are worth: the logging policy all its steps, the others fewer
+    assert report.curve.points[-1].effective_steps == report.steps
+    assert all(0 < p.effective_steps < report.steps for p in report.curve.points[:-1] if p.kind != "uniform")
+    assert report.effective_steps == pytest.approx(dear.effective_steps)  # the report's own weight is 0
+    assert report.to_dict()["effective_steps"] == report.effective_steps
+    assert report.to_dict()["curve"]["points"][0]["effective_steps"] == dear.effective_steps
 
 
 def test_without_choice_prob_the_fallback_is_stated_and_every_step_still_counts(held_out, catalogue):
@@ -150,6 +158,27 @@ def test_without_choice_prob_the_fallback_is_stated_and_every_step_still_counts(
     assert report.notes[0].startswith("No step carries choice_prob")
     assert "estimated as the share of the executed steps of the same type" in report.notes[0]
     assert report.to_dict()["fallback_steps"] == report.steps
+
+
+def test_thin_note_warns_when_the_estimates_rest_on_few_logged_steps():
+    assert thin_note(THIN_EFFECTIVE_STEPS, 10_000) is None
+    assert thin_note(40.0, 60) is None  # a small evaluation, not a policy the log rarely agrees with
+    note = thin_note(42.4, 5_000)
+    assert note.startswith("the learned policy's estimates rest on about 42 effective logged steps of 5,000")
+    assert "intervals are wide" in note
+
+
+def test_a_policy_the_log_rarely_agrees_with_gets_the_thin_note(held_out, catalogue):
+    logs = copy.deepcopy(held_out[:30])
+    steps = [task for log in logs for task in log["subtasks"] if task.get("choice_prob") is not None]
+    for i, task in enumerate(steps):  # propensities 1 … 1e-5: a few decisions weigh as much as all the others
+        task["choice_prob"] = 10.0 ** -(i % 6)
+    report = policy_report(TruthPlanner(logs, catalogue), logs, weights=(0.0,), n_bootstrap=10)
+    assert report.effective_steps < THIN_EFFECTIVE_STEPS
+    assert any(n.startswith("the learned policy's estimates rest on about") for n in report.notes)
+    assert not any("effective logged steps" in n
+                   for n in policy_report(TruthPlanner(held_out, catalogue), held_out, weights=(0.0,),
+                                          n_bootstrap=10).notes)
 
 
 def test_pscore_note_says_how_many_steps_fell_back():

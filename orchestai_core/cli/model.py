@@ -278,7 +278,8 @@ def _policy_lines(report) -> list[str]:
     lines = [f"off-policy evaluation on {report.logs:,} logs, {report.steps:,} executed steps"
              + (f" ({report.skipped_steps:,} steps that did not run left out)" if report.skipped_steps else ""),
              f"learned policy: utility selection at cost weight {report.cost_weight:g}, "
-             f"latency weight {report.latency_weight:g}; 95 % bootstrap intervals",
+             f"latency weight {report.latency_weight:g}; 95 % bootstrap intervals; its estimates rest on about "
+             f"{report.effective_steps:,.0f} effective logged steps",
              (f"{'':<16}" + "".join(f"{name if name != 'logged' else 'logging policy':<{COLUMN}}"
                                      for name in estimators)).rstrip()]
     for metric, rows in report.estimates.items():
@@ -290,10 +291,12 @@ def _policy_lines(report) -> list[str]:
         lines.append(f"  p in [{b.low:.2f}, {b.high:.2f}): predicted {b.predicted:.3f}, observed {b.observed:.3f}, "
                      f"{b.count:,} step(s)")
     lines.append(f"cost–quality curve ({report.curve.estimator} estimates):")
-    lines.append(f"  {'policy':<34}{'success rate':<{COLUMN}}{'cost $/step':<{COLUMN}}latency ms/step")
+    lines.append(f"  {'policy':<34}{'success rate':<{COLUMN}}{'cost $/step':<{COLUMN}}{'latency ms/step':<{COLUMN}}"
+                 "effective steps")
     for point in report.curve.points:
         lines.append(f"  {point.label:<34}" + "".join(f"{_row_text(m, getattr(point, m)):<{COLUMN - 1}} "
-                                                       for m in ("success", "cost", "latency")).rstrip())
+                                                       for m in ("success", "cost", "latency"))
+                     + f"{point.effective_steps:,.0f}")
     lines += [f"note: {note}" for note in report.notes]
     return lines
 

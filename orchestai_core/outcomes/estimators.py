@@ -114,6 +114,17 @@ def importance_weights(feedback: LoggedFeedback, policy: np.ndarray, clip: float
     return weights if clip is None else np.minimum(weights, clip)
 
 
+def effective_sample_size(feedback: LoggedFeedback, policy: np.ndarray) -> float:
+    """How many logged decisions the importance-weighted estimates of `policy` are worth: Kish's
+    (Σ w)² / Σ w² of the weights π(a_i | x_i) / pscore_i. It equals n for the logging policy itself and
+    falls as the target policy takes actions the log rarely took; 0 when it takes none of the logged ones.
+    IPS and DR intervals widen as it falls: an estimate resting on a few hundred effective decisions
+    cannot pin a success rate to a point or two."""
+    weights = importance_weights(feedback, check_policy(policy, feedback))
+    squares = float((weights ** 2).sum())
+    return float(weights.sum() ** 2 / squares) if squares > 0 else 0.0
+
+
 def _check_clip(clip: float | None) -> None:
     if clip is not None and not (np.isfinite(clip) and clip > 0):
         raise ValueError(f"clip must be a positive number or None, got {clip!r}")

@@ -33,6 +33,7 @@ from orchestai_core.outcomes.estimators import (
     LoggedFeedback,
     OffPolicyEvaluation,
     deterministic_policy,
+    effective_sample_size,
 )
 from orchestai_core.outcomes.selection import best_workers
 
@@ -268,7 +269,9 @@ def evaluate_policy(feedback_by_metric: LoggedOutcomes | Mapping[str, LoggedFeed
 class CurvePoint:
     """One policy on the cost/quality plane: its estimated success rate, cost and latency per step.
     `kind` is "weight" (utility selection at `cost_weight`), "worker" (one worker everywhere), "uniform"
-    (a uniformly random allowed worker) or "logging" (what was logged, its plain mean)."""
+    (a uniformly random allowed worker) or "logging" (what was logged, its plain mean). `effective_steps`:
+    how many logged steps its estimates are worth (`effective_sample_size`; all of them for the logging
+    policy)."""
 
     label: str
     kind: str
@@ -276,6 +279,7 @@ class CurvePoint:
     success: EstimateRow
     cost: EstimateRow
     latency: EstimateRow
+    effective_steps: float
 
 
 @dataclass(frozen=True)
@@ -297,7 +301,7 @@ def _point(label, kind, weight, outcomes, policy, estimator, alpha, n_bootstrap,
     for metric, feedback in outcomes.by_metric().items():
         low, high = estimator.interval(feedback, policy, alpha=alpha, n_bootstrap=n_bootstrap, seed=seed)
         rows[metric] = EstimateRow(estimator.name, estimator.estimate(feedback, policy), low, high)
-    return CurvePoint(label, kind, weight, **rows)
+    return CurvePoint(label, kind, weight, **rows, effective_steps=effective_sample_size(outcomes.success, policy))
 
 
 def cost_quality_curve(outcomes: LoggedOutcomes, weights: Sequence[float] = DEFAULT_WEIGHTS,
@@ -328,6 +332,6 @@ def cost_quality_curve(outcomes: LoggedOutcomes, weights: Sequence[float] = DEFA
     points.append(point("uniform", "uniform", None, allowed / allowed.sum(axis=1, keepdims=True)))
     logged = {metric: logged_value(feedback, alpha, n_bootstrap, seed)
               for metric, feedback in outcomes.by_metric().items()}
-    points.append(CurvePoint("logging", "logging", None, **logged))
+    points.append(CurvePoint("logging", "logging", None, **logged, effective_steps=float(n)))
     return CostQualityCurve(estimator.name, float(latency_weight), n, outcomes.fallback_steps, tuple(points))
 

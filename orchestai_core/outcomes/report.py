@@ -19,7 +19,14 @@ import numpy as np
 
 from orchestai_core.dag import topological_order
 from orchestai_core.outcomes.calibration import Calibration, logged_calibration
-from orchestai_core.outcomes.estimators import IPS, SNIPS, DoublyRobust, EstimateRow, Estimator
+from orchestai_core.outcomes.estimators import (
+    IPS,
+    SNIPS,
+    DoublyRobust,
+    EstimateRow,
+    Estimator,
+    effective_sample_size,
+)
 from orchestai_core.outcomes.policy_eval import (
     DEFAULT_WEIGHTS,
     METRICS,
@@ -36,6 +43,9 @@ from orchestai_core.training_data import example_from_log
 
 ESTIMATORS = (IPS(), SNIPS(), DoublyRobust())
 LOGGED_KEYS = {"cost": "cost_usd", "latency": "latency_ms"}
+# Below this many effective logged steps a success rate's interval spans ±5 points or more (at p = 0.5,
+# 1.96·sqrt(0.25/100) ≈ 0.1 wide): the report says so.
+THIN_EFFECTIVE_STEPS = 100
 
 
 def has_outcome_model(planner) -> bool:
@@ -112,6 +122,16 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
                            np.array(rows["choose"], dtype=float) if ranks else None)
 
 
+def thin_note(effective_steps: float, steps: int) -> str | None:
+    """A warning when the learned policy's estimates rest on few logged steps because it rarely agrees with
+    the log (fewer than THIN_EFFECTIVE_STEPS effective steps, and under half of those logged); None otherwise."""
+    if effective_steps >= THIN_EFFECTIVE_STEPS or effective_steps >= steps / 2:
+        return None
+    return (f"the learned policy's estimates rest on about {effective_steps:,.0f} effective logged steps of "
+            f"{steps:,}: it rarely picks the worker the logs ran, so IPS, SNIPS and DR see little of what it "
+            "would do and their intervals are wide; evaluate on more logs, or log with more exploration")
+
+
 def pscore_note(fallback_steps: int, steps: int) -> str | None:
     """What was done where choice_prob is missing (None when every step has it)."""
     if not fallback_steps:
@@ -143,6 +163,7 @@ class PolicyReport:
     logged_choices: dict[str, float]
     calibration: dict[str, Calibration]
     curve: CostQualityCurve
+    effective_steps: float  # how many logged steps the learned policy's estimates are worth
     notes: tuple[str, ...] = field(default=())
 
     def value(self, metric: str, estimator: str) -> EstimateRow:
@@ -157,7 +178,8 @@ class PolicyReport:
             "policy": "outcome", "workers": list(self.worker_names), "cost_weight": self.cost_weight,
             "latency_weight": self.latency_weight, "logs": self.logs, "steps": self.steps,
             "skipped_steps": self.skipped_steps, "uncovered_steps": self.uncovered_steps,
-            "fallback_steps": self.fallback_steps, "notes": list(self.notes),
+            "fallback_steps": self.fallback_steps, "effective_steps": self.effective_steps,
+            "notes": list(self.notes),
             "estimates": {m: {r.estimator: {"estimate": r.estimate, "low": r.low, "high": r.high} for r in rows}
                           for m, rows in self.estimates.items()},
             "choices": {"learned": self.learned_choices, "logging": self.logged_choices},
@@ -220,7 +242,9 @@ def policy_report(planner, logs: Sequence[dict], cost_weight: float = 0.0, laten
                                      strategy)
     curve = cost_quality_curve(outcomes, weights, latency_weight, names, alpha=alpha, n_bootstrap=n_bootstrap,
                                seed=seed)
-    notes = [note for note in (pscore_note(outcomes.fallback_steps, len(outcomes)),) if note]
+    effective = effective_sample_size(feedback, policy)
+    notes = [note for note in (pscore_note(outcomes.fallback_steps, len(outcomes)),
+                               thin_note(effective, len(outcomes))) if note]
     if predictions.uncovered_steps:
         notes.append(f"{predictions.uncovered_steps:,} executed steps lie beyond the nodes the planner takes "
                      "(model.max_nodes) and are left out")
@@ -233,8 +257,8 @@ def policy_report(planner, logs: Sequence[dict], cost_weight: float = 0.0, laten
     return PolicyReport(names, float(cost_weight), float(latency_weight), len(logs), len(outcomes),
                         predictions.skipped_steps, predictions.uncovered_steps, outcomes.fallback_steps,
                         estimates, _shares(policy.argmax(axis=1), names), _shares(feedback.action, names),
-                        calibration, curve, tuple(notes))
+                        calibration, curve, effective, tuple(notes))
 
 
-__all__ = ["ESTIMATORS", "METRICS", "PolicyReport", "StepPredictions", "calibration_report", "has_outcome_model",
-           "outcomes_of", "policy_report", "pscore_note", "step_predictions"]
+__all__ = ["ESTIMATORS", "METRICS", "THIN_EFFECTIVE_STEPS", "PolicyReport", "StepPredictions", "calibration_report",
+           "has_outcome_model", "outcomes_of", "policy_report", "pscore_note", "step_predictions", "thin_note"]

@@ -135,7 +135,9 @@ def curve_figure(report: EvaluationReport) -> go.Figure:
         name=f"learned policy ({report.policy.curve.estimator.upper()})",
         text=sweep["label"], error_x=_errors(sweep["cost"], sweep["cost_low"], sweep["cost_high"]),
         error_y=_errors(sweep["success"], sweep["success_low"], sweep["success_high"]),
-        hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}<extra></extra>"))
+        customdata=sweep["effective_steps"],
+        hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}, resting on about %{customdata:,.0f} "
+                      "effective logged steps<extra></extra>"))
     symbols = {"worker": "square", "uniform": "diamond", "logging": "star"}
     for kind, name in (("worker", "single worker"), ("uniform", "random choice"), ("logging", "logging policy")):
         keep = [i for i, k in enumerate(refs["kind"]) if k == kind]
@@ -158,7 +160,8 @@ def policy_view(report: EvaluationReport) -> None:
         return
     st.caption(f"{policy.steps:,} executed steps of {policy.logs:,} logs · learned policy: utility selection at "
                f"cost weight {policy.cost_weight:g}, latency weight {policy.latency_weight:g} · 95 % bootstrap "
-               "intervals")
+               f"intervals · its estimates rest on about {policy.effective_steps:,.0f} effective logged steps "
+               "(the fewer, the wider the intervals)")
     for note in policy.notes:
         st.info(md_escape(note), icon=":material/info:")
     st.dataframe(pd.DataFrame(policy_rows(policy)), hide_index=True, key="eval_policy", placeholder="undefined")

@@ -322,7 +322,8 @@ def curve_series(policy: PolicyReport) -> dict[str, list]:
         return {"label": [p.label for p in points], "cost": [p.cost.estimate for p in points],
                 "cost_low": [p.cost.low for p in points], "cost_high": [p.cost.high for p in points],
                 "success": [p.success.estimate for p in points], "success_low": [p.success.low for p in points],
-                "success_high": [p.success.high for p in points], "kind": [p.kind for p in points]}
+                "success_high": [p.success.high for p in points], "kind": [p.kind for p in points],
+                "effective_steps": [p.effective_steps for p in points]}
     points = policy.curve.points
     return {"sweep": pick([p for p in points if p.kind == "weight"]),
             "references": pick([p for p in points if p.kind != "weight"])}
