@@ -80,7 +80,8 @@ def measure(planner, outcomes, dev: np.ndarray, dev_logs: list[dict], n_bootstra
     worker = np.array([columns.index(w) for w in steps.worker])
     from orchestai_core.outcomes.policy_eval import LoggedSteps
 
-    steps = LoggedSteps(worker, steps.choice_prob, steps.success, steps.cost, steps.latency, steps.step_type)
+    steps = LoggedSteps(worker, steps.choice_prob, steps.success, steps.cost, steps.latency, steps.step_type,
+                        log=steps.log)
     feedback = logged_outcomes(steps, p, cost, latency)
     true_success, true_cost = outcomes.success[questions], outcomes.cost_usd[questions]
     rows = np.arange(len(questions))

@@ -262,3 +262,34 @@ def test_the_effective_sample_size_counts_what_the_weights_are_worth():
     assert effective_sample_size(_hand(pscore=np.array([0.5, 0.25, 0.8, 0.01])), rare) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="shape"):
         effective_sample_size(_hand(), np.ones((3, 2)) / 2)
+
+
+def test_with_groups_the_bootstrap_resamples_whole_groups():
+    rng = np.random.default_rng(3)
+    n = 40
+    action = rng.integers(0, 2, n)
+    reward = rng.random(n)
+    pscore = np.full(n, 0.5)
+    target = deterministic_policy(np.zeros(n, dtype=int), 2)
+    alone = LoggedFeedback(action, reward, pscore, 2)
+    # every decision logged ten times over, in one group per decision: no more evidence than the 40
+    copies = dict(action=np.repeat(action, 10), reward=np.repeat(reward, 10), pscore=np.repeat(pscore, 10),
+                  n_actions=2)
+    grouped = LoggedFeedback(**copies, groups=np.repeat(np.arange(n), 10))
+    flat = LoggedFeedback(**copies)
+    for estimator in (IPS(), SNIPS()):
+        assert estimator.estimate(grouped, np.repeat(target, 10, axis=0)) == pytest.approx(
+            estimator.estimate(alone, target))
+        assert estimator.interval(grouped, np.repeat(target, 10, axis=0), n_bootstrap=200) == pytest.approx(
+            estimator.interval(alone, target, n_bootstrap=200))
+        low, high = estimator.interval(flat, np.repeat(target, 10, axis=0), n_bootstrap=200)
+        g_low, g_high = estimator.interval(grouped, np.repeat(target, 10, axis=0), n_bootstrap=200)
+        assert high - low < 0.5 * (g_high - g_low)  # counted as 400 independent decisions: far too sure
+    # one group per decision is the plain bootstrap
+    single = LoggedFeedback(action, reward, pscore, 2, groups=np.arange(n) * 7)
+    assert IPS().interval(single, target, n_bootstrap=100) == IPS().interval(alone, target, n_bootstrap=100)
+
+
+def test_groups_must_name_one_group_per_decision():
+    with pytest.raises(ValueError, match=r"groups must hold one group per decision \(4\)"):
+        _hand(groups=np.array([0, 0, 1]))

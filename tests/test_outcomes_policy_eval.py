@@ -67,6 +67,25 @@ def test_skipped_steps_are_not_decisions_and_change_nothing():
     assert evaluate_policy(outcomes, ALWAYS_FIRST, n_bootstrap=20) == base
 
 
+def test_the_intervals_resample_whole_logs_and_the_estimates_do_not_depend_on_them():
+    plain = logged_outcomes(_hand_steps(), P_HAT, COST_HAT, LATENCY_HAT)
+    steps = _hand_steps(log=np.array([0, 0, 1, 1]), skipped=np.array([False, False, False, False]))
+    outcomes = logged_outcomes(steps, P_HAT, COST_HAT, LATENCY_HAT)
+    assert all(f.groups.tolist() == [0, 0, 1, 1] for f in outcomes.by_metric().values())
+    by_log, by_step = (evaluate_policy(o, ALWAYS_FIRST, n_bootstrap=200) for o in (outcomes, plain))
+    for metric in ("success", "cost", "latency"):
+        for a, b in zip(by_log.rows[metric], by_step.rows[metric]):
+            assert a.estimate == pytest.approx(b.estimate)
+    # two logs of two steps: a resample holds each log 0, 1 or 2 times, so the logging policy's logged
+    # success rate (log 0: 1 of 2, log 1: 2 of 2) can only be 0.5, 0.75 or 1
+    logged = by_log.value("success", "logged")
+    assert {logged.low, logged.high} <= {0.5, 0.75, 1.0}
+    # a skipped step leaves its log's other steps in it
+    skipping = _hand_steps(log=np.array([0, 0, 1, 1]), skipped=np.array([False, True, False, False]))
+    kept = logged_outcomes(skipping, P_HAT, COST_HAT, LATENCY_HAT)
+    assert kept.success.groups.tolist() == [0, 1, 1]
+
+
 def test_a_missing_choice_prob_falls_back_to_the_workers_frequency_for_the_step_type():
     steps = _hand_steps(choice_prob=np.array([0.5, np.nan, np.nan, 0.75]),
                         step_type=("summarize", "summarize", "translate", "summarize"))
@@ -97,6 +116,7 @@ def test_steps_are_read_from_logs_leaving_out_skipped_ones():
     assert steps.worker.tolist() == [0, 1] and steps.success.tolist() == [0.0, 1.0]
     assert steps.choice_prob[0] == 0.9 and math.isnan(steps.choice_prob[1])
     assert steps.step_type == ("summarize", "translate")
+    assert steps.log.tolist() == [0, 0]  # the unit the bootstrap resamples
     with pytest.raises(ValueError, match="log 'a' subtask 's1': worker 'big' is not among the 1 workers"):
         steps_from_logs(logs, ["small"])
 

@@ -22,14 +22,17 @@ _NO_WEIGHT = "{}: the target policy gives no weight to any logged action; the es
 @dataclass(frozen=True)
 class LoggedFeedback:
     """n logged decisions among `n_actions` actions: the chosen `action`, its `reward` (any scalar: success,
-    cost, latency), `pscore` the logging policy's probability of that action, and optionally `q_hat`, a
-    reward model's prediction for every action (n×k). Inputs are checked and stored as numpy arrays."""
+    cost, latency), `pscore` the logging policy's probability of that action, optionally `q_hat`, a
+    reward model's prediction for every action (n×k), and optionally `groups`, the independent unit each
+    decision belongs to (the log: the steps of one request share how hard it is, so their outcomes move
+    together, and the bootstrap must resample whole logs). Inputs are checked and stored as numpy arrays."""
 
     action: np.ndarray
     reward: np.ndarray
     pscore: np.ndarray
     n_actions: int
     q_hat: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.n_actions, bool) or not isinstance(self.n_actions, (int, np.integer)) or self.n_actions < 1:
@@ -67,6 +70,11 @@ class LoggedFeedback:
             if not np.all(np.isfinite(q_hat)):
                 raise ValueError("q_hat holds a value that is not a finite number")
             object.__setattr__(self, "q_hat", q_hat)
+        if self.groups is not None:
+            groups = np.asarray(self.groups)
+            if groups.shape != (n,):
+                raise ValueError(f"groups must hold one group per decision ({n}), got shape {groups.shape}")
+            object.__setattr__(self, "groups", groups)
 
     def __len__(self) -> int:
         return len(self.action)
@@ -139,8 +147,9 @@ def _need_q_hat(feedback: LoggedFeedback, estimator: str) -> np.ndarray:
 
 class Estimator(ABC):
     """Base of the estimators. Each is a ratio of sums over the logged decisions, sum(num) / sum(den), given
-    by `terms`; mean estimators have den = 1 per decision. The bootstrap resamples decisions and recomputes
-    the ratio, so the reward model (q_hat) is held fixed across resamples."""
+    by `terms`; mean estimators have den = 1 per decision. The bootstrap resamples decisions (whole groups
+    of them when the feedback has `groups`) and recomputes the ratio, so the reward model (q_hat) is held
+    fixed across resamples."""
 
     name = "estimator"
 
@@ -159,7 +168,9 @@ class Estimator(ABC):
     def interval(self, feedback: LoggedFeedback, policy: np.ndarray, alpha: float = 0.05,
                  n_bootstrap: int = 1000, seed: int = 0) -> tuple[float, float]:
         """The (1 - alpha) bootstrap percentile interval of the estimate; the same seed gives the same interval.
-        Resamples whose denominator is zero (SNIPS with no weight on any resampled decision) are left out."""
+        With `feedback.groups` the resamples draw whole groups (a cluster bootstrap), so decisions that move
+        together are not counted as independent evidence. Resamples whose denominator is zero (SNIPS with
+        no weight on any resampled decision) are left out."""
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
         if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 2:
@@ -167,6 +178,9 @@ class Estimator(ABC):
         num, den = self.terms(feedback, check_policy(policy, feedback))
         if den.sum() <= 0:
             raise ValueError(_NO_WEIGHT.format(self.name))
+        if feedback.groups is not None:  # one term per group: its sums
+            _, group = np.unique(feedback.groups, return_inverse=True)
+            num, den = np.bincount(group, weights=num), np.bincount(group, weights=den)
         rng = np.random.default_rng(seed)
         n = len(num)
         values = np.full(n_bootstrap, np.nan)

@@ -48,8 +48,9 @@ DEFAULT_WEIGHTS = (0.0, 0.03, 0.05, 0.1, 0.13, 0.15, 0.2, 0.25, 0.5, 1.0, 1.5, 2
 @dataclass(frozen=True)
 class LoggedSteps:
     """Logged steps as arrays: logged `worker` index, `choice_prob` (NaN where missing), `success` (0/1),
-    `cost` (USD), `latency` (ms), the step's type (needed only where choice_prob is missing), and a
-    `skipped` mask of steps that did not run (their other fields are ignored)."""
+    `cost` (USD), `latency` (ms), the step's type (needed only where choice_prob is missing), a
+    `skipped` mask of steps that did not run (their other fields are ignored), and the `log` each step
+    came from (the bootstrap's unit; None: every step its own)."""
 
     worker: np.ndarray
     choice_prob: np.ndarray
@@ -58,6 +59,7 @@ class LoggedSteps:
     latency: np.ndarray
     step_type: tuple[str, ...] | None = None
     skipped: np.ndarray | None = None
+    log: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.worker)
@@ -94,7 +96,7 @@ def steps_from_logs(logs: Sequence[dict], worker_names: Sequence[str],
     worker, prob, success, cost, latency, types = zip(*rows)
     steps = LoggedSteps(np.array(worker), np.array([np.nan if p is None else p for p in prob], dtype=float),
                         np.array(success, dtype=float), np.array(cost, dtype=float),
-                        np.array(latency, dtype=float), tuple(types))
+                        np.array(latency, dtype=float), tuple(types), log=np.array([li for li, _ in positions]))
     return steps, positions
 
 
@@ -186,7 +188,8 @@ def logged_outcomes(steps: LoggedSteps, p_hat, cost_hat, latency_hat, allowed=No
             raise ValueError(f"choose must have the shape of p_hat {(n, k)}, got {choose.shape}")
         choose = choose[keep]
     rewards = {"success": success, "cost": cost, "latency": latency}
-    feedback = {metric: LoggedFeedback(worker[keep], rewards[metric][keep], pscore, k, q_hat[keep])
+    groups = None if steps.log is None else np.asarray(steps.log)[keep]
+    feedback = {metric: LoggedFeedback(worker[keep], rewards[metric][keep], pscore, k, q_hat[keep], groups)
                 for metric, q_hat in zip(METRICS, predictions)}
     return LoggedOutcomes(**feedback, skipped_steps=int(skipped.sum()), fallback_steps=int(missing.sum()),
                           allowed=mask, choose=choose)
@@ -234,7 +237,8 @@ class PolicyTable:
 def logged_value(feedback: LoggedFeedback, alpha: float = 0.05, n_bootstrap: int = 1000,
                  seed: int = 0) -> EstimateRow:
     """The logging policy's on-policy value: the mean logged reward, with its bootstrap interval."""
-    plain = LoggedFeedback(feedback.action, feedback.reward, np.ones(len(feedback)), feedback.n_actions)
+    plain = LoggedFeedback(feedback.action, feedback.reward, np.ones(len(feedback)), feedback.n_actions,
+                           groups=feedback.groups)
     policy = deterministic_policy(feedback.action, feedback.n_actions)
     low, high = IPS().interval(plain, policy, alpha=alpha, n_bootstrap=n_bootstrap, seed=seed)
     return EstimateRow("logged", float(feedback.reward.mean()), low, high)

@@ -116,7 +116,7 @@ def step_predictions(planner, logs: Sequence[dict], batch_size: int = 64) -> Ste
         if missing.any():
             imputed[metric] = int(missing.sum())
     kept = LoggedSteps(worker, steps.choice_prob[keep], steps.success[keep], logged["cost"], logged["latency"],
-                       tuple(steps.step_type[i] for i in keep))
+                       tuple(steps.step_type[i] for i in keep), log=None if steps.log is None else steps.log[keep])
     return StepPredictions(kept, [positions[i] for i in keep], p, cost, latency, np.array(rows["allowed"], dtype=bool),
                            _skipped(logs), len(positions) - len(keep), imputed,
                            np.array(rows["choose"], dtype=float) if ranks else None)
