@@ -94,6 +94,7 @@ class Planner:
         self.selection, self.selection_note = self._selection(selection)
         self.train_plans = checkpoint.train_plans
         self.type_runs = self._type_runs(checkpoint.train_plans)
+        self.outcome_runs = self._outcome_runs()
         self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus = self._consensus(checkpoint, consensus)
@@ -163,11 +164,21 @@ class Planner:
                     runs.setdefault(t, np.zeros(len(self.workers)))[self.workers[w]] += 1
         return runs
 
+    def _outcome_runs(self) -> dict[str, np.ndarray]:
+        """Per type, the training logs' steps of that type with an outcome on each worker (k counts): the runs
+        behind the outcome model's success prior (its `prior_runs`). Empty without an outcome model."""
+        if not self.has_outcomes:
+            return {}
+        table = self.model.outcome.prior_runs.cpu().numpy().astype(float)
+        return {t: table[self.types[t]] for t in self.type_runs if t in self.types.index}
+
     def observed_runs(self, types: list[str]) -> np.ndarray:
-        """n × k: how many times the training logs ran each worker on a step of each type (0 for a type
-        they never show)."""
+        """n × k: how many runs with a logged outcome each worker had on a step of each type in the training
+        logs (0 for a type they never show): what a predicted success rate rests on, so what the pessimism
+        of the selection reads. Steps that were assigned but never ran (skipped after a failure) count
+        towards the allowed workers (`type_runs`), not here."""
         none = np.zeros(len(self.workers))
-        return np.array([self.type_runs.get(t, none) for t in types], dtype=float).reshape(len(types), -1)
+        return np.array([self.outcome_runs.get(t, none) for t in types], dtype=float).reshape(len(types), -1)
 
     def allowed_workers(self, types: list[str], logged: list[str | None] | None = None) -> np.ndarray:
         """n × k: the workers that may do each step (see the module docstring)."""
