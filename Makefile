@@ -32,7 +32,7 @@ test: install lint
 bench: install
 	$(PY) benchmarks/store_bench.py --logs 100000
 	$(PY) benchmarks/logs_page_bench.py --db $(BENCH_DB) --logs 100000
-	$(PY) benchmarks/train_bench.py --logs 1000 --epochs 2
+	$(PY) benchmarks/train_bench.py --epochs 2
 	$(PY) benchmarks/run_control_bench.py --repeats 3
 	test -f checkpoints/phase1_best_model.pth || $(VENV)/bin/orchestai train --data assets/default_logs.jsonl.gz --quiet
 	$(PY) benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth

@@ -1,11 +1,16 @@
-"""Phase-1 training speed on this machine: the default config (frozen encoder), the encoder cut to its
-bottom 3 layers, and full fine-tuning.
+"""Phase-1 training speed on this machine, on both datasets issue 13 names: the bundled corpus and the real
+UltraTool requests; per dataset the default config (frozen encoder) and, on request, the encoder cut to its
+bottom 3 layers and full fine-tuning.
 
-    python benchmarks/train_bench.py --logs 1000 --epochs 2
+    python benchmarks/train_bench.py --epochs 2
+    python benchmarks/train_bench.py --logs 1000 --real "" --variants default,layers3,full
 
-Trains each variant for a few epochs on a synthetic corpus and prints one JSON line with, per variant,
-setup seconds (encoder load + token-state cache), seconds per epoch (median), examples/s, and the
-projected wall time of the configured number of epochs (setup + epochs × seconds per epoch).
+Trains each variant for a few epochs (validation included, as every epoch of a run) and prints one JSON
+line with, per dataset and variant, setup seconds (encoder load + token-state cache), seconds per epoch
+(median), examples/s, and the projected wall time of the configured number of epochs (setup + epochs ×
+seconds per epoch; the consensus fit at the end of a run is not included). `--logs N` takes the first N of
+the bundled logs (default: all of them); `--real FILE` the TaskBench rows to time (default: the shared
+UltraTool file when it is there; "" to skip).
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ import statistics
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
-from orchestai_core.config import load_config
+from orchestai_core.config import REPO_ROOT, load_config
+from orchestai_core.ingest import read_records
 from orchestai_core.model.planner import PlannerConfig
-from orchestai_core.synth import generate_logs
 from orchestai_core.train import Phase1Trainer, TrainConfig, training_settings
 from orchestai_core.training_data import example_from_log
+
+BUNDLED = REPO_ROOT / "assets" / "default_logs.jsonl.gz"
+REAL = REPO_ROOT.parent / "shared" / "data" / "ultratool" / "train.jsonl.gz"
+
+
+def examples_of(path: Path, fmt: str = "log", limit: int | None = None) -> list:
+    """The logs of a file that read (all of the bundled and shared ones do), first `limit` of them."""
+    examples = [example_from_log(r.log) for r in read_records(path, fmt=fmt) if not r.error]
+    return examples[:limit] if limit else examples
 
 
 def measure(examples, train_cfg: TrainConfig, model_cfg: PlannerConfig, epochs: int) -> dict:
@@ -44,18 +59,24 @@ def measure(examples, train_cfg: TrainConfig, model_cfg: PlannerConfig, epochs: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--logs", type=int, default=1000)
+    parser.add_argument("--logs", type=int, help="the first N bundled logs (default: all)")
+    parser.add_argument("--real", default=str(REAL) if REAL.exists() else "",
+                        help="TaskBench rows to time too (default: the shared UltraTool file; '' to skip)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs actually run per variant")
-    parser.add_argument("--variants", default="default,layers3,full")
+    parser.add_argument("--variants", default="default", help="comma-separated: default, layers3, full")
     args = parser.parse_args()
     config = load_config()
     train_cfg, model_cfg = training_settings(config)
     variants = {"default": model_cfg, "layers3": replace(model_cfg, layers=3),
                 "full": replace(model_cfg, finetune_layers=6)}
-    examples = [example_from_log(log) for log in generate_logs(args.logs, seed=0)]
-    result = {"logs": args.logs, "configured_epochs": train_cfg.num_epochs}
-    for name in args.variants.split(","):
-        result[name] = measure(examples, train_cfg, variants[name], args.epochs)
+    datasets = {"bundled": examples_of(BUNDLED, limit=args.logs)}
+    if args.real:
+        datasets["ultratool"] = examples_of(Path(args.real), fmt="taskbench")
+    result = {"configured_epochs": train_cfg.num_epochs, "datasets": {}}
+    for dataset, examples in datasets.items():
+        row = result["datasets"][dataset] = {"logs": len(examples)}
+        for name in args.variants.split(","):
+            row[name] = measure(examples, train_cfg, variants[name], args.epochs)
     print(json.dumps(result))
 
 
