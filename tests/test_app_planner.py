@@ -329,6 +329,8 @@ def test_the_quality_cost_slider_drives_the_utility_selection_across_its_range(t
         table = at.dataframe[0].value
         assert table["worker"].tolist() == [t["worker"] for t in expected["subtasks"]]
         assert table["p(success)"].tolist() == [t["p_success"] for t in expected["subtasks"]]
+        assert table["runs"].tolist() == [t["worker_outcomes"][t["worker"]]["logged_runs"]
+                                          for t in expected["subtasks"]]
         for a, task in zip(table["alternative 1"], expected["subtasks"]):
             # another allowed worker's predicted success and cost; on a type the training logs ran one worker on,
             # the selector's next choice and its probability

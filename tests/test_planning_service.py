@@ -64,6 +64,16 @@ def test_rows_show_the_chosen_worker_its_probability_and_the_next_two():
     assert (rows[1]["alternative 1"], rows[1]["alternative 2"]) == ("gpt-4o (30%)", "—")
     assert [r["critical path"] for r in rows] == [True, True, False]
     assert rows[2]["depends on"] == "s1" and rows[2]["est. latency (ms)"] == 300.0
+    assert [r["runs"] for r in rows] == [None] * 3  # no outcome model: no runs behind a prediction
+
+
+def test_rows_of_an_outcome_plan_show_the_runs_behind_the_chosen_workers_prediction():
+    plan = json.loads(json.dumps(PLAN))
+    plan["subtasks"][0].update(p_success=0.9, worker_outcomes={
+        "gpt-4o-mini": {"p_success": 0.9, "est_cost_usd": 0.001, "est_latency_ms": 900.0, "logged_runs": 412},
+        "gpt-4o": {"p_success": 0.95, "est_cost_usd": 0.01, "est_latency_ms": 1500.0, "logged_runs": 3}})
+    row = subtask_rows(plan)[0]
+    assert row["runs"] == 412 and row["alternative 1"] == "gpt-4o (95%, $0.0100)"
 
 
 def test_a_plan_with_a_cycle_or_unknown_step_is_reported():

@@ -25,6 +25,10 @@ COLUMNS = {
     "p(success)": st.column_config.ProgressColumn("p(success)", format="percent", min_value=0.0, max_value=1.0,
                                                   width=110, help="The outcome model's predicted probability "
                                                                   "that the chosen worker succeeds"),
+    "runs": st.column_config.NumberColumn("runs", format="%d", width="small",
+                                          help="How many times the training logs ran the chosen worker on a step "
+                                               "of this type, with an outcome: what its p(success) rests on (few "
+                                               "runs make the selection more cautious)"),
     "probability": st.column_config.ProgressColumn("p(worker)", format="percent", min_value=0.0, max_value=1.0,
                                                    width=120,
                                                    help="The imitation selector's probability for the chosen worker"),

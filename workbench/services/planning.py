@@ -181,8 +181,9 @@ def outcome_alternatives(task: dict) -> list[str]:
 
 
 def subtask_rows(plan: dict) -> list[dict]:
-    """One table row per planned step: worker, its predicted success (with an outcome model) and the
-    selector's probability for it, the next two workers, the estimates."""
+    """One table row per planned step: worker, its predicted success (with an outcome model), the training
+    logs' runs of that worker on the step's type behind it, the selector's probability for it, the next two
+    workers, the estimates."""
     path = set(plan.get("critical_path") or [])
     rows = []
     for task in plan["subtasks"]:
@@ -190,6 +191,7 @@ def subtask_rows(plan: dict) -> list[dict]:
         rows.append({
             "step": task["id"], "type": task["type"], "worker": task.get("worker"),
             "p(success)": task.get("p_success"),
+            "runs": ((task.get("worker_outcomes") or {}).get(task.get("worker")) or {}).get("logged_runs"),
             "probability": (task.get("worker_probs") or {}).get(task.get("worker")),
             "alternative 1": others[0] if others else "—", "alternative 2": others[1] if len(others) > 1 else "—",
             "depends on": ", ".join(task.get("depends_on") or []),
