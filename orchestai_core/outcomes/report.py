@@ -43,8 +43,8 @@ from orchestai_core.training_data import example_from_log
 
 ESTIMATORS = (IPS(), SNIPS(), DoublyRobust())
 LOGGED_KEYS = {"cost": "cost_usd", "latency": "latency_ms"}
-# Below this many effective logged steps a success rate's interval spans ±5 points or more (at p = 0.5,
-# 1.96·sqrt(0.25/100) ≈ 0.1 wide): the report says so.
+# Below this many effective logged steps a success rate's 95 % interval is about ±10 points wide or more
+# (at p = 0.5: 1.96·sqrt(0.25/100) ≈ 0.098): the report says so.
 THIN_EFFECTIVE_STEPS = 100
 
 
