@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from orchestai_core.evaluate import evaluate_planner
+from orchestai_core.outcomes.report import THIN_EFFECTIVE_STEPS
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
 from workbench.services.evaluation import EvaluationJob
@@ -236,6 +237,9 @@ def test_the_off_policy_section_shows_estimates_reliability_and_the_curve(checkp
     assert sweep["error_y"]["array"] and sweep["error_x"]["arrayminus"]
     assert sweep["customdata"] == [p.effective_steps for p in expected.curve.points if p.kind == "weight"]
     assert "effective logged steps" in sweep["hovertemplate"]
+    assert sweep["marker"]["symbol"] == ["circle-open" if p.effective_steps < THIN_EFFECTIVE_STEPS else "circle"
+                                         for p in expected.curve.points if p.kind == "weight"]
+    assert {"circle", "circle-open"} <= set(sweep["marker"]["symbol"])  # ten logs: some weights rest on few steps
     assert any(f"rest on about {expected.effective_steps:,.0f} effective logged steps" in c.value for c in at.caption)
     assert set(curve["data"][1]["text"]) == set(get_planner(checkpoint).worker_names)
     assert any("cost weight 1," in c.value for c in at.caption)

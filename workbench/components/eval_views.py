@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from orchestai_core.outcomes.calibration import Calibration
+from orchestai_core.outcomes.report import THIN_EFFECTIVE_STEPS
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
 from workbench.services.evaluation import (
@@ -126,8 +127,9 @@ def _errors(values, low, high) -> dict:
 
 
 def curve_figure(report: EvaluationReport) -> go.Figure:
-    """Estimated success against estimated cost per step: the cost-weight sweep as a line with error bars,
-    every single worker, a random choice and the logging policy as labelled markers."""
+    """Estimated success against estimated cost per step: the cost-weight sweep as a line with error bars
+    (hollow markers where an estimate rests on fewer than THIN_EFFECTIVE_STEPS effective logged steps), every
+    single worker, a random choice and the logging policy as labelled markers."""
     series = curve_series(report.policy)
     sweep, refs = series["sweep"], series["references"]
     fig = go.Figure(go.Scatter(
@@ -136,6 +138,8 @@ def curve_figure(report: EvaluationReport) -> go.Figure:
         text=sweep["label"], error_x=_errors(sweep["cost"], sweep["cost_low"], sweep["cost_high"]),
         error_y=_errors(sweep["success"], sweep["success_low"], sweep["success_high"]),
         customdata=sweep["effective_steps"],
+        marker=dict(symbol=["circle-open" if n < THIN_EFFECTIVE_STEPS else "circle" for n in sweep["effective_steps"]],
+                    size=9),
         hovertemplate="cost weight %{text}: success %{y:.3f} at $%{x:.3g}, resting on about %{customdata:,.0f} "
                       "effective logged steps<extra></extra>"))
     symbols = {"worker": "square", "uniform": "diamond", "logging": "star"}
