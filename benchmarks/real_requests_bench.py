@@ -21,15 +21,9 @@ from pathlib import Path
 
 from orchestai_core.config import load_config
 from orchestai_core.evaluate import PLAN_METRICS, evaluate_planner
-from orchestai_core.ingest import read_records
 from orchestai_core.planner_api import Planner
 from orchestai_core.train import Phase1Trainer, training_settings
-from orchestai_core.training_data import example_from_log
-
-
-def load_examples(path: str) -> list:
-    """The rows that import (all 3,027 of the shared file do), as training examples, in file order."""
-    return [example_from_log(record.log) for record in read_records(path, fmt="taskbench") if not record.error]
+from orchestai_core.training_data import load_examples
 
 
 def figures(result: dict) -> dict:
@@ -44,7 +38,7 @@ def main() -> None:
     parser.add_argument("--no-numerals", action="store_true", help="train with the numerals reader off")
     args = parser.parse_args()
 
-    examples = load_examples(args.data)
+    examples = load_examples(args.data, [], fmt="taskbench")  # the rows that import (all 3,027 of the shared file)
     random.Random(args.seed).shuffle(examples)
     cut = int(len(examples) * 0.8)
     train, dev = examples[:cut], examples[cut:]

@@ -24,19 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestai_core.config import REPO_ROOT, load_config
-from orchestai_core.ingest import read_records
 from orchestai_core.model.planner import PlannerConfig
 from orchestai_core.train import Phase1Trainer, TrainConfig, training_settings
-from orchestai_core.training_data import example_from_log
+from orchestai_core.training_data import load_examples
 
 BUNDLED = REPO_ROOT / "assets" / "default_logs.jsonl.gz"
 REAL = REPO_ROOT.parent / "shared" / "data" / "ultratool" / "train.jsonl.gz"
-
-
-def examples_of(path: Path, fmt: str = "log", limit: int | None = None) -> list:
-    """The logs of a file that read (all of the bundled and shared ones do), first `limit` of them."""
-    examples = [example_from_log(r.log) for r in read_records(path, fmt=fmt) if not r.error]
-    return examples[:limit] if limit else examples
 
 
 def measure(examples, train_cfg: TrainConfig, model_cfg: PlannerConfig, epochs: int) -> dict:
@@ -69,9 +62,10 @@ def main() -> None:
     train_cfg, model_cfg = training_settings(config)
     variants = {"default": model_cfg, "layers3": replace(model_cfg, layers=3),
                 "full": replace(model_cfg, finetune_layers=6)}
-    datasets = {"bundled": examples_of(BUNDLED, limit=args.logs)}
+    bundled = load_examples(BUNDLED, [])  # invalid lines are skipped (the bundled and shared files have none)
+    datasets = {"bundled": bundled[:args.logs] if args.logs else bundled}
     if args.real:
-        datasets["ultratool"] = examples_of(Path(args.real), fmt="taskbench")
+        datasets["ultratool"] = load_examples(Path(args.real), [], fmt="taskbench")
     result = {"configured_epochs": train_cfg.num_epochs, "datasets": {}}
     for dataset, examples in datasets.items():
         row = result["datasets"][dataset] = {"logs": len(examples)}
