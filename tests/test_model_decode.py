@@ -182,3 +182,38 @@ def test_a_beam_of_one_scores_at_least_as_well_as_greedy_decoding():
         g = greedy[row, :int(greedy_lengths[row])].tolist()
         assert beam1[row, :int(beam1_lengths[row])].tolist() == g[:int(beam1_lengths[row])]  # a prefix of greedy's
         assert score(row, beam1, beam1_lengths) >= score(row, greedy, greedy_lengths) - 1e-5
+
+
+def test_a_batch_searches_each_request_as_if_alone_and_lets_finished_ones_go():
+    """Requests whose search has ended leave the batch (the rows stepped shrink as plans of 1 to 5 steps end),
+    and what each request gets does not depend on the others: the batch's plans, lengths and node
+    states are those of each request searched on its own."""
+    from orchestai_core.model.decomposer import TaskDecomposer
+
+    types = Vocab([*TYPE_SPECIALS, "a", "b", "c"])
+    torch.manual_seed(5)
+    decomposer = TaskDecomposer(len(types), 16, 8, 8, 0.0, count_heads=2).eval()
+    with torch.no_grad():
+        decomposer.out[-1].weight.mul_(7.5)  # confident steps: plans of 1, 2 and 5 steps
+    tokens, mask = torch.randn(6, 7, 16) * 3, torch.ones(6, 7, dtype=torch.bool)
+    mask[2, 4:] = False
+    request = decomposer.read(tokens, mask, torch.zeros(6, 7, 2))
+    args = (types["<bos>"], types["<eos>"], [types["<pad>"], types["<bos>"], types["<unk>"]], 8, 3)
+    stepped = []
+    step = decomposer._step
+
+    def counting(request, state, prev, index):
+        stepped.append(len(prev))
+        return step(request, state, prev, index)
+
+    decomposer._step = counting
+    found, nodes, lengths = decomposer.beam_search(request, *args)
+    assert set(lengths.tolist()) == {1, 2, 5}
+    assert stepped[0] == 6 * 3 and stepped[-1] == 3  # at the end only the 5-step plan's request is searching
+    assert stepped == sorted(stepped, reverse=True)
+    for row in range(6):
+        alone, alone_nodes, alone_length = decomposer.beam_search(request.rows(torch.tensor([row])), *args)
+        n = int(lengths[row])
+        assert int(alone_length[0]) == n
+        assert found[row, :n].tolist() == alone[0, :n].tolist()
+        assert torch.allclose(nodes[row, :n], alone_nodes[0, :n], atol=1e-5)

@@ -335,8 +335,9 @@ class TaskDecomposer(nn.Module):
         the most probable finished one (summed log-probabilities of its types and END).
 
         Greedy decoding commits to each step; a plan whose step looks slightly less likely than ending
-        ("…, and then produce a short audio version") is lost. Scores only fall as a plan grows, so the
-        search stops, exactly, once no partial plan can beat the best finished one."""
+        ("…, and then produce a short audio version") is lost. Scores only fall as a plan grows, so a
+        request's search ends, exactly, once none of its partial plans can beat its best finished one; its
+        rows then leave the batch, so a batch costs the steps of its plans, not `width` × its longest."""
         batch, device = request.mask.shape[0], request.mask.device
         k, v = width, self.n_types
         copies = torch.arange(batch, device=device).repeat_interleave(k)
@@ -348,33 +349,43 @@ class TaskDecomposer(nn.Module):
         best = torch.full((batch,), float("-inf"), device=device)
         best_row = torch.zeros(batch, dtype=torch.long, device=device)
         lengths = torch.zeros(batch, dtype=torch.long, device=device)
-        first = torch.arange(batch, device=device).unsqueeze(1) * k
+        offsets = torch.arange(k, device=device)
+        active = torch.arange(batch, device=device)  # the requests still searching
         banned = self._banned(never, device)
-        choices, parents, nodes = [], [], []  # per emitted step: type, the row it extends, node state
+        # Per emitted step, over all batch × k rows (request b's hypotheses are rows b·k … b·k + k − 1): the type,
+        # the row it extends and the node state. Rows of requests that have left keep type 0 and point to themselves.
+        choices, parents, nodes = [], [], []
         for step in range(max_nodes + 1):
             logits, node = self._step(request, state, prev, step)
             log_probs = (logits.float() + banned).log_softmax(-1)
             if step == 0:
                 log_probs[:, eos] = float("-inf")
-            total = (scores.view(-1, 1) + log_probs).view(batch, k, v)
+            n = len(active)
+            total = (scores.view(-1, 1) + log_probs).view(n, k, v)
             ended, which = total[:, :, eos].max(1)
-            better = ended > best
-            best = torch.where(better, ended, best)
-            best_row = torch.where(better, first[:, 0] + which, best_row)
-            lengths = lengths.masked_fill(better, step)
+            better = ended > best[active]
+            best[active] = torch.where(better, ended, best[active])
+            best_row[active] = torch.where(better, active * k + which, best_row[active])
+            lengths[active] = lengths[active].masked_fill(better, step)
             if step == max_nodes:
                 break
             total[:, :, eos] = float("-inf")
-            scores, index = total.view(batch, k * v).topk(k, dim=1)
-            if not bool((scores[:, 0] > best).any()):
-                break  # no partial plan can still win
-            source = (first + torch.div(index, v, rounding_mode="floor")).view(-1)
-            choice = (index % v).view(-1)
-            state = state.rows(source)
-            choices.append(choice)
-            parents.append(source)
-            nodes.append(node[source])
-            prev = choice.unsqueeze(1)
+            scores, index = total.view(n, k * v).topk(k, dim=1)
+            going = scores[:, 0] > best[active]  # a partial plan can still win
+            if not bool(going.any()):
+                break
+            source = (torch.arange(n, device=device).unsqueeze(1) * k + torch.div(index, v, rounding_mode="floor"))
+            source, choice = source.view(-1), (index % v).view(-1)
+            rows = (active.unsqueeze(1) * k + offsets).view(-1)  # these hypotheses' rows among all batch × k
+            choices.append(torch.zeros(batch * k, dtype=torch.long, device=device).index_copy_(0, rows, choice))
+            parents.append(torch.arange(batch * k, device=device).index_copy_(0, rows, rows[source]))
+            nodes.append(node.new_zeros(batch * k, node.shape[-1]).index_copy_(0, rows, node[source]))
+            state, prev = state.rows(source), choice.unsqueeze(1)
+            if not bool(going.all()):  # the requests whose search has ended leave the batch
+                keep = going.nonzero().squeeze(1)
+                kept = (keep.unsqueeze(1) * k + offsets).view(-1)
+                state, request, prev, scores, active = state.rows(kept), request.rows(kept), prev[kept], \
+                    scores[keep], active[keep]
         # Follow each winner back from the row it ended on.
         types = torch.zeros(batch, max(1, int(lengths.max())), dtype=torch.long, device=device)
         states = torch.zeros(*types.shape, 2 * self.dim, dtype=state.h1.dtype, device=device)
