@@ -395,14 +395,18 @@ class Planner:
         p, cost, latency = estimates = self._estimates(row)
         allowed, runs = self.allowed_workers(g.types), self.observed_runs(g.types)
         selection = self._choose(g.parents, row, estimates, runs, allowed, choice)
+        # Python lists: a plan reads a hundred or so numbers, one at a time (numpy's scalars cost ten times more)
+        costs, latencies = cost.tolist(), latency.tolist()
+        chances, logged = (p.tolist(), runs.tolist()) if p is not None else (None, None)
         subtasks = []
         for i, (t, w, parents) in enumerate(zip(g.types, selection.workers, g.parents)):
             task = {"id": f"s{i + 1}", "type": t, "worker": self.workers.items[w],
                     "depends_on": [f"s{q + 1}" for q in parents], "worker_probs": decoded.worker_probs[i],
-                    "est_cost_usd": _usd(cost[i, w]), "est_latency_ms": round(float(latency[i, w]), 1)}
-            if p is not None:
-                task["p_success"] = round(float(p[i, w]), 4)
-                task["worker_outcomes"] = self._worker_outcomes(i, p, cost, latency, runs[i], allowed[i])
+                    "est_cost_usd": _usd(costs[i][w]), "est_latency_ms": round(latencies[i][w], 1)}
+            if chances is not None:
+                task["p_success"] = round(chances[i][w], 4)
+                task["worker_outcomes"] = self._worker_outcomes(chances[i], costs[i], latencies[i], logged[i],
+                                                                np.flatnonzero(allowed[i]).tolist())
             subtasks.append(task)
         plan = {"id": plan_id, "instruction": text, "subtasks": subtasks,
                 "est_cost_usd": _usd(selection.total_cost), "est_latency_ms": round(selection.critical_path_ms, 1),
@@ -423,14 +427,15 @@ class Planner:
         plan["meta"] = meta
         return plan
 
-    def _worker_outcomes(self, i: int, p, cost, latency, runs: np.ndarray, allowed: np.ndarray) -> dict[str, dict]:
-        """The predictions of every worker allowed on step i, likeliest to succeed first, with how many runs
-        of that worker on the step's type the training logs showed (what the selection's pessimism reads)."""
-        ranked = sorted(np.flatnonzero(allowed), key=lambda j: (-p[i, j], cost[i, j]))
-        return {self.workers.items[j]: {"p_success": round(float(p[i, j]), 4),
-                                        "est_cost_usd": _usd(cost[i, j]),
-                                        "est_latency_ms": round(float(latency[i, j]), 1),
-                                        "logged_runs": int(runs[j])} for j in ranked}
+    def _worker_outcomes(self, p: list[float], cost: list[float], latency: list[float], runs: list[float],
+                         allowed: list[int]) -> dict[str, dict]:
+        """One step's predictions (per worker, in `worker_names` order) for every allowed worker, likeliest to
+        succeed first, with how many runs of that worker on the step's type the training logs showed (what the
+        selection's pessimism reads)."""
+        ranked = sorted(allowed, key=lambda j: (-p[j], cost[j]))
+        return {self.workers.items[j]: {"p_success": round(p[j], 4), "est_cost_usd": _usd(cost[j]),
+                                        "est_latency_ms": round(latency[j], 1), "logged_runs": int(runs[j])}
+                for j in ranked}
 
 
 @dataclass(frozen=True)
