@@ -105,20 +105,25 @@ class LocationAttention(nn.Module):
         nn.init.zeros_(self.location.bias)
 
     def prepare(self, h: torch.Tensor, request: Request) -> tuple[torch.Tensor, torch.Tensor]:
-        """(content scores B×S×T, location weights B×S×F) for decoder states `h` (B×S×H)."""
-        content = torch.bmm(self.query(h), request.keys.transpose(1, 2))
+        """(content scores R×S×T, location weights R×S×F) for decoder states `h` (R×S×H), where the R rows
+        are the B requests' rows in order, R/B each (a beam's hypotheses share their request's keys)."""
+        rows, steps, _ = h.shape
+        batch, tokens = request.mask.shape
+        query = self.query(h).reshape(batch, -1, h.shape[-1])
+        content = torch.bmm(query, request.keys.transpose(1, 2))
         content = content.masked_fill(~request.mask.unsqueeze(1), torch.finfo(content.dtype).min)
-        return content, self.location(h)
+        return content.view(rows, steps, tokens), self.location(h)
 
     @staticmethod
     def step(request: Request, content: torch.Tensor, location: torch.Tensor, previous: torch.Tensor,
              coverage: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One step from its content scores (B×T) and location weights (B×F): (attention weights B×T,
-        coverage B×T, uncovered salience B×K)."""
+        """One step from its content scores (R×T) and location weights (R×F) of the requests' rows (R/B each,
+        as in `prepare`): (attention weights R×T, coverage R×T, uncovered salience R×K)."""
         features = location_features(previous, coverage)
         weights = (content + torch.bmm(features, location.unsqueeze(-1)).squeeze(-1)).softmax(-1)
         coverage = coverage + weights
-        uncovered = torch.bmm(torch.relu(1.0 - coverage).unsqueeze(1), request.salience).squeeze(1)
+        left = torch.relu(1.0 - coverage).view(len(request.mask), -1, coverage.shape[-1])
+        uncovered = torch.bmm(left, request.salience).view(len(coverage), -1)
         return weights, coverage, uncovered
 
     def forward(self, h: torch.Tensor, request: Request) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,7 +141,9 @@ class LocationAttention(nn.Module):
 @dataclass
 class DecoderState:
     """Where decoding stands for each row: both LSTM layers, the attention's last weights and
-    coverage, how often each type has been emitted, and the totals each type is expected to reach."""
+    coverage, how often each type has been emitted, and the totals each type is expected to reach;
+    with what each row reads of its request at every step (its pooled vector and counts). A request
+    may have several rows (a beam's hypotheses), next to each other."""
 
     h1: torch.Tensor
     c1: torch.Tensor
@@ -146,6 +153,8 @@ class DecoderState:
     coverage: torch.Tensor  # B×(T+1)
     seen: torch.Tensor      # B×V
     totals: torch.Tensor    # B×V, fixed for a request
+    pooled: torch.Tensor    # B×H, the request's
+    counts: torch.Tensor    # B×3·heads, the request's
 
     def rows(self, index: torch.Tensor) -> DecoderState:
         return DecoderState(*(getattr(self, f.name)[index] for f in fields(self)))
@@ -228,16 +237,15 @@ class TaskDecomposer(nn.Module):
         left = torch.cat([counts.unsqueeze(1) - done, total.unsqueeze(-1) - done], -1)
         return self.remaining(torch.cat([left.clamp(-4.0, 4.0), torch.sigmoid(4.0 * (left - 0.5))], -1))
 
-    def _inputs(self, request: Request, prev: torch.Tensor, positions: torch.Tensor, occurrence: torch.Tensor,
-                total: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(first-layer LSTM inputs B×S×D, what remains B×S×E, expected totals B×S)."""
-        total = self.totals(request, prev) if total is None else total
-        remaining = self._remaining(request.counts, total, occurrence)
+    def _inputs(self, pooled: torch.Tensor, counts: torch.Tensor, prev: torch.Tensor, positions: torch.Tensor,
+                occurrence: torch.Tensor, total: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(first-layer LSTM inputs B×S×D, what remains B×S×E) from each row's pooled request and counts."""
+        remaining = self._remaining(counts, total, occurrence)
         steps = prev.shape[1]
         inputs = torch.cat([self.type_emb(prev), self.pos_emb(positions),
                             self.occ_emb(occurrence.clamp(max=MAX_OCCURRENCE)),
-                            remaining, request.pooled.unsqueeze(1).expand(-1, steps, -1)], -1)
-        return inputs, remaining, total
+                            remaining, pooled.unsqueeze(1).expand(-1, steps, -1)], -1)
+        return inputs, remaining
 
     def _initial(self, request: Request) -> tuple[torch.Tensor, ...]:
         """(h1, c1, h2, c2), each B×H, from the pooled request."""
@@ -251,7 +259,8 @@ class TaskDecomposer(nn.Module):
         positions = torch.arange(prev.shape[1], device=prev.device).unsqueeze(0).expand_as(prev)
         seen = F.one_hot(prev, self.n_types).cumsum(1)  # B×S×V: each type's emissions up to each step
         occurrence = seen.gather(2, prev.unsqueeze(-1)).squeeze(-1)
-        inputs, remaining, total = self._inputs(request, prev, positions, occurrence)
+        total = self.totals(request, prev)
+        inputs, remaining = self._inputs(request.pooled, request.counts, prev, positions, occurrence, total)
         h1, c1, h2, c2 = (x.unsqueeze(0).contiguous() for x in self._initial(request))
         first, _ = self.lstm(inputs, (h1, c1))
         weights, uncovered = self.attention(first, request)
@@ -264,21 +273,24 @@ class TaskDecomposer(nn.Module):
         h1, c1, h2, c2 = self._initial(request)
         previous = torch.zeros_like(request.mask, dtype=h1.dtype)
         seen = torch.zeros(len(request.mask), self.n_types, dtype=torch.long, device=h1.device)
-        return DecoderState(h1, c1, h2, c2, previous, previous, seen, self.all_totals(request))
+        return DecoderState(h1, c1, h2, c2, previous, previous, seen, self.all_totals(request), request.pooled,
+                            request.counts)
 
     def _step(self, request: Request, state: DecoderState, prev: torch.Tensor, step: int
               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One decoding step after emitting `prev` (B×1), updating `state` in place: (type logits B×V,
-        the step's node state B×2H — what the emitted type's sub-task embedding is built from)."""
+        """One decoding step after emitting `prev` (R×1, the requests' rows: R/B each), updating `state` in
+        place: (type logits R×V, the step's node state R×2H — what the emitted type's sub-task embedding is
+        built from)."""
         state.seen[torch.arange(len(prev), device=prev.device), prev[:, 0]] += 1
         occurrence = state.seen.gather(1, prev)
-        inputs, remaining, _ = self._inputs(request, prev, torch.full_like(prev, step), occurrence,
-                                            state.totals.gather(1, prev))
+        inputs, remaining = self._inputs(state.pooled, state.counts, prev, torch.full_like(prev, step), occurrence,
+                                         state.totals.gather(1, prev))
         state.h1, state.c1 = lstm_step(self.lstm, inputs[:, 0], (state.h1, state.c1))
         content, location = self.attention.prepare(state.h1.unsqueeze(1), request)
         state.previous, state.coverage, uncovered = self.attention.step(request, content[:, 0], location[:, 0],
                                                                         state.previous, state.coverage)
-        context = torch.bmm(state.previous.unsqueeze(1), request.values).squeeze(1)
+        context = torch.bmm(state.previous.view(len(request.mask), -1, state.previous.shape[-1]),
+                            request.values).view(len(prev), -1)
         state.h2, state.c2 = lstm_step(self.lstm2, torch.cat([state.h1, context, uncovered], -1), (state.h2, state.c2))
         logits = self.out(torch.cat([state.h2, context, remaining[:, 0], uncovered], -1))
         return logits, torch.cat([state.h2, context], -1)
@@ -341,8 +353,7 @@ class TaskDecomposer(nn.Module):
         batch, device = request.mask.shape[0], request.mask.device
         k, v = width, self.n_types
         copies = torch.arange(batch, device=device).repeat_interleave(k)
-        state = self._start(request).rows(copies)  # started once per request, then copied
-        request = request.rows(copies)
+        state = self._start(request).rows(copies)  # started once per request, then copied (its rows share `request`)
         prev = torch.full((batch * k, 1), bos, dtype=torch.long, device=device)
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one hypothesis to start from, not k copies of it
@@ -384,7 +395,7 @@ class TaskDecomposer(nn.Module):
             if not bool(going.all()):  # the requests whose search has ended leave the batch
                 keep = going.nonzero().squeeze(1)
                 kept = (keep.unsqueeze(1) * k + offsets).view(-1)
-                state, request, prev, scores, active = state.rows(kept), request.rows(kept), prev[kept], \
+                state, request, prev, scores, active = state.rows(kept), request.rows(keep), prev[kept], \
                     scores[keep], active[keep]
         # Follow each winner back from the row it ended on.
         types = torch.zeros(batch, max(1, int(lengths.max())), dtype=torch.long, device=device)
