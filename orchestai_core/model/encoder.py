@@ -94,14 +94,12 @@ class InstructionEncoder(nn.Module):
                        ) -> tuple[dict[str, torch.Tensor], list[list[str]], list[list[int]]]:
         """`tokenize`, plus each row's token strings and the word (text between spaces) of every token
         (-1 for special tokens and padding), from character offsets when the tokenizer gives them."""
-        fast = getattr(self.tokenizer, "is_fast", False)
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt",
-                               return_offsets_mapping=fast)
-        tokens = [self.tokenizer.convert_ids_to_tokens(row) for row in batch["input_ids"].tolist()]
-        if fast:
-            words = [word_ids(t, [tuple(o) for o in offsets])
-                     for t, offsets in zip(tokens, batch["offset_mapping"].tolist())]
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        if getattr(self.tokenizer, "is_fast", False):  # its encodings hold each row's token strings and offsets
+            tokens = [encoding.tokens for encoding in batch.encodings]
+            words = [word_ids(t, encoding.offsets) for t, encoding in zip(tokens, batch.encodings)]
         else:
+            tokens = [self.tokenizer.convert_ids_to_tokens(row) for row in batch["input_ids"].tolist()]
             special = set(self.tokenizer.all_special_tokens)
             words = [word_ids([x for x in t if x not in special]) for t in tokens]
             words = [_spread(w, [x in special for x in t]) for w, t in zip(words, tokens)]
