@@ -355,17 +355,17 @@ class TaskDecomposer(nn.Module):
         copies = torch.arange(batch, device=device).repeat_interleave(k)
         state = self._start(request).rows(copies)  # started once per request, then copied (its rows share `request`)
         prev = torch.full((batch * k, 1), bos, dtype=torch.long, device=device)
+        banned = self._banned(never, device)
+        # The requests still searching (`active`), each with k rows: hypothesis j of request b is row b·k + j
+        # among all batch × k (`rows`), and row i·k + j of the tensors decoding steps (i: its place in `active`).
+        active, rows = torch.arange(batch, device=device), torch.arange(batch * k, device=device)
+        firsts = torch.arange(batch, device=device).unsqueeze(1) * k  # the active requests' first local rows
         scores = torch.full((batch, k), float("-inf"), device=device)
         scores[:, 0] = 0.0  # one hypothesis to start from, not k copies of it
-        best = torch.full((batch,), float("-inf"), device=device)
-        best_row = torch.zeros(batch, dtype=torch.long, device=device)
-        lengths = torch.zeros(batch, dtype=torch.long, device=device)
-        offsets = torch.arange(k, device=device)
-        active = torch.arange(batch, device=device)  # the requests still searching
-        banned = self._banned(never, device)
-        # Per emitted step, over all batch × k rows (request b's hypotheses are rows b·k … b·k + k − 1): the type,
-        # the row it extends and the node state. Rows of requests that have left keep type 0 and point to themselves.
-        choices, parents, nodes = [], [], []
+        best = torch.full((batch,), float("-inf"), device=device)  # of the active requests, and where it ended
+        best_row, lengths = torch.zeros(batch, dtype=torch.long, device=device), torch.zeros_like(active)
+        done_best_row, done_lengths = torch.zeros_like(active), torch.zeros_like(active)  # of every request
+        steps = []  # per emitted step: the rows of its hypotheses, their types, the rows they extend, node states
         for step in range(max_nodes + 1):
             logits, node = self._step(request, state, prev, step)
             log_probs = (logits.float() + banned).log_softmax(-1)
@@ -374,36 +374,42 @@ class TaskDecomposer(nn.Module):
             n = len(active)
             total = (scores.view(-1, 1) + log_probs).view(n, k, v)
             ended, which = total[:, :, eos].max(1)
-            better = ended > best[active]
-            best[active] = torch.where(better, ended, best[active])
-            best_row[active] = torch.where(better, active * k + which, best_row[active])
-            lengths[active] = lengths[active].masked_fill(better, step)
+            better = ended > best
+            best = torch.where(better, ended, best)
+            best_row = torch.where(better, rows.view(n, k)[:, 0] + which, best_row)
+            lengths = lengths.masked_fill(better, step)
             if step == max_nodes:
                 break
             total[:, :, eos] = float("-inf")
             scores, index = total.view(n, k * v).topk(k, dim=1)
-            going = scores[:, 0] > best[active]  # a partial plan can still win
+            going = scores[:, 0] > best  # a partial plan can still win
             if not bool(going.any()):
                 break
-            source = (torch.arange(n, device=device).unsqueeze(1) * k + torch.div(index, v, rounding_mode="floor"))
-            source, choice = source.view(-1), (index % v).view(-1)
-            rows = (active.unsqueeze(1) * k + offsets).view(-1)  # these hypotheses' rows among all batch × k
-            choices.append(torch.zeros(batch * k, dtype=torch.long, device=device).index_copy_(0, rows, choice))
-            parents.append(torch.arange(batch * k, device=device).index_copy_(0, rows, rows[source]))
-            nodes.append(node.new_zeros(batch * k, node.shape[-1]).index_copy_(0, rows, node[source]))
+            source = (firsts[:n] + torch.div(index, v, rounding_mode="floor")).view(-1)
+            choice = (index % v).view(-1)
+            steps.append((rows, choice, rows[source], node[source]))
             state, prev = state.rows(source), choice.unsqueeze(1)
             if not bool(going.all()):  # the requests whose search has ended leave the batch
+                leaving = active[~going]
+                done_best_row[leaving], done_lengths[leaving] = best_row[~going], lengths[~going]
                 keep = going.nonzero().squeeze(1)
-                kept = (keep.unsqueeze(1) * k + offsets).view(-1)
-                state, request, prev, scores, active = state.rows(kept), request.rows(keep), prev[kept], \
-                    scores[keep], active[keep]
+                kept = (firsts[keep] + torch.arange(k, device=device)).view(-1)
+                state, request, prev, scores, rows = state.rows(kept), request.rows(keep), prev[kept], scores[keep], \
+                    rows[kept]
+                active, best, best_row, lengths = active[keep], best[keep], best_row[keep], lengths[keep]
+        done_best_row[active], done_lengths[active] = best_row, lengths
+        best_row, lengths = done_best_row, done_lengths
         # Follow each winner back from the row it ended on.
         types = torch.zeros(batch, max(1, int(lengths.max())), dtype=torch.long, device=device)
         states = torch.zeros(*types.shape, 2 * self.dim, dtype=state.h1.dtype, device=device)
         row = best_row
+        place_of = torch.empty(batch * k, dtype=torch.long, device=device)
         for step in reversed(range(types.shape[1])):
-            active = step < lengths
-            types[:, step] = torch.where(active, choices[step][row], 0)
-            states[:, step] = nodes[step][row] * active.unsqueeze(-1).to(states.dtype)
-            row = torch.where(active, parents[step][row], row)
+            step_rows, choice, parent, node = steps[step]
+            place_of[step_rows] = torch.arange(len(step_rows), device=device)  # each row's place in that step
+            here = step < lengths  # the requests whose plan has this step (their rows were all searching)
+            place = torch.where(here, place_of[row], 0)
+            types[:, step] = torch.where(here, choice[place], 0)
+            states[:, step] = node[place] * here.unsqueeze(-1).to(states.dtype)
+            row = torch.where(here, parent[place], row)
         return self._nodes(types, states, lengths)
