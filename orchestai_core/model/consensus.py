@@ -57,7 +57,12 @@ class ConsensusSettings:
 
 def agreement(a: Graph, b: Graph) -> float:
     """How much two plans agree, 0..1: the mean of their node-F1 and edge-F1 against each other."""
-    return 0.5 * (multiset_f1(Counter(a.types), Counter(b.types)) + multiset_f1(a.edge_pairs(), b.edge_pairs()))
+    return _agreement((Counter(a.types), a.edge_pairs()), (Counter(b.types), b.edge_pairs()))
+
+
+def _agreement(a: tuple[Counter, Counter], b: tuple[Counter, Counter]) -> float:
+    """`agreement` of two plans given as their (type counts, edge-pair counts)."""
+    return 0.5 * (multiset_f1(a[0], b[0]) + multiset_f1(a[1], b[1]))
 
 
 def candidate_weights(similarities: Sequence[float], model_weight: float, sharpness: float) -> np.ndarray:
@@ -72,10 +77,11 @@ def candidate_weights(similarities: Sequence[float], model_weight: float, sharpn
 def agreements(candidates: Sequence[Graph]) -> np.ndarray:
     """The symmetric matrix of `agreement` between every two candidates (1 on the diagonal)."""
     n = len(candidates)
+    counts = [(Counter(c.types), c.edge_pairs()) for c in candidates]  # once per candidate, not once per pair
     out = np.eye(n)
     for a in range(n):
         for b in range(a + 1, n):
-            out[a, b] = out[b, a] = agreement(candidates[a], candidates[b])
+            out[a, b] = out[b, a] = _agreement(counts[a], counts[b])
     return out
 
 
