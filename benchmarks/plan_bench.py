@@ -5,10 +5,11 @@
         --format taskbench [--no-consensus]
 
 Prints one JSON line: single-instruction p50/p99 in ms, the encoder's own forward pass over the same
-instruction (p50) and the ratio of the two; batched instructions per second, the encoder's own batched
-throughput over the same batches and the ratio (the median of `--repeats` alternating passes of each, with
-their range: a pass that meets one of Python's full garbage collections is slower). Instructions come from
-a fresh synthetic corpus (a seed the model was not trained on), or the first `--n` of `--data`.
+instruction (p50; timed right after each plan, so both see the machine alike) and the ratio of the two;
+batched instructions per second, the encoder's own batched throughput over the same batches and the ratio
+(the median of `--repeats` alternating passes of each, with their range: a pass that meets one of Python's
+full garbage collections is slower). Instructions come from a fresh synthetic corpus (a seed the model was
+not trained on), or the first `--n` of `--data`.
 """
 
 from __future__ import annotations
@@ -52,9 +53,6 @@ def main() -> None:
     planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam,
                            consensus=not args.no_consensus)
     texts = instructions(args.data, args.format, args.n)
-    planner.plan(texts[0])  # warm-up
-    single = [timed(partial(planner.plan, text)) for text in texts]
-
     def encode(part: list[str]):  # the encoder's share of planning: tokenizing and the frozen pass
         return planner.encoder.frozen_states(**planner.encoder.tokenize(part, planner.device))
 
@@ -63,8 +61,16 @@ def main() -> None:
         for start in range(0, len(ordered), args.batch_size):
             encode(ordered[start:start + args.batch_size])
 
-    with torch.inference_mode():
-        encoder = [timed(partial(encode, [text])) for text in texts]
+    def encode_one(text: str):
+        with torch.inference_mode():
+            return encode([text])
+
+    planner.plan(texts[0])  # warm-up
+    encode_one(texts[0])
+    single, encoder = [], []
+    for text in texts:  # each instruction planned, then encoded: both see the machine in the same state
+        single.append(timed(partial(planner.plan, text)))
+        encoder.append(timed(partial(encode_one, text)))
     encoder_batched_s, batched_s = [], []
     for _ in range(args.repeats):
         with torch.inference_mode():
