@@ -29,7 +29,7 @@ def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relat
     """One DecodedPlan per batch row. `relative_cost` (types × workers, 0..1) feeds the cost weight."""
     lengths = outputs["lengths"].tolist()
     type_ids = outputs["types"].tolist()
-    edges = (outputs["edges"] > 0).tolist()  # sigmoid(logit) > 0.5
+    edges = outputs["edges"] > 0  # sigmoid(logit) > 0.5
     logits = outputs["workers"].float()
     if relative_cost is not None and cost_weight:
         scores = cost_adjusted(logits, relative_cost[outputs["types"]], cost_weight)
@@ -41,9 +41,11 @@ def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relat
     top_values, top_indices = top.values.tolist(), top.indices.tolist()
     plans = []
     for b, n in enumerate(lengths):
-        adjacency = edges[b]
-        raw = [(i, j) for i in range(n) for j in range(n) if i != j and adjacency[i][j]]
-        parents = [[i for i in range(j) if adjacency[i][j]] for j in range(n)]
+        raw = [(i, j) for i, j in edges[b, :n, :n].nonzero().tolist() if i != j]  # row by row: parents in order
+        parents: list[list[int]] = [[] for _ in range(n)]
+        for i, j in raw:
+            if i < j:
+                parents[j].append(i)
         probs = [{workers.items[w]: round(p, 4) for p, w in zip(top_values[b][i], top_indices[b][i])} for i in range(n)]
         graph = Graph([types.items[t] for t in type_ids[b][:n]], [workers.items[w] for w in chosen[b][:n]], parents)
         plans.append(DecodedPlan(graph, probs, not has_cycle(n, raw)))
