@@ -267,17 +267,23 @@ class Planner:
     def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
         return self._generate(texts, cost_weight, beam)[0]
 
-    def _generate(self, texts: list[str], cost_weight: float, beam: int) -> tuple[list[DecodedPlan], list[dict]]:
-        """Decoded plans (imitation's workers) and each one's per-step arrays (`_row`), on the CPU."""
+    def _generate(self, texts: list[str], cost_weight: float, beam: int
+                  ) -> tuple[list[DecodedPlan], list[dict], list[bool]]:
+        """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, and whether
+        each instruction was longer than the encoder reads (`max_length` tokens)."""
         batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
+        full = (mask.sum(1) >= self.config.max_length).tolist()  # only these can have lost tokens: count them whole
+        longest = [t for t, f in zip(texts, full) if f]
+        counts = iter(self.encoder.token_counts(longest) if longest else ())
+        truncated = [f and next(counts) > self.config.max_length for f in full]
         numbers = self.model.numbers(tokens, words).to(self.device)
         out = {k: v.cpu() for k, v in self.model.generate(states, mask.bool(), numbers, beam).items()}
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(texts))]
         if self.consensus.on:
             self._vote(states, mask, numbers, decoded, rows, cost_weight)
-        return decoded, rows
+        return decoded, rows, truncated
 
     def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, decoded: list[DecodedPlan],
               rows: list[dict], cost_weight: float) -> None:
@@ -334,18 +340,17 @@ class Planner:
         choice = Choice(_weight("cost_weight", cost_weight), _weight("latency_weight", latency_weight),
                         _budget("budget_usd", budget_usd), _budget("budget_latency_ms", budget_latency_ms))
         texts = self._checked(texts)
-        truncated = [n > self.config.max_length for n in self.encoder.token_counts(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         plans: list[dict | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded, rows = self._generate([texts[i] for i in part], choice.cost_weight, beam)
+            decoded, rows, truncated = self._generate([texts[i] for i in part], choice.cost_weight, beam)
             for i, d, row in zip(part, decoded, rows):
                 plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, row, choice)
             ms = (time.perf_counter() - began) * 1000 / len(part)
-            for i in part:
-                plans[i]["meta"].update(planning_ms=round(ms, 2), beam=beam, truncated=truncated[i])
+            for i, cut in zip(part, truncated):
+                plans[i]["meta"].update(planning_ms=round(ms, 2), beam=beam, truncated=cut)
         return plans
 
     def plan(self, text: str, cost_weight: float = 0.0, plan_id: str = "plan-1", beam: int | None = None,

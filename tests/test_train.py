@@ -100,8 +100,11 @@ def test_checkpoints_hold_the_averaged_weights_and_last_also_the_raw_ones_to_res
 def test_a_plan_says_when_its_instruction_was_truncated(trained):
     planner = Planner.load(trained[0] / "ck" / "phase1_best_model.pth", "cpu")
     long = "Translate the user manual into French, then email it to Maria. " * 12  # about 170 tokens
-    short, cut = planner.plan_batch(["Fix the crash on empty uploads", long])
+    exact = "word " * 126  # 128 tokens with [CLS] and [SEP]: all of it is read
+    short, cut, whole = planner.plan_batch(["Fix the crash on empty uploads", long, exact])
     assert short["meta"]["truncated"] is False and cut["meta"]["truncated"] is True
+    assert whole["meta"]["truncated"] is False
+    assert planner.encoder.token_counts([long, exact]) == [planner.encoder.token_counts([long])[0], 128]
     assert planner.encoder.token_counts([long])[0] > planner.config.max_length == 128
 
 
