@@ -273,10 +273,7 @@ class Planner:
         each instruction was longer than the encoder reads (`max_length` tokens)."""
         batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
-        full = (mask.sum(1) >= self.config.max_length).tolist()  # only these can have lost tokens: count them whole
-        longest = [t for t, f in zip(texts, full) if f]
-        counts = iter(self.encoder.token_counts(longest) if longest else ())
-        truncated = [f and next(counts) > self.config.max_length for f in full]
+        truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
         out = {k: v.cpu() for k, v in self.model.generate(states, mask.bool(), numbers, beam).items()}
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
@@ -400,7 +397,7 @@ class Planner:
         p, cost, latency = estimates = self._estimates(row)
         allowed, runs = self.allowed_workers(g.types), self.observed_runs(g.types)
         selection = self._choose(g.parents, row, estimates, runs, allowed, choice)
-        # Python lists: a plan reads a hundred or so numbers, one at a time (numpy's scalars cost ten times more)
+        # Python lists: a plan reads a hundred or so numbers one at a time, which numpy's scalars make slow
         costs, latencies = cost.tolist(), latency.tolist()
         chances, logged = (p.tolist(), runs.tolist()) if p is not None else (None, None)
         subtasks = []

@@ -42,6 +42,13 @@ def test_long_instructions_are_truncated_and_unknown_words_still_encode(minilm):
     assert torch.isfinite(minilm(**batch)).all()
 
 
+def test_only_instructions_longer_than_max_length_are_reported_truncated(minilm):
+    texts = ["word " * 500, "word " * 30, "word " * 31, "Fix it"]  # 502, 32 and 33 tokens with [CLS] and [SEP]
+    assert minilm.token_counts(texts) == [502, 32, 33, 4]
+    assert minilm.truncated(texts, minilm.tokenize(texts)["attention_mask"]) == [True, False, True, False]
+    assert minilm.truncated(["Fix it"], minilm.tokenize(["Fix it"])["attention_mask"]) == [False]
+
+
 def test_tokens_are_grouped_into_the_words_between_spaces(minilm):
     batch, tokens, words = minilm.tokenize_words(["OCR shelf_photo.jpg, a.png and b.png", "Fix it"])
     assert batch["input_ids"].shape == (2, len(tokens[0])) and len(words[1]) == len(tokens[1])

@@ -90,6 +90,14 @@ class InstructionEncoder(nn.Module):
         """Tokens of each text, special tokens included, before truncation to `max_length`."""
         return [len(ids) for ids in self.tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
 
+    def truncated(self, texts: list[str], attention_mask: torch.Tensor) -> list[bool]:
+        """Whether each of `texts`, tokenized into `attention_mask` by `tokenize`, was longer than `max_length`
+        tokens: only the rows that fill `max_length` can have lost tokens, so only those are counted whole."""
+        full = (attention_mask.sum(1) >= self.max_length).tolist()
+        longest = [t for t, f in zip(texts, full) if f]
+        counts = iter(self.token_counts(longest) if longest else ())
+        return [f and next(counts) > self.max_length for f in full]
+
     def tokenize_words(self, texts: list[str], device: torch.device | str = "cpu"
                        ) -> tuple[dict[str, torch.Tensor], list[list[str]], list[list[int]]]:
         """`tokenize`, plus each row's token strings and the word (text between spaces) of every token
