@@ -376,7 +376,7 @@ class TaskDecomposer(nn.Module):
             ended, which = total[:, :, eos].max(1)
             better = ended > best
             best = torch.where(better, ended, best)
-            best_row = torch.where(better, rows.view(n, k)[:, 0] + which, best_row)
+            best_row = torch.where(better, active * k + which, best_row)
             lengths = lengths.masked_fill(better, step)
             if step == max_nodes:
                 break
