@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestai_core.dag import Graph, find_cycle
+from orchestai_core.model.retrieval import PlanIndex
 
 NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
@@ -91,7 +92,9 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
     """Metrics of a planner on examples, per template, the worker confusion matrix, the
     nearest-neighbour baseline (the plan of the most similar training instruction), and what of the
     examples the planner cannot take whole (`cut`, sentences). `progress(done, total)` is called after
-    each batch planned; `cases`, when given, receives every example's Case (for error analysis)."""
+    each batch planned; `cases`, when given, receives every example's Case (for error analysis).
+    Each example is left out of its own consensus vote and baseline (leave-one-out, by its id): evaluating on
+    logs the planner's index keeps (its validation logs) never votes for nor copies a log's own plan."""
     planned = evaluate_cases(planner, examples, batch_size, progress)
     if cases is not None:
         cases.extend(planned)
@@ -103,16 +106,16 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
 
 def nearest_neighbour_baseline(planner, examples) -> dict:
     """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings; those
-    of the training instructions kept in the checkpoint when it has them)."""
-    train = planner.train_plans
-    if not train or not examples:
-        return aggregate([])
+    of the planner's index when it has one: every log it learnt from, validation logs included), each example
+    leaving its own log out."""
     index = getattr(planner, "index", None)
-    train_vectors = index.vectors.cpu() if index is not None else planner.embed([t["instruction"] for t in train])
-    vectors = planner.embed([e.instruction for e in examples])
-    nearest = (vectors @ train_vectors.T).argmax(1).tolist()
-    return aggregate([score(Graph(train[k]["types"], train[k]["workers"], train[k]["parents"]),
-                            Graph(e.types, e.workers, e.parents)) for e, k in zip(examples, nearest)])
+    if index is None and planner.train_plans:
+        index = PlanIndex(planner.embed([t["instruction"] for t in planner.train_plans]), planner.train_plans)
+    if index is None or not len(index) or not examples:
+        return aggregate([])
+    indices, _ = index.nearest(planner.embed([e.instruction for e in examples]), 1, [e.id for e in examples])
+    return aggregate([score(index.graphs[near[0]], Graph(e.types, e.workers, e.parents))
+                      for e, near in zip(examples, indices) if near])
 
 
 @dataclass
@@ -129,11 +132,12 @@ class Case:
 
 
 def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> list[Case]:
-    """Plan every example and score it; `progress(done, total)` is called after each batch."""
+    """Plan every example and score it, each left out of its own consensus vote; `progress(done, total)` is
+    called after each batch."""
     cases: list[Case] = []
     for start in range(0, len(examples), batch_size):
         part = examples[start:start + batch_size]
-        for e, plan in zip(part, planner.decode_batch([x.instruction for x in part])):
+        for e, plan in zip(part, planner.decode_batch([x.instruction for x in part], leave_out=[x.id for x in part])):
             gold = Graph(e.types, e.workers, e.parents)
             cases.append(Case(e.id, e.instruction, e.template, plan.graph, gold, score(plan.graph, gold),
                               plan.raw_acyclic))

@@ -25,8 +25,11 @@ plan a p_success. `meta.selection` says how the workers were chosen:
 
 Consensus decoding (`model/consensus.py`): when the checkpoint's training found it plans its validation logs
 better, the model's plan and the plans of the nearest training requests vote and the plan most agreed on is
-kept; `meta.follows` then names the training request whose plan it is (its workers are still chosen for
-this instruction). `Planner.load(…, consensus=False)` keeps the model's plans as decoded.
+kept (with the type-presence classifier's opinion, `model/presence.py`, when the fit found it helps);
+`meta.follows` then names the training request whose plan it is (its workers are still chosen for this
+instruction). `Planner.load(…, consensus=False)` keeps the model's plans as decoded. The index the vote and
+the nearest-neighbour baseline read holds every log the planner learnt from, its validation logs included;
+an evaluation leaves each log it plans out of that log's own vote (`decode_batch(…, leave_out=ids)`).
 
 Allowed workers: a step of type t may go to the workers that ran a step of type t in the planner's
 training logs (and, in `predict_outcomes`, to the step's logged worker); a type no training log assigned
@@ -52,6 +55,7 @@ from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
+from orchestai_core.model.presence import TypePresence
 from orchestai_core.model.retrieval import PlanIndex, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.vocab import UNK, Vocab
@@ -97,7 +101,7 @@ class Planner:
         self.outcome_runs = self._outcome_runs()
         self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
-        self.index, self.consensus = self._consensus(checkpoint, consensus)
+        self.index, self.consensus, self.presence = self._consensus(checkpoint, consensus)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()
@@ -144,16 +148,23 @@ class Planner:
             return "imitation", NO_OUTCOMES
         return wanted, None
 
-    def _consensus(self, checkpoint: Checkpoint, wanted: bool) -> tuple[PlanIndex | None, ConsensusSettings]:
-        """The training plans' index (None when the checkpoint has no vectors) and the consensus settings
-        (off when not wanted, not fitted, or fitted off)."""
+    def _consensus(self, checkpoint: Checkpoint, wanted: bool
+                   ) -> tuple[PlanIndex | None, ConsensusSettings, TypePresence | None]:
+        """The index of the plans learnt from (training plans, then validation plans when the checkpoint
+        keeps them; None when it has no vectors), the consensus settings (off when not wanted, not fitted,
+        or fitted off) and the type-presence classifier (None when the vote does not read it)."""
         saved = checkpoint.consensus or {}
         vectors = saved.get("vectors")
-        index = PlanIndex(vectors.to(self.device), checkpoint.train_plans) if vectors is not None else None
+        plans = checkpoint.train_plans + list(saved.get("validation_plans") or [])
+        index = PlanIndex(vectors.to(self.device), plans) if vectors is not None else None
         settings = ConsensusSettings.from_dict(saved) if saved else ConsensusSettings(None)
         if not wanted or index is None:
             settings = ConsensusSettings(None, settings.k, settings.sharpness)
-        return index, settings
+        presence = saved.get("presence")
+        if not settings.on or not settings.presence_weight or presence is None:
+            settings = replace(settings, presence_weight=0.0)
+            presence = None
+        return index, settings, None if presence is None else TypePresence.from_dict(presence)
 
     def _type_runs(self, train_plans: list[dict]) -> dict[str, np.ndarray]:
         """Per type, how many steps of that type the training logs ran on each worker (k counts)."""
@@ -259,15 +270,14 @@ class Planner:
         return text.strip()
 
     @torch.inference_mode()  # outputs are read, never trained on
-    def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None) -> list[DecodedPlan]:
+    def decode_batch(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None,
+                     leave_out: list[str | None] | None = None) -> list[DecodedPlan]:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
-        `beam` overrides the planner's width for this call."""
-        return self._decode(self._checked(texts), cost_weight, self._beam(beam))
+        `beam` overrides the planner's width for this call. `leave_out`: per text, the id of the log it
+        comes from, whose own plan the consensus vote must not read (evaluating on logs the index holds)."""
+        return self._generate(self._checked(texts), cost_weight, self._beam(beam), leave_out)[0]
 
-    def _decode(self, texts: list[str], cost_weight: float, beam: int) -> list[DecodedPlan]:
-        return self._generate(texts, cost_weight, beam)[0]
-
-    def _generate(self, texts: list[str], cost_weight: float, beam: int
+    def _generate(self, texts: list[str], cost_weight: float, beam: int, leave_out: list[str | None] | None = None
                   ) -> tuple[list[DecodedPlan], list[dict], list[bool]]:
         """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, and whether
         each instruction was longer than the encoder reads (`max_length` tokens)."""
@@ -279,18 +289,21 @@ class Planner:
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(texts))]
         if self.consensus.on:
-            self._vote(states, mask, numbers, decoded, rows, cost_weight)
+            self._vote(states, mask, numbers, decoded, rows, cost_weight, leave_out)
         return decoded, rows, truncated
 
     def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, decoded: list[DecodedPlan],
-              rows: list[dict], cost_weight: float) -> None:
+              rows: list[dict], cost_weight: float, leave_out: list[str | None] | None = None) -> None:
         """Consensus decoding: replace, in place, the decoded plans that lose the vote by the training plan
         that wins it, with the selector's and the outcome model's outputs for this instruction."""
         vectors = pool(self.encoder.tuned_states(states, mask), mask)
-        indices, sims = self.index.nearest(vectors, self.consensus.k)
+        indices, sims = self.index.nearest(vectors, self.consensus.k, leave_out)
+        expected = self.presence.probabilities(vectors) if self.presence is not None else None
         picks = {}
         for b, (near, sim) in enumerate(zip(indices, sims)):
-            pick = choose(decoded[b].graph, [self.index.graphs[i] for i in near], sim, self.consensus)
+            candidates = [decoded[b].graph, *(self.index.graphs[i] for i in near)]
+            scores = None if expected is None else self.presence.scores(candidates, expected[b])
+            pick = choose(candidates[0], candidates[1:], sim, self.consensus, presence=scores)
             if pick is not None and self.index.plans[near[pick]]["types"]:
                 picks[b] = near[pick]
         if not picks:

@@ -40,6 +40,7 @@ from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
+from orchestai_core.model.consensus import ConsensusSettings
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
 from orchestai_core.model.outcome import (
@@ -499,12 +500,13 @@ class Phase1Trainer:
         save_checkpoint(replace(checkpoint, consensus=entry), path)
         table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
                  for k, v in entry["validation"].items()}
-        weight = entry["model_weight"]
-        chosen = "off" if weight is None else str(weight)
-        verdict = "off (the model alone plans validation best)" if weight is None else f"model weight {weight}"
+        settings = ConsensusSettings.from_dict(entry)
+        verdict = ("off (the model alone plans validation best)" if not settings.on
+                   else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}")
         self._say(f"consensus decoding: {verdict}; validation node-F1 {table['off']['node_f1']:.3f} by the model "
-                  f"alone, {table[chosen]['node_f1']:.3f} as kept")
-        return {"model_weight": weight, "validation": table}
+                  f"alone, {table[settings.label]['node_f1']:.3f} as kept")
+        return {"model_weight": settings.model_weight, "presence_weight": settings.presence_weight,
+                "validation": table}
 
     def _say(self, line: str) -> None:
         """A line for the run's log (stderr), from the main process only."""
@@ -590,7 +592,7 @@ class Phase1Trainer:
                 workers=self.workers.items, model=planning, catalogue=self.catalogue.to_dict(),
                 stats=self.stats.to_dict(), epoch=self.epoch, step=self.step, best_val_loss=self.best_val,
                 best_epoch=self.best_epoch, history=self.history,
-                train_plans=[{"instruction": e.instruction, "types": e.types, "workers": e.workers,
+                train_plans=[{"id": e.id, "instruction": e.instruction, "types": e.types, "workers": e.workers,
                               "parents": e.parents} for e in self.train_examples],
                 val_ids=[e.id for e in self.val_examples],
                 # raw: training resumes from them

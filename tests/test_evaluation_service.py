@@ -76,7 +76,7 @@ def test_job_in_the_background_reports_metrics_baseline_and_cases(planner, examp
 
 def test_a_failing_job_keeps_its_error_instead_of_hanging(examples):
     class Broken:
-        def decode_batch(self, texts):
+        def decode_batch(self, texts, leave_out=None):
             raise RuntimeError("CUDA out of memory\nmore detail")
 
     job = EvaluationJob(Broken(), examples, "broken", "synthetic")

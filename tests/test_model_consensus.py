@@ -1,6 +1,7 @@
 """Consensus decoding: agreement between plans, the vote, and fitting the model's weight on validation logs."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from orchestai_core.model.consensus import (
     agreement,
     candidate_weights,
     choose,
-    fit_model_weight,
+    fit_settings,
     vote,
 )
 from orchestai_core.model.retrieval import PlanIndex, pool
@@ -75,15 +76,16 @@ def test_settings_refuse_what_cannot_vote(fields, message):
 
 
 def test_settings_round_trip_through_a_dict():
-    settings = ConsensusSettings(0.4, k=7, sharpness=12.5)
+    settings = ConsensusSettings(0.4, k=7, sharpness=12.5, presence_weight=0.8)
     assert ConsensusSettings.from_dict(settings.to_dict()) == settings
+    assert ConsensusSettings.from_dict({"model_weight": 0.4}).presence_weight == 0.0  # fitted before presence
     assert not ConsensusSettings.from_dict({"model_weight": None}).on
 
 
 def test_fit_stays_off_when_the_model_alone_plans_validation_best():
     gold = [SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL]
     neighbours = [[TRANSCRIBE_THEN_MAIL] * 3, [SEARCH_THEN_MAIL] * 3]
-    settings, table = fit_model_weight(gold, neighbours, [[0.9] * 3] * 2, gold)
+    settings, table = fit_settings(gold, neighbours, [[0.9] * 3] * 2, gold)
     assert settings.model_weight is None
     assert set(table) == {"off", "0.25", "0.4", "0.6"}
     assert table["off"]["node_f1"] == 1.0 and table["0.25"]["node_f1"] < 1.0
@@ -93,7 +95,7 @@ def test_fit_turns_consensus_on_when_the_neighbours_plan_validation_better():
     gold = [TRANSCRIBE_THEN_MAIL, TRANSCRIBE_THEN_MAIL]
     model_plans = [SEARCH_THEN_MAIL, SEARCH_THEN_MAIL]
     neighbours = [[TRANSCRIBE_THEN_MAIL] * 3] * 2
-    settings, table = fit_model_weight(model_plans, neighbours, [[0.9] * 3] * 2, gold)
+    settings, table = fit_settings(model_plans, neighbours, [[0.9] * 3] * 2, gold)
     assert settings.on and settings.model_weight == 0.25  # the first weight that reaches the best
     assert table[str(settings.model_weight)]["exact_match"] == 1.0 and table["off"]["exact_match"] == 0.0
 
@@ -111,3 +113,52 @@ def test_index_returns_the_nearest_plans_first_and_at_most_what_it_holds():
     assert indices == [[2, 1, 0]] and sims[0] == pytest.approx([0.8, 0.6, 0.0])
     with pytest.raises(ValueError, match="2 vectors for 3 plans"):
         PlanIndex(torch.eye(3)[:2], plans)
+
+
+def test_presence_separates_neighbours_that_split_the_vote():
+    # two neighbours as near as each other, one plan each: the plans alone tie, and the tie keeps the first
+    candidates = [SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL, SEARCH_THEN_MAIL]
+    weights = [0.0, 1.0, 1.0]
+    assert vote(candidates, weights) == 0
+    # the classifier expects the transcription's types: it decides
+    presence = [0.4, 0.9, 0.4]
+    assert vote(candidates, weights, presence=presence, presence_weight=0.4) == 1
+    assert vote(candidates, weights, presence=presence, presence_weight=0.0) == 0  # weight 0: plans vote alone
+    with pytest.raises(ValueError, match="2 presence scores for 3 candidates"):
+        vote(candidates, weights, presence=[0.1, 0.2], presence_weight=0.4)
+
+
+def test_choose_passes_presence_scores_to_the_vote():
+    settings = ConsensusSettings(0.0, k=2, presence_weight=1.0)
+    neighbours = [SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL]
+    assert choose(SEARCH_THEN_MAIL, neighbours, [0.9, 0.9], settings, presence=[0.1, 0.1, 1.0]) == 1
+    assert choose(SEARCH_THEN_MAIL, neighbours, [0.9, 0.9], replace(settings, presence_weight=0.0),
+                  presence=[0.1, 0.1, 1.0]) is None
+
+
+def test_fit_tries_presence_weights_only_with_scores_and_keeps_one_only_when_it_plans_better():
+    gold = [TRANSCRIBE_THEN_MAIL, SEARCH_THEN_MAIL]
+    model_plans = [SEARCH_THEN_MAIL, SEARCH_THEN_MAIL]
+    # the neighbours split evenly, so the plain vote keeps the search (the model's plan and one neighbour agree):
+    # right for the second log only
+    neighbours = [[TRANSCRIBE_THEN_MAIL, SEARCH_THEN_MAIL]] * 2
+    sims = [[0.9, 0.9]] * 2
+    settings, table = fit_settings(model_plans, neighbours, sims, gold)
+    assert set(table) == {"off", "0.25", "0.4", "0.6"} and settings.presence_weight == 0.0
+    # a classifier that reads each request right: the transcription for the first, the search for the second
+    scores = [[0.2, 1.0, 0.2], [1.0, 0.2, 1.0]]
+    settings, table = fit_settings(model_plans, neighbours, sims, gold, scores)
+    assert "0.25 presence 0.2" in table and "0.6 presence 0.8" in table and len(table) == 1 + 3 * 4
+    assert settings.presence_weight > 0 and table[settings.label]["exact_match"] == 1.0
+    assert table["0.25"]["exact_match"] < 1.0
+    # scores that say nothing: the plans' vote alone is kept (it ties, and the simpler setting wins ties)
+    settings, _ = fit_settings(model_plans, neighbours, sims, gold, [[0.5, 0.5, 0.5]] * 2)
+    assert settings.presence_weight == 0.0
+
+
+def test_settings_label_names_the_weights():
+    assert ConsensusSettings(None).label == "off"
+    assert ConsensusSettings(0.4).label == "0.4"
+    assert ConsensusSettings(0.4, presence_weight=0.8).label == "0.4 presence 0.8"
+    with pytest.raises(ValueError, match="presence_weight must be >= 0"):
+        ConsensusSettings(0.4, presence_weight=-1.0)

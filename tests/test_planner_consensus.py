@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
-from orchestai_core.dag import find_cycle
-from orchestai_core.evaluate import evaluate_planner
+from orchestai_core.dag import Graph, find_cycle
+from orchestai_core.evaluate import aggregate, evaluate_planner, score
+from orchestai_core.examples import Example
 from orchestai_core.model.consensus import ConsensusSettings
+from orchestai_core.model.presence import TypePresence
 from orchestai_core.planner_api import Planner
 from orchestai_core.training_data import example_from_log
 
@@ -19,15 +21,97 @@ def checkpoint(tiny_checkpoint):
     return load_checkpoint(tiny_checkpoint)
 
 
-def test_training_fits_consensus_and_keeps_one_vector_per_training_plan(checkpoint):
+def test_training_fits_consensus_and_keeps_one_vector_per_plan_learnt_from(checkpoint):
     entry = checkpoint.consensus
     assert entry is not None
-    assert entry["vectors"].shape == (len(checkpoint.train_plans), 32)  # the tiny encoder's width
-    assert torch.allclose(entry["vectors"].float().norm(dim=1), torch.ones(len(checkpoint.train_plans)), atol=1e-2)
-    assert set(entry["validation"]) == {"off", "0.25", "0.4", "0.6"}
+    validation = entry["validation_plans"]
+    assert [p["id"] for p in validation] == checkpoint.val_ids  # the validation logs, after the training plans
+    assert all(p["id"] not in checkpoint.val_ids for p in checkpoint.train_plans)
+    n = len(checkpoint.train_plans) + len(validation)
+    assert entry["vectors"].shape == (n, 32)  # the tiny encoder's width
+    assert torch.allclose(entry["vectors"].float().norm(dim=1), torch.ones(n), atol=1e-2)
+    weights = ("0.25", "0.4", "0.6")
+    assert set(entry["validation"]) == {"off", *weights, *(f"{w} presence {p}" for w in weights
+                                                           for p in (0.2, 0.4, 0.8))}
     best = max(entry["validation"].values(), key=lambda m: m["node_f1"] + m["edge_f1"])
-    kept = entry["validation"]["off" if entry["model_weight"] is None else str(entry["model_weight"])]
+    kept = entry["validation"][ConsensusSettings.from_dict(entry).label]
     assert kept["node_f1"] + kept["edge_f1"] == pytest.approx(best["node_f1"] + best["edge_f1"])
+    # the classifier is kept only when the vote reads it
+    assert (entry["presence"] is not None) == bool(entry["model_weight"] is not None and entry["presence_weight"])
+
+
+def test_the_index_holds_the_validation_plans_and_an_evaluation_leaves_each_log_out_of_its_own_vote(
+        tiny_checkpoint, checkpoint):
+    planner = Planner.load(tiny_checkpoint, "cpu")
+    assert len(planner.index) == len(checkpoint.train_plans) + len(checkpoint.val_ids)
+    validation = [Example(p["id"], p["instruction"], None, p["types"], p["workers"], p["parents"])
+                  for p in checkpoint.consensus["validation_plans"]]
+    ids = [e.id for e in validation]
+    # copying the nearest plan of the whole index would copy each validation log's own plan
+    near, _ = planner.index.nearest(planner.embed([e.instruction for e in validation]), 3)
+    assert [planner.index.plans[row[0]]["id"] for row in near] == ids
+    left, _ = planner.index.nearest(planner.embed([e.instruction for e in validation]), 3, ids)
+    assert [row[:2] for row in left] == [row[1:] for row in near]  # the same neighbours, without itself
+    # forced to follow its nearest plan, each log follows another's; without leave_out, its own
+    planner.consensus = ConsensusSettings(model_weight=0.0, k=1)
+    texts = [e.instruction for e in validation]
+    assert [d.follows for d in planner.decode_batch(texts)] == texts
+    assert all(d.follows != t for d, t in zip(planner.decode_batch(texts, leave_out=ids), texts))
+    # the evaluation's baseline copies, for each log, the nearest plan other than its own
+    ours = evaluate_planner(Planner(checkpoint, "cpu"), validation)
+    assert ours["baseline"]["n"] == len(validation) and ours["baseline"]["exact_match"] < 1.0
+    expected = aggregate([score(planner.index.graphs[row[0]], Graph(e.types, e.workers, e.parents))
+                          for row, e in zip(left, validation)])
+    assert ours["baseline"] == expected
+
+
+def test_an_evaluation_on_the_training_logs_themselves_copies_each_from_another(tiny_checkpoint, checkpoint):
+    planner = Planner.load(tiny_checkpoint, "cpu")
+    examples = [Example(p["id"], p["instruction"], None, p["types"], p["workers"], p["parents"])
+                for p in checkpoint.train_plans[:12]]
+    report = evaluate_planner(planner, examples)
+    assert report["n"] == 12 and report["baseline"]["n"] == 12 and report["baseline"]["exact_match"] < 1.0
+    with pytest.raises(ValueError, match="2 logs to leave out for 3 queries"):
+        planner.index.nearest(planner.embed([e.instruction for e in examples[:3]]), 2, ["a", "b"])
+
+
+def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint):
+    planner = Planner(checkpoint, "cpu", consensus=False)
+    query = checkpoint.train_plans[0]["instruction"]
+    near, _ = planner.index.nearest(planner.embed([query]), 3)
+    alone = planner.decode_batch([query])[0].graph.types
+    # a neighbour whose types no other candidate has: the classifier is made to expect exactly those
+    target = next(i for i in near[0] if planner.index.plans[i]["types"] != alone and
+                  sum(planner.index.plans[j]["types"] == planner.index.plans[i]["types"] for j in near[0]) == 1)
+    wanted = sorted(set(planner.index.plans[target]["types"]))
+    others = sorted({t for i in near[0] for t in planner.index.plans[i]["types"]} | set(alone) - set(wanted))
+    presence = TypePresence(wanted + others, torch.zeros(32, len(wanted) + len(others)),
+                            torch.tensor([12.0] * len(wanted) + [-12.0] * len(others)))
+    entry = {**checkpoint.consensus, "model_weight": 0.25, "k": 3, "presence_weight": 50.0,
+             "presence": presence.to_dict()}
+    forced = tmp_path / "presence.pth"
+    save_checkpoint(replace(checkpoint, consensus=entry), forced)
+    voted = Planner.load(forced, "cpu")
+    assert voted.presence is not None and voted.consensus.presence_weight == 50.0
+    plan = voted.plan(query)
+    assert [s["type"] for s in plan["subtasks"]] == planner.index.plans[target]["types"]
+    assert plan["meta"]["follows"] == planner.index.plans[target]["instruction"]
+    # weight 0 in the checkpoint: the classifier is not read, even when kept
+    save_checkpoint(replace(checkpoint, consensus={**entry, "presence_weight": 0.0}), forced)
+    assert Planner.load(forced, "cpu").presence is None
+
+
+def test_a_consensus_entry_from_before_validation_plans_and_presence_still_plans(tmp_path, checkpoint):
+    entry = {k: v for k, v in checkpoint.consensus.items() if k not in ("validation_plans", "presence",
+                                                                          "presence_weight")}
+    entry["vectors"] = entry["vectors"][:len(checkpoint.train_plans)]
+    entry["model_weight"] = 0.25
+    old = tmp_path / "old-entry.pth"
+    save_checkpoint(replace(checkpoint, consensus=entry), old)
+    planner = Planner.load(old, "cpu")
+    assert len(planner.index) == len(checkpoint.train_plans) and planner.presence is None
+    assert planner.consensus.on and planner.consensus.presence_weight == 0.0
+    assert planner.plan(checkpoint.train_plans[1]["instruction"])["subtasks"]
 
 
 def test_the_kept_vectors_are_the_planners_own_embeddings_of_the_training_requests(tiny_checkpoint, checkpoint):

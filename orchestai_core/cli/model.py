@@ -308,8 +308,9 @@ def _fmt(value) -> str:
 def _consensus_words(settings) -> str:
     if not settings.on:
         return "off (the model's plans as decoded)"
+    presence = (f", type-presence weight {settings.presence_weight}" if settings.presence_weight else "")
     return (f"on (the model's plan and its {settings.k} nearest training plans vote; model weight "
-            f"{settings.model_weight})")
+            f"{settings.model_weight}{presence})")
 
 
 def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,

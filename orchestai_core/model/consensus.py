@@ -7,8 +7,14 @@ with all the candidates (minimum Bayes risk over the candidates, agreement = the
 edge-F1). A request that resembles several training requests with one plan gets that plan; one that
 resembles nothing in particular keeps the model's. Ties keep the model's plan.
 
-`model_weight` is fitted on the validation logs at the end of training (`fit_model_weight`): where the model
-alone plans best there, it is `None` and consensus is off. Pure functions over `Graph`s and similarities.
+A second opinion may join the vote: the type-presence classifier (`model/presence.py`) scores each candidate
+by its expected node-F1 against the types the request is expected to need, and `presence_weight` × that score
+is added to the candidate's (normalised) weighted agreement. It separates neighbours whose plans split the vote
+by what the request itself reads like, not by any one training plan.
+
+`model_weight` and `presence_weight` are fitted on the validation logs at the end of training (`fit_settings`):
+where the model alone plans best there, `model_weight` is `None` and consensus is off. Pure functions over
+`Graph`s, similarities and scores.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from orchestai_core.evaluate import aggregate, multiset_f1, score
 K = 10                             # training plans that vote
 SHARPNESS = 20.0                   # how fast a neighbour's vote falls with its distance (cosine similarity)
 MODEL_WEIGHTS = (0.25, 0.4, 0.6)   # tried at the end of training, beside off
+PRESENCE_WEIGHTS = (0.2, 0.4, 0.8)  # tried with each model weight, beside 0 (when a presence classifier is fitted)
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,13 @@ class ConsensusSettings:
     model_weight: float | None
     k: int = K
     sharpness: float = SHARPNESS
+    presence_weight: float = 0.0   # of the type-presence score beside the agreement (0 = plans vote alone)
 
     def __post_init__(self) -> None:
         if self.model_weight is not None and not self.model_weight >= 0:
             raise ValueError(f"consensus model_weight must be >= 0 or None, got {self.model_weight!r}")
+        if not self.presence_weight >= 0:
+            raise ValueError(f"consensus presence_weight must be >= 0, got {self.presence_weight!r}")
         if self.k < 1:
             raise ValueError(f"consensus k must be at least 1, got {self.k!r}")
         if not self.sharpness >= 0:
@@ -52,7 +62,15 @@ class ConsensusSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> ConsensusSettings:
-        return cls(data.get("model_weight"), int(data.get("k", K)), float(data.get("sharpness", SHARPNESS)))
+        return cls(data.get("model_weight"), int(data.get("k", K)), float(data.get("sharpness", SHARPNESS)),
+                   float(data.get("presence_weight", 0.0)))
+
+    @property
+    def label(self) -> str:
+        """How the fit's table names these settings: "off", the model weight, and the presence weight if any."""
+        if not self.on:
+            return "off"
+        return str(self.model_weight) + (f" presence {self.presence_weight}" if self.presence_weight else "")
 
 
 def agreement(a: Graph, b: Graph) -> float:
@@ -85,12 +103,19 @@ def agreements(candidates: Sequence[Graph]) -> np.ndarray:
     return out
 
 
-def vote(candidates: Sequence[Graph], weights: Sequence[float], matrix: np.ndarray | None = None) -> int:
+def vote(candidates: Sequence[Graph], weights: Sequence[float], matrix: np.ndarray | None = None,
+         presence: Sequence[float] | None = None, presence_weight: float = 0.0) -> int:
     """Index of the candidate with the highest weighted agreement with all candidates (ties: the first).
-    `matrix`: their `agreements`, when already worked out."""
+    `matrix`: their `agreements`, when already worked out. `presence`: each candidate's type-presence score
+    (`presence.expected_f1`), added × `presence_weight` to its agreement averaged by the weights."""
     if len(candidates) != len(weights):
         raise ValueError(f"got {len(weights)} weights for {len(candidates)} candidates")
-    values = (agreements(candidates) if matrix is None else matrix) @ np.asarray(weights, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    values = (agreements(candidates) if matrix is None else matrix) @ weights
+    if presence is not None and presence_weight:
+        if len(presence) != len(candidates):
+            raise ValueError(f"got {len(presence)} presence scores for {len(candidates)} candidates")
+        values = values / weights.sum() + presence_weight * np.asarray(presence, dtype=float)
     best = 0
     for a, value in enumerate(values):
         if value > values[best] + 1e-12:
@@ -99,35 +124,43 @@ def vote(candidates: Sequence[Graph], weights: Sequence[float], matrix: np.ndarr
 
 
 def choose(model_plan: Graph, neighbours: Sequence[Graph], similarities: Sequence[float],
-           settings: ConsensusSettings, matrix: np.ndarray | None = None) -> int | None:
+           settings: ConsensusSettings, matrix: np.ndarray | None = None,
+           presence: Sequence[float] | None = None) -> int | None:
     """Which neighbour's plan to keep instead of the model's (its index), or None to keep the model's.
-    `matrix`: the `agreements` of [model_plan, *neighbours], when already worked out."""
+    `matrix`: the `agreements` of [model_plan, *neighbours], when already worked out; `presence`: their
+    type-presence scores (read when `settings.presence_weight` is not 0)."""
     if not settings.on or not neighbours:
         return None
     weights = candidate_weights(similarities, settings.model_weight, settings.sharpness)
-    winner = vote([model_plan, *neighbours], weights, matrix)
+    winner = vote([model_plan, *neighbours], weights, matrix, presence, settings.presence_weight)
     return None if winner == 0 else winner - 1
 
 
-def fit_model_weight(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Graph]],
-                     similarities: Sequence[Sequence[float]], gold: Sequence[Graph],
-                     weights: Sequence[float] = MODEL_WEIGHTS, k: int = K,
-                     sharpness: float = SHARPNESS) -> tuple[ConsensusSettings, dict[str, dict]]:
-    """The settings that plan `gold` best (mean of node-F1 and edge-F1), off or one of `weights`, and the
-    metrics of each (keyed "off" or the weight). Off wins ties: consensus must earn its place."""
+def fit_settings(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Graph]],
+                 similarities: Sequence[Sequence[float]], gold: Sequence[Graph],
+                 presence: Sequence[Sequence[float]] | None = None, weights: Sequence[float] = MODEL_WEIGHTS,
+                 presence_weights: Sequence[float] = PRESENCE_WEIGHTS, k: int = K,
+                 sharpness: float = SHARPNESS) -> tuple[ConsensusSettings, dict[str, dict]]:
+    """The settings that plan `gold` best (mean of node-F1 and edge-F1), and the metrics of each (keyed by
+    `ConsensusSettings.label`): off, or one of `weights`, each alone and, when `presence` gives the scores of
+    every validation log's [model plan, *neighbours], with each of `presence_weights`. Off wins ties, then
+    the plans' vote alone: each addition must earn its place."""
     table: dict[str, dict] = {}
     best, best_value = ConsensusSettings(None, k, sharpness), None
-    # what the candidates agree on does not depend on the weight: worked out once per validation log
+    # what the candidates agree on does not depend on the weights: worked out once per validation log
     matrices = [agreements([plan, *near[:k]]) for plan, near in zip(model_plans, neighbours)]
+    scores = [None] * len(model_plans) if presence is None else [list(p)[:k + 1] for p in presence]
     for weight in (None, *weights):
-        settings = ConsensusSettings(weight, k, sharpness)
-        kept = []
-        for plan, near, sims, matrix in zip(model_plans, neighbours, similarities, matrices):
-            pick = choose(plan, near[:k], sims[:k], settings, matrix)
-            kept.append(plan if pick is None else near[pick])
-        metrics = aggregate([score(p, g) for p, g in zip(kept, gold)])
-        table["off" if weight is None else str(weight)] = metrics
-        value = (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0
-        if best_value is None or value > best_value + 1e-9:
-            best, best_value = settings, value
+        extra = () if weight is None or presence is None else tuple(presence_weights)
+        for presence_weight in (0.0, *extra):
+            settings = ConsensusSettings(weight, k, sharpness, presence_weight)
+            kept = []
+            for plan, near, sims, matrix, score_row in zip(model_plans, neighbours, similarities, matrices, scores):
+                pick = choose(plan, near[:k], sims[:k], settings, matrix, score_row)
+                kept.append(plan if pick is None else near[pick])
+            metrics = aggregate([score(p, g) for p, g in zip(kept, gold)])
+            table[settings.label] = metrics
+            value = (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0
+            if best_value is None or value > best_value + 1e-9:
+                best, best_value = settings, value
     return best, table

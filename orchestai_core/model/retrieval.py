@@ -6,6 +6,8 @@ training plan, kept in the checkpoint so that a planner never re-encodes its tra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from orchestai_core.dag import Graph
@@ -19,7 +21,8 @@ def pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 class PlanIndex:
-    """Training plans (dicts with instruction, types, workers, parents) and their vectors (N×E, normalised)."""
+    """Training plans (dicts with instruction, types, workers, parents, and the log's id when the checkpoint
+    kept it) and their vectors (N×E, normalised)."""
 
     def __init__(self, vectors: torch.Tensor, plans: list[dict]):
         if vectors.ndim != 2 or vectors.shape[0] != len(plans):
@@ -29,15 +32,36 @@ class PlanIndex:
         self.vectors = vectors.float()
         self.plans = plans
         self.graphs = [Graph(list(p["types"]), list(p["workers"]), [list(q) for q in p["parents"]]) for p in plans]
+        self.rows = {p["id"]: i for i, p in enumerate(plans) if p.get("id") is not None}  # a log's plan, by its id
 
     def __len__(self) -> int:
         return len(self.plans)
 
-    def nearest(self, queries: torch.Tensor, k: int) -> tuple[list[list[int]], list[list[float]]]:
+    def nearest(self, queries: torch.Tensor, k: int, leave_out: Sequence[str | None] | None = None
+                ) -> tuple[list[list[int]], list[list[float]]]:
         """For each query vector (B×E, normalised): the indices of its `k` nearest plans, nearest first,
-        and their cosine similarities."""
+        and their cosine similarities. `leave_out`: per query, the id of the log it comes from, whose plan it
+        must not get (evaluating on logs the index holds: no log votes for, or is copied as, itself)."""
+        scores = self.similarities(queries, leave_out)
         k = min(k, len(self.plans))
         if k == 0:
             return [[] for _ in range(queries.shape[0])], [[] for _ in range(queries.shape[0])]
-        top = (queries.float().to(self.vectors.device) @ self.vectors.T).topk(k, dim=1)
-        return top.indices.tolist(), top.values.tolist()
+        top = scores.topk(k, dim=1)
+        indices, sims = top.indices.tolist(), top.values.tolist()
+        if leave_out is not None:  # a query whose own plan was among the k has one fewer
+            kept = [[j for j, s in enumerate(row) if s != float("-inf")] for row in sims]
+            indices = [[row[j] for j in keep] for row, keep in zip(indices, kept)]
+            sims = [[row[j] for j in keep] for row, keep in zip(sims, kept)]
+        return indices, sims
+
+    def similarities(self, queries: torch.Tensor, leave_out: Sequence[str | None] | None = None) -> torch.Tensor:
+        """B×N cosine similarities of the queries to every plan; −inf for each query's `leave_out` log."""
+        scores = queries.float().to(self.vectors.device) @ self.vectors.T
+        if leave_out is not None:
+            if len(leave_out) != len(scores):
+                raise ValueError(f"got {len(leave_out)} logs to leave out for {len(scores)} queries")
+            for b, log_id in enumerate(leave_out):
+                row = self.rows.get(log_id) if log_id is not None else None
+                if row is not None:
+                    scores[b, row] = float("-inf")
+        return scores

@@ -1,0 +1,63 @@
+"""The type-presence classifier: fitted on request vectors, probabilities per type, and a plan's expected node-F1."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from orchestai_core.model.presence import TypePresence, expected_f1, fit_presence
+
+
+def test_fit_learns_which_types_a_direction_of_the_vector_asks_for():
+    # requests along the first axis need a transcription, along the second a search; all end with an email
+    vectors = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.95, -0.1], [0.0, 1.0], [0.1, 0.9], [-0.1, 0.95]])
+    plans = [["transcribe", "send_email"]] * 3 + [["search", "send_email"]] * 3
+    presence = fit_presence(torch.nn.functional.normalize(vectors, dim=1), plans)
+    assert presence.types == ["search", "send_email", "transcribe"]
+    p = presence.probabilities(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    assert p.shape == (2, 3)
+    column = presence.column
+    assert p[0, column["transcribe"]] > 0.9 and p[0, column["search"]] < 0.1
+    assert p[1, column["search"]] > 0.9 and p[1, column["transcribe"]] < 0.1
+    assert (p[:, column["send_email"]] > 0.95).all()  # every plan has it
+
+
+def test_fit_is_deterministic_and_round_trips_through_a_dict():
+    vectors = torch.nn.functional.normalize(torch.randn(20, 8, generator=torch.Generator().manual_seed(3)), dim=1)
+    plans = [["a", "b"] if v[0] > 0 else ["c"] for v in vectors]
+    one, two = fit_presence(vectors, plans), fit_presence(vectors, plans)
+    assert torch.equal(one.weight, two.weight) and torch.equal(one.bias, two.bias)
+    back = TypePresence.from_dict(one.to_dict())
+    assert back.types == one.types and np.allclose(back.probabilities(vectors), one.probabilities(vectors))
+
+
+def test_expected_f1_by_hand():
+    column = {"a": 0, "b": 1, "c": 2}
+    p = np.array([1.0, 1.0, 0.0])  # certainly a and b, certainly not c
+    assert expected_f1(Counter(["a", "b"]), p, column) == pytest.approx(1.0)
+    assert expected_f1(Counter(["c"]), p, column) == 0.0
+    # overlap 1 (a), plan size 2, expected size 2: 2·1/4
+    assert expected_f1(Counter(["a", "c"]), p, column) == pytest.approx(0.5)
+    # a repeated type counts once in the overlap, twice in the plan's size: 2·1/(3 + 2)
+    assert expected_f1(Counter({"a": 2, "unseen": 1}), p, column) == pytest.approx(0.4)
+    assert expected_f1(Counter(), np.zeros(3), column) == 0.0
+
+
+def test_scores_read_each_plans_types():
+    presence = TypePresence(["a", "b"], torch.zeros(2, 2), torch.tensor([10.0, -10.0]))
+    row = presence.probabilities(torch.zeros(1, 2))[0]
+
+    class Plan:
+        def __init__(self, types):
+            self.types = types
+
+    first, second = presence.scores([Plan(["a"]), Plan(["b"])], row)
+    assert first > 0.99 and second < 0.01
+
+
+def test_shapes_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match="one weight column and one bias per type"):
+        TypePresence(["a", "b"], torch.zeros(4, 3), torch.zeros(2))
+    with pytest.raises(ValueError, match="3 vectors for 2 plans"):
+        fit_presence(torch.zeros(3, 4), [["a"], ["b"]])
