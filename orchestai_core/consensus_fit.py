@@ -19,8 +19,9 @@ from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.dag import Graph
 from orchestai_core.examples import Example
+from orchestai_core.model.batching import Encoded
 from orchestai_core.model.consensus import K, fit_settings
-from orchestai_core.model.presence import fit_presence
+from orchestai_core.model.presence import fit_presence, presence_inputs
 from orchestai_core.model.retrieval import PlanIndex, pool
 
 MAX_VALIDATION = 500  # validation logs planned to fit the weight
@@ -28,42 +29,50 @@ BATCH = 64
 
 
 @torch.inference_mode()
-def vectors_from_states(encoder, states: Sequence[torch.Tensor], device: torch.device | str = "cpu") -> torch.Tensor:
-    """N×E normalised vectors of instructions from their cached frozen-encoder token states (T×E each),
-    through the encoder's fine-tuned top layers if it has any: what `Planner.embed` gives, without
-    running the frozen layers again."""
-    parts = []
-    for start in range(0, len(states), BATCH):
-        part = [s.to(device).float() for s in states[start:start + BATCH]]
-        padded = pad_sequence(part, batch_first=True)
+def readings_from_items(planner, items: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N×E index vectors, N×F type-presence inputs) of instructions from their cached frozen-encoder token
+    states and numbers (`Encoded`), through the encoder's fine-tuned top layers if it has any: what
+    `Planner.read` gives, without running the frozen layers again."""
+    device = planner.device
+    vectors, inputs = [], []
+    for start in range(0, len(items), BATCH):
+        part = items[start:start + BATCH]
+        padded = pad_sequence([i.tokens.to(device).float() for i in part], batch_first=True)
+        numbers = pad_sequence([i.numbers.to(device) for i in part], batch_first=True)
         mask = (torch.arange(padded.shape[1], device=device).unsqueeze(0)
-                < torch.tensor([s.shape[0] for s in part], device=device).unsqueeze(1)).long()
-        parts.append(pool(encoder.tuned_states(padded, mask), mask).cpu())
-    return torch.cat(parts) if parts else torch.zeros(0, encoder.hidden_size)
+                < torch.tensor([i.tokens.shape[0] for i in part], device=device).unsqueeze(1))
+        vector = pool(planner.encoder.tuned_states(padded, mask.long()), mask.long())
+        vectors.append(vector.cpu())
+        inputs.append(presence_inputs(vector, planner.model.reading(padded, mask, numbers)).cpu())
+    if not vectors:
+        hidden = planner.encoder.hidden_size
+        return torch.zeros(0, hidden), torch.zeros(0, hidden + planner.config.hidden)
+    return torch.cat(vectors), torch.cat(inputs)
 
 
-def fit(planner, train_vectors: torch.Tensor, validation: Sequence[Example],
-        validation_vectors: torch.Tensor | None = None) -> dict:
+def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],
+        validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """The `consensus` entry of `planner`'s checkpoint: the vectors (fp16) of its training plans and then of
     `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier when
-    the settings read it, and each setting's validation metrics. `planner` must have been loaded with
-    consensus off; `validation_vectors` (one per validation example, as `vectors_from_states` gives) spare
-    encoding them."""
+    the settings read it, and each setting's validation metrics. `train` and `validation_readings` are the
+    requests' (index vectors, type-presence inputs), as `readings_from_items` or `Planner.read` give (the
+    latter is run when `validation_readings` is None). `planner` must have been loaded with consensus off."""
     if planner.consensus.on:
         raise ValueError("fit consensus on a planner loaded with consensus=False: it must plan alone")
     validation = list(validation)
-    if validation_vectors is None:
-        validation_vectors = planner.embed([e.instruction for e in validation])
+    train_vectors, train_inputs = train
+    validation_vectors, validation_inputs = (planner.read([e.instruction for e in validation])
+                                             if validation_readings is None else validation_readings)
     index = PlanIndex(train_vectors, planner.train_plans)
     train_types = [p["types"] for p in planner.train_plans]
-    presence = fit_presence(train_vectors, train_types)
+    presence = fit_presence(train_inputs, train_types)
     examples = validation[:MAX_VALIDATION]
     texts = [e.instruction for e in examples]
     model_plans = [d.graph for d in planner.decode_batch(texts)] if texts else []
     vectors = validation_vectors[:len(examples)]
     indices, sims = index.nearest(vectors, K) if texts else ([], [])
     neighbours = [[index.graphs[i] for i in near] for near in indices]
-    expected = presence.probabilities(vectors) if texts else []
+    expected = presence.probabilities(validation_inputs[:len(examples)]) if texts else []
     scores = [presence.scores([plan, *near], row) for plan, near, row in zip(model_plans, neighbours, expected)]
     gold = [Graph(e.types, e.workers, e.parents) for e in examples]
     settings, table = fit_settings(model_plans, neighbours, sims, gold, scores)
@@ -72,6 +81,7 @@ def fit(planner, train_vectors: torch.Tensor, validation: Sequence[Example],
     every_vector = torch.cat([train_vectors, validation_vectors.to(train_vectors.device)])
     kept = None
     if settings.on and settings.presence_weight:
-        kept = fit_presence(every_vector, train_types + [e.types for e in validation]).to_dict()
+        every_input = torch.cat([train_inputs, validation_inputs.to(train_inputs.device)])
+        kept = fit_presence(every_input, train_types + [e.types for e in validation]).to_dict()
     return {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept,
             **settings.to_dict(), "validation": table}

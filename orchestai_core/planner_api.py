@@ -55,7 +55,7 @@ from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
-from orchestai_core.model.presence import TypePresence
+from orchestai_core.model.presence import TypePresence, presence_inputs
 from orchestai_core.model.retrieval import PlanIndex, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.vocab import UNK, Vocab
@@ -164,7 +164,13 @@ class Planner:
         if not settings.on or not settings.presence_weight or presence is None:
             settings = replace(settings, presence_weight=0.0)
             presence = None
-        return index, settings, None if presence is None else TypePresence.from_dict(presence)
+        if presence is None:
+            return index, settings, None
+        presence = TypePresence.from_dict(presence)
+        if presence.width != self.encoder.hidden_size + self.config.hidden:
+            raise ValueError(f"its type-presence classifier reads {presence.width} features of a request, where "
+                             f"this planner gives {self.encoder.hidden_size + self.config.hidden}")
+        return index, settings, presence
 
     def _type_runs(self, train_plans: list[dict]) -> dict[str, np.ndarray]:
         """Per type, how many steps of that type the training logs ran on each worker (k counts)."""
@@ -289,16 +295,19 @@ class Planner:
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(texts))]
         if self.consensus.on:
-            self._vote(states, mask, numbers, decoded, rows, cost_weight, leave_out)
+            self._vote(states, mask, numbers, out["reading"], decoded, rows, cost_weight, leave_out)
         return decoded, rows, truncated
 
-    def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, decoded: list[DecodedPlan],
-              rows: list[dict], cost_weight: float, leave_out: list[str | None] | None = None) -> None:
+    def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, readings: torch.Tensor,
+              decoded: list[DecodedPlan], rows: list[dict], cost_weight: float,
+              leave_out: list[str | None] | None = None) -> None:
         """Consensus decoding: replace, in place, the decoded plans that lose the vote by the training plan
         that wins it, with the selector's and the outcome model's outputs for this instruction."""
         vectors = pool(self.encoder.tuned_states(states, mask), mask)
         indices, sims = self.index.nearest(vectors, self.consensus.k, leave_out)
-        expected = self.presence.probabilities(vectors) if self.presence is not None else None
+        expected = None
+        if self.presence is not None:  # `readings`: the planner's own (generate's), on the CPU
+            expected = self.presence.probabilities(presence_inputs(vectors.cpu(), readings))
         picks = {}
         for b, (near, sim) in enumerate(zip(indices, sims)):
             candidates = [decoded[b].graph, *(self.index.graphs[i] for i in near)]
@@ -323,6 +332,22 @@ class Planner:
 
     def _checked(self, texts: list[str]) -> list[str]:
         return [self._check(t, i if len(texts) > 1 else None) for i, t in enumerate(texts)]
+
+    @torch.inference_mode()
+    def read(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N×E index vectors, N×F type-presence inputs) of instructions: what the consensus vote reads of them."""
+        vectors, inputs = [], []
+        for start in range(0, len(texts), batch_size):
+            batch, tokens, words = self.encoder.tokenize_words(texts[start:start + batch_size], self.device)
+            states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
+            vector = pool(self.encoder.tuned_states(states, mask), mask)
+            numbers = self.model.numbers(tokens, words).to(self.device)
+            vectors.append(vector.cpu())
+            inputs.append(presence_inputs(vector, self.model.reading(states, mask.bool(), numbers)).cpu())
+        if not vectors:
+            width = self.encoder.hidden_size
+            return torch.zeros(0, width), torch.zeros(0, width + self.config.hidden)
+        return torch.cat(vectors), torch.cat(inputs)
 
     @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:

@@ -34,7 +34,7 @@ import torch.distributed as dist
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
-from orchestai_core.consensus_fit import fit, vectors_from_states
+from orchestai_core.consensus_fit import fit, readings_from_items
 from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
@@ -494,9 +494,8 @@ class Phase1Trainer:
         path = self.out_dir / BEST
         checkpoint = load_checkpoint(path)
         planner = Planner(checkpoint, str(self.device), consensus=False)
-        vectors = [vectors_from_states(planner.encoder, [item.tokens for item in items], planner.device)
-                   for items in (self.train_items, self.val_items)]
-        entry = fit(planner, vectors[0], self.val_examples, vectors[1])
+        train, validation = (readings_from_items(planner, items) for items in (self.train_items, self.val_items))
+        entry = fit(planner, train, self.val_examples, validation)
         save_checkpoint(replace(checkpoint, consensus=entry), path)
         table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
                  for k, v in entry["validation"].items()}

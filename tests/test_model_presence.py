@@ -61,3 +61,6 @@ def test_shapes_that_do_not_fit_are_refused():
         TypePresence(["a", "b"], torch.zeros(4, 3), torch.zeros(2))
     with pytest.raises(ValueError, match="3 vectors for 2 plans"):
         fit_presence(torch.zeros(3, 4), [["a"], ["b"]])
+    presence = TypePresence(["a", "b"], torch.zeros(4, 2), torch.zeros(2))
+    with pytest.raises(ValueError, match=r"reads 4 features of a request, got \(1, 3\)"):
+        presence.probabilities(torch.zeros(1, 3))

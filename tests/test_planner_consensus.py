@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+from orchestai_core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from orchestai_core.dag import Graph, find_cycle
 from orchestai_core.evaluate import aggregate, evaluate_planner, score
 from orchestai_core.examples import Example
@@ -85,7 +85,8 @@ def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint
                   sum(planner.index.plans[j]["types"] == planner.index.plans[i]["types"] for j in near[0]) == 1)
     wanted = sorted(set(planner.index.plans[target]["types"]))
     others = sorted({t for i in near[0] for t in planner.index.plans[i]["types"]} | set(alone) - set(wanted))
-    presence = TypePresence(wanted + others, torch.zeros(32, len(wanted) + len(others)),
+    width = planner.encoder.hidden_size + planner.config.hidden  # the index vector and the planner's reading
+    presence = TypePresence(wanted + others, torch.zeros(width, len(wanted) + len(others)),
                             torch.tensor([12.0] * len(wanted) + [-12.0] * len(others)))
     entry = {**checkpoint.consensus, "model_weight": 0.25, "k": 3, "presence_weight": 50.0,
              "presence": presence.to_dict()}
@@ -99,6 +100,36 @@ def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint
     # weight 0 in the checkpoint: the classifier is not read, even when kept
     save_checkpoint(replace(checkpoint, consensus={**entry, "presence_weight": 0.0}), forced)
     assert Planner.load(forced, "cpu").presence is None
+    # a classifier that reads another width of features than this planner gives is refused on loading
+    narrow = TypePresence(wanted, torch.zeros(width - 1, len(wanted)), torch.zeros(len(wanted)))
+    save_checkpoint(replace(checkpoint, consensus={**entry, "presence": narrow.to_dict()}), forced)
+    with pytest.raises(CheckpointError, match=f"reads {width - 1} features of a request, where this planner gives"):
+        Planner.load(forced, "cpu")
+
+
+def test_what_the_fit_reads_from_cached_states_is_what_the_planner_reads_from_text(tiny_checkpoint, checkpoint):
+    from orchestai_core.consensus_fit import readings_from_items
+    from orchestai_core.model.batching import Encoded
+
+    planner = Planner.load(tiny_checkpoint, "cpu", consensus=False)
+    texts = [p["instruction"] for p in checkpoint.train_plans[:6]]
+    vectors, inputs = planner.read(texts)
+    assert torch.allclose(vectors, planner.embed(texts), atol=1e-5)
+    assert inputs.shape == (6, planner.encoder.hidden_size + planner.config.hidden)
+    assert torch.equal(inputs[:, :planner.encoder.hidden_size], vectors)
+    assert torch.allclose(inputs[:, planner.encoder.hidden_size:].norm(dim=1), torch.ones(6), atol=1e-5)
+    items = []  # what the trainer caches: each instruction's frozen states and numbers, unpadded
+    for text in texts:
+        batch, tokens, words = planner.encoder.tokenize_words([text])
+        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
+                             [], [], []))
+    cached_vectors, cached_inputs = readings_from_items(planner, items)
+    assert torch.allclose(cached_vectors, vectors, atol=1e-5) and torch.allclose(cached_inputs, inputs, atol=1e-5)
+    # planning reads the same from its own decoding pass
+    batch, tokens, words = planner.encoder.tokenize_words(texts)
+    states = planner.encoder.frozen_states(**batch)
+    out = planner.model.generate(states, batch["attention_mask"].bool(), planner.model.numbers(tokens, words))
+    assert torch.allclose(out["reading"], inputs[:, planner.encoder.hidden_size:], atol=1e-5)
 
 
 def test_a_consensus_entry_from_before_validation_plans_and_presence_still_plans(tmp_path, checkpoint):

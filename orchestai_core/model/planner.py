@@ -116,12 +116,20 @@ class PlannerModel(nn.Module):
         return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals,
                 self.outcome(nodes, tokens, token_mask, emitted[:, :-1]))
 
+    @torch.inference_mode()
+    def reading(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
+        """B×H: the decomposer's pooled reading of each request (what it starts decoding from), normalised;
+        the type-presence classifier reads it beside the encoder's mean (`model/presence.py`)."""
+        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
+        pooled = self.decomposer.read(tokens, token_mask, numbers).pooled
+        return nn.functional.normalize(pooled.float(), dim=-1)
+
     @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
                  beam: int | None = None) -> dict[str, torch.Tensor]:
-        """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, and the outcome
-        model's success logits, log-cost and log-latency (B×N×W). `beam` plans are kept while decoding
-        (default: the config's; 1 = greedy)."""
+        """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, the outcome
+        model's success logits, log-cost and log-latency (B×N×W), and each request's `reading` (B×H).
+        `beam` plans are kept while decoding (default: the config's; 1 = greedy)."""
         tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
         request = self.decomposer.read(tokens, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
@@ -137,7 +145,8 @@ class PlannerModel(nn.Module):
         outcomes = self.outcome(nodes, tokens, token_mask, type_ids)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled),
-                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
+                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency,
+                "reading": nn.functional.normalize(request.pooled.float(), dim=-1)}  # as `reading` gives
 
     @torch.inference_mode()
     def follow(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,

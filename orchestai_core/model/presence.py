@@ -2,9 +2,11 @@
 
 The consensus vote (`model/consensus.py`) weighs whole plans: the model's and those of the nearest training
 requests. This classifier gives it a second opinion that is not tied to any one plan: for each type, the
-probability that a request's plan has at least one step of it, fitted on the training requests' vectors
-(the same mean-pooled, normalised encoder states the index keeps). A plan the classifier expects scores
-high on `expected_f1`, its node-F1 against a plan drawn from those probabilities.
+probability that a request's plan has at least one step of it, fitted on the training requests. It reads
+`presence_inputs`: the request's vector in the index (the encoder's mean-pooled states, normalised) beside
+the planner's own pooled reading of it (`PlannerModel.reading`, normalised), which training has shaped to
+tell the types apart. A plan the classifier expects scores high on `expected_f1`, its node-F1 against a
+plan drawn from those probabilities.
 
 Fitted at the end of training (`consensus_fit.py`) by L-BFGS on the L2-penalised log-loss, in double
 precision (a convex problem: the same data give the same weights); kept in the checkpoint's consensus entry.
@@ -23,6 +25,11 @@ STRENGTH = 0.01     # L2 penalty ½·STRENGTH·|W|² per request, beside each re
 ITERATIONS = 200    # L-BFGS iterations (a full batch each)
 
 
+def presence_inputs(vectors: torch.Tensor, readings: torch.Tensor) -> torch.Tensor:
+    """N×(E+H): what the classifier reads of each request, its index vector (N×E) and the planner's reading (N×H)."""
+    return torch.cat([vectors.float(), readings.float().to(vectors.device)], 1)
+
+
 @dataclass
 class TypePresence:
     """`types` (the classifier's columns), `weight` (E×T) and `bias` (T)."""
@@ -30,6 +37,11 @@ class TypePresence:
     types: list[str]
     weight: torch.Tensor
     bias: torch.Tensor
+
+    @property
+    def width(self) -> int:
+        """How many features of a request it reads."""
+        return self.weight.shape[0]
 
     def __post_init__(self) -> None:
         if self.weight.ndim != 2 or self.weight.shape[1] != len(self.types) or self.bias.shape != (len(self.types),):
@@ -40,7 +52,11 @@ class TypePresence:
 
     @torch.inference_mode()
     def probabilities(self, vectors: torch.Tensor) -> np.ndarray:
-        """B×T: per request vector (B×E), the probability that its plan has a step of each type."""
+        """B×T: per request's features (B×`width`, `presence_inputs`), the probability that its plan has a
+        step of each type."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.width:
+            raise ValueError(f"the type-presence classifier reads {self.width} features of a request, got "
+                             f"{tuple(vectors.shape)}")
         weight = self.weight.to(vectors.device, torch.float32)
         return torch.sigmoid(vectors.float() @ weight + self.bias.to(vectors.device, torch.float32)).cpu().numpy()
 
@@ -58,7 +74,7 @@ class TypePresence:
 
 def fit_presence(vectors: torch.Tensor, plans: Sequence[Sequence[str]], strength: float = STRENGTH,
                  iterations: int = ITERATIONS) -> TypePresence:
-    """The classifier of the types in `plans` (each plan's step types), one per vector (N×E)."""
+    """The classifier of the types in `plans` (each plan's step types), one per row of `vectors` (N×F)."""
     if vectors.ndim != 2 or vectors.shape[0] != len(plans):
         raise ValueError(f"fitting type presence needs one vector per plan: got {vectors.shape[0]} vectors "
                          f"for {len(plans)} plans")
