@@ -97,6 +97,18 @@ def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint
     plan = voted.plan(query)
     assert [s["type"] for s in plan["subtasks"]] == planner.index.plans[target]["types"]
     assert plan["meta"]["follows"] == planner.index.plans[target]["instruction"]
+    # and `orchestai eval` says the vote reads it
+    from click.testing import CliRunner
+
+    from orchestai_core.cli import main
+    from orchestai_core.export import write_jsonl
+    from orchestai_core.synth import generate_logs
+
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(3, seed=5), data)
+    text = CliRunner().invoke(main, ["eval", "--checkpoint", str(forced), "--data", str(data), "--device", "cpu"])
+    assert text.exit_code == 0, text.output
+    assert "nearest training plans vote; model weight 0.25, type-presence weight 50.0)" in text.output
     # weight 0 in the checkpoint: the classifier is not read, even when kept
     save_checkpoint(replace(checkpoint, consensus={**entry, "presence_weight": 0.0}), forced)
     assert Planner.load(forced, "cpu").presence is None
@@ -220,3 +232,25 @@ def test_cli_plan_and_eval_say_and_switch_consensus(tmp_path, checkpoint):
     alone = runner.invoke(main, ["eval", "--checkpoint", str(forced), "--data", str(data), "--json",
                                  "--no-consensus"])
     assert alone.exit_code == 0 and json.loads(alone.stdout)["consensus"]["model_weight"] is None
+
+
+def test_the_training_summary_and_log_say_what_the_fit_kept(tmp_path, tiny_encoder, capsys):
+    from planner_fixtures import tiny_model_config, tiny_train_config
+
+    from orchestai_core.synth import generate_logs
+    from orchestai_core.train import Phase1Trainer
+
+    trainer = Phase1Trainer(tiny_train_config(num_epochs=2), tiny_model_config(tiny_encoder), tmp_path, "cpu",
+                            progress=False)
+    trainer.setup([example_from_log(log) for log in generate_logs(40, seed=12)])
+    summary = trainer.train()["consensus"]
+    entry = load_checkpoint(tmp_path / "phase1_best_model.pth").consensus
+    assert summary["model_weight"] == entry["model_weight"] and summary["presence_weight"] == entry["presence_weight"]
+    kept = ConsensusSettings.from_dict(entry)
+    assert set(summary["validation"]) == set(entry["validation"]) and kept.label in summary["validation"]
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("consensus decoding: "))
+    if kept.on:
+        assert f"model weight {kept.model_weight}, presence weight {kept.presence_weight};" in line
+    else:
+        assert line.startswith("consensus decoding: off (the model alone plans validation best);")
+    assert f"{summary['validation'][kept.label]['node_f1']:.3f} as kept" in line
