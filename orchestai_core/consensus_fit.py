@@ -21,8 +21,8 @@ from orchestai_core.dag import Graph
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded
 from orchestai_core.model.consensus import K, fit_settings
-from orchestai_core.model.presence import fit_presence, presence_inputs
-from orchestai_core.model.retrieval import PlanIndex, pool
+from orchestai_core.model.presence import fit_presence
+from orchestai_core.model.retrieval import PlanIndex
 
 MAX_VALIDATION = 500  # validation logs planned to fit the weight
 BATCH = 64
@@ -33,21 +33,15 @@ def readings_from_items(planner, items: Sequence[Encoded]) -> tuple[torch.Tensor
     """(N×E index vectors, N×F type-presence inputs) of instructions from their cached frozen-encoder token
     states and numbers (`Encoded`), through the encoder's fine-tuned top layers if it has any: what
     `Planner.read` gives, without running the frozen layers again."""
-    device = planner.device
-    vectors, inputs = [], []
+    device, parts = planner.device, []
     for start in range(0, len(items), BATCH):
         part = items[start:start + BATCH]
         padded = pad_sequence([i.tokens.to(device).float() for i in part], batch_first=True)
         numbers = pad_sequence([i.numbers.to(device) for i in part], batch_first=True)
         mask = (torch.arange(padded.shape[1], device=device).unsqueeze(0)
-                < torch.tensor([i.tokens.shape[0] for i in part], device=device).unsqueeze(1))
-        vector = pool(planner.encoder.tuned_states(padded, mask.long()), mask.long())
-        vectors.append(vector.cpu())
-        inputs.append(presence_inputs(vector, planner.model.reading(padded, mask, numbers)).cpu())
-    if not vectors:
-        hidden = planner.encoder.hidden_size
-        return torch.zeros(0, hidden), torch.zeros(0, hidden + planner.config.hidden)
-    return torch.cat(vectors), torch.cat(inputs)
+                < torch.tensor([i.tokens.shape[0] for i in part], device=device).unsqueeze(1)).long()
+        parts.append(planner.readings(padded, mask, numbers))
+    return planner.stacked_readings(parts)
 
 
 def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],

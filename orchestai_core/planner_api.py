@@ -336,18 +336,28 @@ class Planner:
     @torch.inference_mode()
     def read(self, texts: list[str], batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
         """(N×E index vectors, N×F type-presence inputs) of instructions: what the consensus vote reads of them."""
-        vectors, inputs = [], []
+        parts = []
         for start in range(0, len(texts), batch_size):
             batch, tokens, words = self.encoder.tokenize_words(texts[start:start + batch_size], self.device)
-            states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
-            vector = pool(self.encoder.tuned_states(states, mask), mask)
-            numbers = self.model.numbers(tokens, words).to(self.device)
-            vectors.append(vector.cpu())
-            inputs.append(presence_inputs(vector, self.model.reading(states, mask.bool(), numbers)).cpu())
-        if not vectors:
+            parts.append(self.readings(self.encoder.frozen_states(**batch), batch["attention_mask"],
+                                       self.model.numbers(tokens, words).to(self.device)))
+        return self.stacked_readings(parts)
+
+    @torch.inference_mode()
+    def readings(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B×E index vectors, B×F type-presence inputs), on the CPU, from a batch's frozen-encoder states
+        (B×T×E), attention mask (B×T, 1 on tokens) and numbers (B×T×2), through the encoder's fine-tuned top
+        layers if it has any."""
+        vector = pool(self.encoder.tuned_states(states, mask), mask)
+        return vector.cpu(), presence_inputs(vector, self.model.reading(states, mask.bool(), numbers)).cpu()
+
+    def stacked_readings(self, parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The `readings` of several batches, one after the other (empty, of the right widths, for none)."""
+        if not parts:
             width = self.encoder.hidden_size
             return torch.zeros(0, width), torch.zeros(0, width + self.config.hidden)
-        return torch.cat(vectors), torch.cat(inputs)
+        return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
 
     @torch.inference_mode()
     def embed(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:

@@ -11,7 +11,7 @@ from torch import nn
 from orchestai_core.examples import Cut, Example, cuts
 from orchestai_core.model.batching import adjacency, workflow_inputs
 from orchestai_core.model.beam import check_beam
-from orchestai_core.model.decomposer import TaskDecomposer
+from orchestai_core.model.decomposer import Request, TaskDecomposer
 from orchestai_core.model.encoder import DEFAULT_ENCODER, InstructionEncoder
 from orchestai_core.model.graph import WorkflowGraph
 from orchestai_core.model.numerals import token_numbers
@@ -109,20 +109,27 @@ class PlannerModel(nn.Module):
         """Teacher-forced outputs from frozen-encoder states and the numbers the tokens write: logits of
         types (B×S×V), workers (B×N×W) and edges (B×N×N), expected type totals (B×S), and the outcome
         model's predictions for every worker on every node (OutcomePredictions, B×N×W)."""
-        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
-        request = self.decomposer.read(tokens, token_mask, numbers)
+        tokens, request = self._request(states, token_mask, numbers)
         type_logits, nodes, totals = self.decomposer(request, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
         return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals,
                 self.outcome(nodes, tokens, token_mask, emitted[:, :-1]))
 
+    def _request(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor
+                 ) -> tuple[torch.Tensor, Request]:
+        """The tokens at the planner's width (B×T×H) and the decomposer's reading of each request."""
+        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
+        return tokens, self.decomposer.read(tokens, token_mask, numbers)
+
+    @staticmethod
+    def _reading(request: Request) -> torch.Tensor:
+        return nn.functional.normalize(request.pooled.float(), dim=-1)
+
     @torch.inference_mode()
     def reading(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
         """B×H: the decomposer's pooled reading of each request (what it starts decoding from), normalised;
         the type-presence classifier reads it beside the encoder's mean (`model/presence.py`)."""
-        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
-        pooled = self.decomposer.read(tokens, token_mask, numbers).pooled
-        return nn.functional.normalize(pooled.float(), dim=-1)
+        return self._reading(self._request(states, token_mask, numbers)[1])
 
     @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
@@ -130,8 +137,7 @@ class PlannerModel(nn.Module):
         """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, the outcome
         model's success logits, log-cost and log-latency (B×N×W), and each request's `reading` (B×H).
         `beam` plans are kept while decoding (default: the config's; 1 = greedy)."""
-        tokens = self.tokens(self.encoder.tuned_states(states, token_mask), numbers)
-        request = self.decomposer.read(tokens, token_mask, numbers)
+        tokens, request = self._request(states, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
         beam = self.config.beam if beam is None else beam
         if beam > 1:
@@ -146,7 +152,7 @@ class PlannerModel(nn.Module):
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled),
                 "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency,
-                "reading": nn.functional.normalize(request.pooled.float(), dim=-1)}  # as `reading` gives
+                "reading": self._reading(request)}
 
     @torch.inference_mode()
     def follow(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
