@@ -1,13 +1,15 @@
 """Fitting consensus decoding (`model/consensus.py`) to a trained planner, at the end of its training.
 
 The training plans' vectors are pooled from the token states the trainer already cached (nothing is encoded
-twice); a type-presence classifier (`model/presence.py`) is fitted on them; the validation logs are planned
-by the model alone, each beside its nearest training plans, and the model weight and presence weight that
-plan them best are kept, or none (consensus off) when the model alone does best.
+twice); a type-presence classifier (`model/presence.py`) and a similarity (`model/similarity.py`) are fitted
+on them; the validation logs are planned by the model alone, each beside its nearest training plans by the
+plain cosine and by the learnt similarity, and the model weight, presence weight and similarity that plan
+them best are kept, or none (consensus off) when the model alone does best. The learnt similarity must plan
+them strictly better than the plain cosine to be kept.
 
 What the planner then reads learns from every log it was given: its index holds the validation plans beside
-the training plans, and the classifier, when the vote reads it, is fitted again on both with the same
-settings. What `fit` returns is the checkpoint's `consensus` entry.
+the training plans, and the classifier and the similarity, when the vote reads them, are fitted again on both
+with the same settings. What `fit` returns is the checkpoint's `consensus` entry.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from torch.nn.utils.rnn import pad_sequence
 from orchestai_core.dag import Graph
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded
-from orchestai_core.model.consensus import K, fit_settings
-from orchestai_core.model.presence import fit_presence
+from orchestai_core.model.consensus import K_LEARNED, SHARPNESS, SHARPNESS_LEARNED, K, fit_settings, planning_value
+from orchestai_core.model.presence import TypePresence, fit_presence
 from orchestai_core.model.retrieval import PlanIndex
+from orchestai_core.model.similarity import fit_similarity
 
 MAX_VALIDATION = 500  # validation logs planned to fit the weight
 BATCH = 64
@@ -47,35 +50,56 @@ def readings_from_items(planner, items: Sequence[Encoded]) -> tuple[torch.Tensor
 def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],
         validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
     """The `consensus` entry of `planner`'s checkpoint: the vectors (fp16) of its training plans and then of
-    `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier when
-    the settings read it, and each setting's validation metrics. `train` and `validation_readings` are the
-    requests' (index vectors, type-presence inputs), as `readings_from_items` or `Planner.read` give (the
-    latter is run when `validation_readings` is None). `planner` must have been loaded with consensus off."""
+    `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier and
+    the learnt similarity when the settings read them, and each setting's validation metrics. `train` and
+    `validation_readings` are the requests' (index vectors, type-presence inputs), as `readings_from_items` or
+    `Planner.read` give (the latter is run when `validation_readings` is None). `planner` must have been loaded
+    with consensus off."""
     if planner.consensus.on:
         raise ValueError("fit consensus on a planner loaded with consensus=False: it must plan alone")
     validation = list(validation)
     train_vectors, train_inputs = train
     validation_vectors, validation_inputs = (planner.read([e.instruction for e in validation])
                                              if validation_readings is None else validation_readings)
-    index = PlanIndex(train_vectors, planner.train_plans)
     train_types = [p["types"] for p in planner.train_plans]
     presence = fit_presence(train_inputs, train_types)
+    similarity = fit_similarity(train_vectors, train_types)
     examples = validation[:MAX_VALIDATION]
     texts = [e.instruction for e in examples]
     model_plans = [d.graph for d in planner.decode_batch(texts)] if texts else []
     vectors = validation_vectors[:len(examples)]
-    indices, sims = index.nearest(vectors, K) if texts else ([], [])
-    neighbours = [[index.graphs[i] for i in near] for near in indices]
     expected = presence.probabilities(validation_inputs[:len(examples)]) if texts else []
-    scores = [presence.scores([plan, *near], row) for plan, near, row in zip(model_plans, neighbours, expected)]
     gold = [Graph(e.types, e.workers, e.parents) for e in examples]
-    settings, table = fit_settings(model_plans, neighbours, sims, gold, scores)
+    plain = PlanIndex(train_vectors, planner.train_plans)
+    learnt = PlanIndex(similarity.project(train_vectors), planner.train_plans)
+    near, sims, scores = _candidates(plain, vectors, K, model_plans, presence, expected)
+    settings, table = fit_settings(model_plans, near, sims, gold, scores, k=K, sharpness=SHARPNESS)
+    near, sims, scores = _candidates(learnt, similarity.project(vectors), K_LEARNED, model_plans, presence, expected)
+    other, other_table = fit_settings(model_plans, near, sims, gold, scores, k=K_LEARNED,
+                                      sharpness=SHARPNESS_LEARNED, learned=True)
+    if other.on and planning_value(other_table[other.label]) > planning_value(table[settings.label]) + 1e-9:
+        settings = other
+    table |= other_table
     validation_plans = [{"id": e.id, "instruction": e.instruction, "types": e.types, "workers": e.workers,
                          "parents": e.parents} for e in validation]
     every_vector = torch.cat([train_vectors, validation_vectors.to(train_vectors.device)])
-    kept = None
+    every_types = train_types + [e.types for e in validation]
+    kept_presence = kept_similarity = None
     if settings.on and settings.presence_weight:
         every_input = torch.cat([train_inputs, validation_inputs.to(train_inputs.device)])
-        kept = fit_presence(every_input, train_types + [e.types for e in validation]).to_dict()
-    return {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept,
-            **settings.to_dict(), "validation": table}
+        kept_presence = fit_presence(every_input, every_types).to_dict()
+    if settings.learned:
+        kept_similarity = fit_similarity(every_vector, every_types).to_dict()
+    return {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept_presence,
+            "similarity": kept_similarity, **settings.to_dict(), "validation": table}
+
+
+def _candidates(index: PlanIndex, queries: torch.Tensor, k: int, model_plans: Sequence[Graph],
+                presence: TypePresence, expected) -> tuple[list, list, list]:
+    """(neighbours, similarities, type-presence scores of [model plan, *neighbours]) of each validation log."""
+    if not model_plans:
+        return [], [], []
+    indices, sims = index.nearest(queries, k)
+    neighbours = [[index.graphs[i] for i in near] for near in indices]
+    scores = [presence.scores([plan, *near], row) for plan, near, row in zip(model_plans, neighbours, expected)]
+    return neighbours, sims, scores

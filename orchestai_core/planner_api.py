@@ -25,10 +25,12 @@ plan a p_success. `meta.selection` says how the workers were chosen:
 
 Consensus decoding (`model/consensus.py`): when the checkpoint's training found it plans its validation logs
 better, the model's plan and the plans of the nearest training requests vote and the plan most agreed on is
-kept (with the type-presence classifier's opinion, `model/presence.py`, when the fit found it helps);
+kept (with the type-presence classifier's opinion, `model/presence.py`, and neighbours by the similarity
+learnt from the plans, `model/similarity.py`, when the fit found they help);
 `meta.follows` then names the training request whose plan it is (its workers are still chosen for this
 instruction). `Planner.load(…, consensus=False)` keeps the model's plans as decoded. The index the vote and
-the nearest-neighbour baseline read holds every log the planner learnt from, its validation logs included;
+the nearest-neighbour baseline read holds every log the planner learnt from, its validation logs included
+(the baseline compares requests by the plain cosine, always);
 an evaluation leaves each log it plans out of that log's own vote (`decode_batch(…, leave_out=ids)`).
 
 Allowed workers: a step of type t may go to the workers that ran a step of type t in the planner's
@@ -58,6 +60,7 @@ from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
 from orchestai_core.model.retrieval import PlanIndex, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
+from orchestai_core.model.similarity import LearnedSimilarity
 from orchestai_core.model.vocab import UNK, Vocab
 from orchestai_core.outcomes.selection import Selection, choose_workers, pessimistic_success
 from orchestai_core.plan_stats import PlanStats
@@ -102,6 +105,10 @@ class Planner:
         self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus, self.presence = self._consensus(checkpoint, consensus)
+        self.similarity = self._similarity(checkpoint)
+        # what the vote reads neighbours from: the index under the learnt similarity when it reads one
+        self.vote_index = (self.index if self.similarity is None
+                           else PlanIndex(self.similarity.project(self.index.vectors), self.index.plans))
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()
@@ -171,6 +178,19 @@ class Planner:
             raise ValueError(f"its type-presence classifier reads {presence.width} features of a request, where "
                              f"this planner gives {self.encoder.hidden_size + self.config.hidden}")
         return index, settings, presence
+
+    def _similarity(self, checkpoint: Checkpoint) -> LearnedSimilarity | None:
+        """The similarity learnt from the plans (`model/similarity.py`) when the vote reads it, else None."""
+        if not self.consensus.on or not self.consensus.learned:
+            return None
+        saved = (checkpoint.consensus or {}).get("similarity")
+        if saved is None:
+            raise ValueError("its consensus settings read a similarity learnt from the plans, which it does not hold")
+        similarity = LearnedSimilarity.from_dict(saved)
+        if similarity.width != self.index.vectors.shape[1]:
+            raise ValueError(f"its learnt similarity reads vectors of width {similarity.width}, where its index "
+                             f"holds vectors of width {self.index.vectors.shape[1]}")
+        return similarity
 
     def _type_runs(self, train_plans: list[dict]) -> dict[str, np.ndarray]:
         """Per type, how many steps of that type the training logs ran on each worker (k counts)."""
@@ -304,7 +324,10 @@ class Planner:
         """Consensus decoding: replace, in place, the decoded plans that lose the vote by the training plan
         that wins it, with the selector's and the outcome model's outputs for this instruction."""
         vectors = pool(self.encoder.tuned_states(states, mask), mask)
-        indices, sims = self.index.nearest(vectors, self.consensus.k, leave_out)
+        learnt = self.consensus.learned and self.similarity is not None
+        index = self.vote_index if learnt else self.index
+        indices, sims = index.nearest(self.similarity.project(vectors) if learnt else vectors, self.consensus.k,
+                                      leave_out)
         expected = None
         if self.presence is not None:  # `readings`: the planner's own (generate's), on the CPU
             expected = self.presence.probabilities(presence_inputs(vectors.cpu(), readings))

@@ -501,10 +501,12 @@ class Phase1Trainer:
                  for k, v in entry["validation"].items()}
         settings = ConsensusSettings.from_dict(entry)
         verdict = ("off (the model alone plans validation best)" if not settings.on
-                   else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}")
+                   else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}"
+                        + (", neighbours by the learnt similarity" if settings.learned else ""))
         self._say(f"consensus decoding: {verdict}; validation node-F1 {table['off']['node_f1']:.3f} by the model "
                   f"alone, {table[settings.label]['node_f1']:.3f} as kept")
         return {"model_weight": settings.model_weight, "presence_weight": settings.presence_weight,
+                "learned_similarity": settings.learned,
                 "validation": table}
 
     def _say(self, line: str) -> None:

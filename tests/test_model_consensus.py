@@ -78,7 +78,10 @@ def test_settings_refuse_what_cannot_vote(fields, message):
 def test_settings_round_trip_through_a_dict():
     settings = ConsensusSettings(0.4, k=7, sharpness=12.5, presence_weight=0.8)
     assert ConsensusSettings.from_dict(settings.to_dict()) == settings
+    learned = ConsensusSettings(0.25, k=20, sharpness=40.0, learned=True)
+    assert ConsensusSettings.from_dict(learned.to_dict()) == learned
     assert ConsensusSettings.from_dict({"model_weight": 0.4}).presence_weight == 0.0  # fitted before presence
+    assert not ConsensusSettings.from_dict({"model_weight": 0.4}).learned  # fitted before the learnt similarity
     assert not ConsensusSettings.from_dict({"model_weight": None}).on
 
 
@@ -156,9 +159,22 @@ def test_fit_tries_presence_weights_only_with_scores_and_keeps_one_only_when_it_
     assert settings.presence_weight == 0.0
 
 
+def test_a_fit_under_the_learnt_similarity_says_so_in_its_settings_and_labels():
+    gold = [TRANSCRIBE_THEN_MAIL, TRANSCRIBE_THEN_MAIL]
+    model_plans = [SEARCH_THEN_MAIL, SEARCH_THEN_MAIL]
+    neighbours = [[TRANSCRIBE_THEN_MAIL] * 3] * 2
+    settings, table = fit_settings(model_plans, neighbours, [[0.9] * 3] * 2, gold, k=3, sharpness=40.0, learned=True)
+    assert settings == ConsensusSettings(0.25, 3, 40.0, learned=True)
+    assert set(table) == {"off", "0.25 learned", "0.4 learned", "0.6 learned"}  # off is off, whatever the similarity
+    # and when the model alone plans best, off is kept, not "learned"
+    settings, _ = fit_settings(gold, neighbours, [[0.9] * 3] * 2, gold, learned=True)
+    assert not settings.on and not settings.learned
+
+
 def test_settings_label_names_the_weights():
     assert ConsensusSettings(None).label == "off"
     assert ConsensusSettings(0.4).label == "0.4"
     assert ConsensusSettings(0.4, presence_weight=0.8).label == "0.4 presence 0.8"
+    assert ConsensusSettings(0.4, presence_weight=0.8, learned=True).label == "0.4 presence 0.8 learned"
     with pytest.raises(ValueError, match="presence_weight must be >= 0"):
         ConsensusSettings(0.4, presence_weight=-1.0)

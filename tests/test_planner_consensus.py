@@ -12,6 +12,8 @@ from orchestai_core.evaluate import aggregate, evaluate_planner, score
 from orchestai_core.examples import Example
 from orchestai_core.model.consensus import ConsensusSettings
 from orchestai_core.model.presence import TypePresence
+from orchestai_core.model.retrieval import PlanIndex
+from orchestai_core.model.similarity import LearnedSimilarity
 from orchestai_core.planner_api import Planner
 from orchestai_core.training_data import example_from_log
 
@@ -31,13 +33,16 @@ def test_training_fits_consensus_and_keeps_one_vector_per_plan_learnt_from(check
     assert entry["vectors"].shape == (n, 32)  # the tiny encoder's width
     assert torch.allclose(entry["vectors"].float().norm(dim=1), torch.ones(n), atol=1e-2)
     weights = ("0.25", "0.4", "0.6")
-    assert set(entry["validation"]) == {"off", *weights, *(f"{w} presence {p}" for w in weights
-                                                           for p in (0.2, 0.4, 0.8))}
+    plain = {*weights, *(f"{w} presence {p}" for w in weights for p in (0.2, 0.4, 0.8))}
+    # each setting by the plain cosine and by the similarity learnt from the plans
+    assert set(entry["validation"]) == {"off", *plain, *(f"{label} learned" for label in plain)}
     best = max(entry["validation"].values(), key=lambda m: m["node_f1"] + m["edge_f1"])
     kept = entry["validation"][ConsensusSettings.from_dict(entry).label]
     assert kept["node_f1"] + kept["edge_f1"] == pytest.approx(best["node_f1"] + best["edge_f1"])
     # the classifier is kept only when the vote reads it
     assert (entry["presence"] is not None) == bool(entry["model_weight"] is not None and entry["presence_weight"])
+    # and the learnt similarity only when the vote's neighbours are its
+    assert (entry["similarity"] is not None) == bool(entry["model_weight"] is not None and entry["learned"])
 
 
 def test_the_index_holds_the_validation_plans_and_an_evaluation_leaves_each_log_out_of_its_own_vote(
@@ -157,6 +162,62 @@ def test_a_consensus_entry_from_before_validation_plans_and_presence_still_plans
     assert planner.plan(checkpoint.train_plans[1]["instruction"])["subtasks"]
 
 
+def test_a_vote_under_the_learnt_similarity_reads_its_neighbours_and_the_baseline_keeps_the_plain_cosine(
+        tmp_path, checkpoint):
+    width = checkpoint.consensus["vectors"].shape[1]
+    similarity = LearnedSimilarity(torch.randn(width, width, generator=torch.Generator().manual_seed(0)))
+    entry = {**checkpoint.consensus, "model_weight": 0.0, "k": 1, "presence_weight": 0.0, "learned": True,
+             "similarity": similarity.to_dict()}
+    learnt = tmp_path / "learnt.pth"
+    save_checkpoint(replace(checkpoint, consensus=entry), learnt)
+    planner = Planner.load(learnt, "cpu")
+    assert planner.consensus.learned and torch.equal(planner.similarity.matrix, similarity.matrix)
+    plans = checkpoint.consensus["validation_plans"] + checkpoint.train_plans[:20]
+    texts, ids = [p["instruction"] for p in plans], [p["id"] for p in plans]
+    vectors = planner.embed(texts)
+    learnt_index = PlanIndex(similarity.project(planner.index.vectors), planner.index.plans)
+    by_learnt, _ = learnt_index.nearest(similarity.project(vectors), 1, ids)
+    by_cosine, _ = planner.index.nearest(vectors, 1, ids)
+    wanted = [planner.index.plans[row[0]]["instruction"] for row in by_learnt]
+    plain = [planner.index.plans[row[0]]["instruction"] for row in by_cosine]
+    assert wanted != plain  # this map picks other neighbours than the plain cosine for some requests
+    # weight 0 and one neighbour: each plan follows its nearest neighbour's by the learnt similarity
+    assert [d.follows for d in planner.decode_batch(texts, leave_out=ids)] == wanted
+    # the nearest-neighbour baseline copies by the plain cosine
+    examples = [Example(p["id"], p["instruction"], None, p["types"], p["workers"], p["parents"]) for p in plans]
+    baseline = evaluate_planner(planner, examples)["baseline"]
+    copied = aggregate([score(planner.index.graphs[row[0]], Graph(e.types, e.workers, e.parents))
+                        for row, e in zip(by_cosine, examples)])
+    assert baseline["node_f1"] == pytest.approx(copied["node_f1"])
+    # `orchestai eval` says which similarity the vote reads
+    from click.testing import CliRunner
+
+    from orchestai_core.cli import main
+    from orchestai_core.export import write_jsonl
+    from orchestai_core.synth import generate_logs
+
+    data = tmp_path / "logs.jsonl"
+    write_jsonl(generate_logs(3, seed=5), data)
+    text = CliRunner().invoke(main, ["eval", "--checkpoint", str(learnt), "--data", str(data), "--device", "cpu"])
+    assert text.exit_code == 0, text.output
+    assert "its 1 nearest by the similarity learnt from the plans training plans vote" in text.output
+
+
+def test_a_learnt_similarity_that_is_missing_or_of_another_width_is_refused(tmp_path, checkpoint):
+    width = checkpoint.consensus["vectors"].shape[1]
+    entry = {**checkpoint.consensus, "model_weight": 0.25, "learned": True, "similarity": None}
+    broken = tmp_path / "broken.pth"
+    save_checkpoint(replace(checkpoint, consensus=entry), broken)
+    with pytest.raises(CheckpointError, match="read a similarity learnt from the plans, which it does not hold"):
+        Planner.load(broken, "cpu")
+    assert not Planner.load(broken, "cpu", consensus=False).consensus.on  # planning alone does not read it
+    narrow = LearnedSimilarity(torch.eye(width - 1)).to_dict()
+    save_checkpoint(replace(checkpoint, consensus={**entry, "similarity": narrow}), broken)
+    with pytest.raises(CheckpointError, match=f"reads vectors of width {width - 1}, where its index holds vectors "
+                                              f"of width {width}"):
+        Planner.load(broken, "cpu")
+
+
 def test_the_kept_vectors_are_the_planners_own_embeddings_of_the_training_requests(tiny_checkpoint, checkpoint):
     planner = Planner.load(tiny_checkpoint, "cpu")
     texts = [p["instruction"] for p in checkpoint.train_plans[:8]]
@@ -249,8 +310,10 @@ def test_the_training_summary_and_log_say_what_the_fit_kept(tmp_path, tiny_encod
     kept = ConsensusSettings.from_dict(entry)
     assert set(summary["validation"]) == set(entry["validation"]) and kept.label in summary["validation"]
     line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("consensus decoding: "))
+    assert summary["learned_similarity"] == kept.learned
     if kept.on:
-        assert f"model weight {kept.model_weight}, presence weight {kept.presence_weight};" in line
+        learnt = ", neighbours by the learnt similarity" if kept.learned else ""
+        assert f"model weight {kept.model_weight}, presence weight {kept.presence_weight}{learnt};" in line
     else:
         assert line.startswith("consensus decoding: off (the model alone plans validation best);")
     assert f"{summary['validation'][kept.label]['node_f1']:.3f} as kept" in line

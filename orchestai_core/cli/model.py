@@ -309,7 +309,8 @@ def _consensus_words(settings) -> str:
     if not settings.on:
         return "off (the model's plans as decoded)"
     presence = (f", type-presence weight {settings.presence_weight}" if settings.presence_weight else "")
-    return (f"on (the model's plan and its {settings.k} nearest training plans vote; model weight "
+    nearest = "nearest by the similarity learnt from the plans" if settings.learned else "nearest"
+    return (f"on (the model's plan and its {settings.k} {nearest} training plans vote; model weight "
             f"{settings.model_weight}{presence})")
 
 

@@ -12,9 +12,14 @@ by its expected node-F1 against the types the request is expected to need, and `
 is added to the candidate's (normalised) weighted agreement. It separates neighbours whose plans split the vote
 by what the request itself reads like, not by any one training plan.
 
-`model_weight` and `presence_weight` are fitted on the validation logs at the end of training (`fit_settings`):
-where the model alone plans best there, `model_weight` is `None` and consensus is off. Pure functions over
-`Graph`s, similarities and scores.
+Which requests count as nearest is either the encoder's plain cosine or a similarity learnt from the training
+plans (`model/similarity.py`; `learned`): it ranks neighbours by how alike their plans are, so more of them
+are worth a vote, and the vote reads more of them (`K_LEARNED`) and weighs them more sharply by similarity
+(`SHARPNESS_LEARNED`).
+
+`model_weight`, `presence_weight` and the similarity are fitted on the validation logs at the end of training
+(`fit_settings`, once per similarity): where the model alone plans best there, `model_weight` is `None` and
+consensus is off. Pure functions over `Graph`s, similarities and scores.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ K = 10                             # training plans that vote
 SHARPNESS = 20.0                   # how fast a neighbour's vote falls with its distance (cosine similarity)
 MODEL_WEIGHTS = (0.25, 0.4, 0.6)   # tried at the end of training, beside off
 PRESENCE_WEIGHTS = (0.2, 0.4, 0.8)  # tried with each model weight, beside 0 (when a presence classifier is fitted)
+K_LEARNED = 20                     # training plans that vote under the learnt similarity
+SHARPNESS_LEARNED = 40.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class ConsensusSettings:
     k: int = K
     sharpness: float = SHARPNESS
     presence_weight: float = 0.0   # of the type-presence score beside the agreement (0 = plans vote alone)
+    learned: bool = False          # neighbours by the similarity learnt from the plans, not the plain cosine
 
     def __post_init__(self) -> None:
         if self.model_weight is not None and not self.model_weight >= 0:
@@ -63,14 +71,16 @@ class ConsensusSettings:
     @classmethod
     def from_dict(cls, data: dict) -> ConsensusSettings:
         return cls(data.get("model_weight"), int(data.get("k", K)), float(data.get("sharpness", SHARPNESS)),
-                   float(data.get("presence_weight", 0.0)))
+                   float(data.get("presence_weight", 0.0)), bool(data.get("learned", False)))
 
     @property
     def label(self) -> str:
-        """How the fit's table names these settings: "off", the model weight, and the presence weight if any."""
+        """How the fit's table names these settings: "off", the model weight, the presence weight if any, and
+        "learned" under the learnt similarity."""
         if not self.on:
             return "off"
-        return str(self.model_weight) + (f" presence {self.presence_weight}" if self.presence_weight else "")
+        return (str(self.model_weight) + (f" presence {self.presence_weight}" if self.presence_weight else "")
+                + (" learned" if self.learned else ""))
 
 
 def agreement(a: Graph, b: Graph) -> float:
@@ -140,11 +150,12 @@ def fit_settings(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Gra
                  similarities: Sequence[Sequence[float]], gold: Sequence[Graph],
                  presence: Sequence[Sequence[float]] | None = None, weights: Sequence[float] = MODEL_WEIGHTS,
                  presence_weights: Sequence[float] = PRESENCE_WEIGHTS, k: int = K,
-                 sharpness: float = SHARPNESS) -> tuple[ConsensusSettings, dict[str, dict]]:
+                 sharpness: float = SHARPNESS, learned: bool = False) -> tuple[ConsensusSettings, dict[str, dict]]:
     """The settings that plan `gold` best (mean of node-F1 and edge-F1), and the metrics of each (keyed by
     `ConsensusSettings.label`): off, or one of `weights`, each alone and, when `presence` gives the scores of
     every validation log's [model plan, *neighbours], with each of `presence_weights`. Off wins ties, then
-    the plans' vote alone: each addition must earn its place."""
+    the plans' vote alone: each addition must earn its place. `learned`: the neighbours are those of the
+    learnt similarity (the settings say so)."""
     table: dict[str, dict] = {}
     best, best_value = ConsensusSettings(None, k, sharpness), None
     # what the candidates agree on does not depend on the weights: worked out once per validation log
@@ -153,14 +164,19 @@ def fit_settings(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Gra
     for weight in (None, *weights):
         extra = () if weight is None or presence is None else tuple(presence_weights)
         for presence_weight in (0.0, *extra):
-            settings = ConsensusSettings(weight, k, sharpness, presence_weight)
+            settings = ConsensusSettings(weight, k, sharpness, presence_weight, learned and weight is not None)
             kept = []
             for plan, near, sims, matrix, score_row in zip(model_plans, neighbours, similarities, matrices, scores):
                 pick = choose(plan, near[:k], sims[:k], settings, matrix, score_row)
                 kept.append(plan if pick is None else near[pick])
             metrics = aggregate([score(p, g) for p, g in zip(kept, gold)])
             table[settings.label] = metrics
-            value = (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0
+            value = planning_value(metrics)
             if best_value is None or value > best_value + 1e-9:
                 best, best_value = settings, value
     return best, table
+
+
+def planning_value(metrics: dict) -> float:
+    """What the fit maximises of a setting's validation metrics: the mean of node-F1 and edge-F1."""
+    return (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0
