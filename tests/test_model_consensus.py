@@ -171,6 +171,15 @@ def test_a_fit_under_the_learnt_similarity_says_so_in_its_settings_and_labels():
     assert not settings.on and not settings.learned
 
 
+def test_settings_describe_themselves_in_words():
+    assert ConsensusSettings(None).describe() == "off (the model's plans as decoded)"
+    assert ConsensusSettings(0.4, k=10).describe() == \
+        "on (the model's plan and its 10 nearest training plans vote; model weight 0.4)"
+    assert ConsensusSettings(0.25, k=20, presence_weight=0.2, learned=True).describe() == (
+        "on (the model's plan and its 20 nearest training plans vote, nearest by the similarity learnt from the "
+        "plans; model weight 0.25, type-presence weight 0.2)")
+
+
 def test_settings_label_names_the_weights():
     assert ConsensusSettings(None).label == "off"
     assert ConsensusSettings(0.4).label == "0.4"

@@ -200,7 +200,7 @@ def test_a_vote_under_the_learnt_similarity_reads_its_neighbours_and_the_baselin
     write_jsonl(generate_logs(3, seed=5), data)
     text = CliRunner().invoke(main, ["eval", "--checkpoint", str(learnt), "--data", str(data), "--device", "cpu"])
     assert text.exit_code == 0, text.output
-    assert "its 1 nearest by the similarity learnt from the plans training plans vote" in text.output
+    assert "its 1 nearest training plans vote, nearest by the similarity learnt from the plans;" in text.output
 
 
 def test_a_learnt_similarity_that_is_missing_or_of_another_width_is_refused(tmp_path, checkpoint):

@@ -178,7 +178,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
     if consensus is not None:
-        click.echo(f"consensus decoding: {_consensus_words(consensus)}")
+        click.echo(f"consensus decoding: {consensus.describe()}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
     if set(result["per_template"]) != {NO_TEMPLATE}:
@@ -303,15 +303,6 @@ def _policy_lines(report) -> list[str]:
 
 def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}"
-
-
-def _consensus_words(settings) -> str:
-    if not settings.on:
-        return "off (the model's plans as decoded)"
-    presence = (f", type-presence weight {settings.presence_weight}" if settings.presence_weight else "")
-    nearest = "nearest by the similarity learnt from the plans" if settings.learned else "nearest"
-    return (f"on (the model's plan and its {settings.k} {nearest} training plans vote; model weight "
-            f"{settings.model_weight}{presence})")
 
 
 def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,

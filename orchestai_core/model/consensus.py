@@ -73,6 +73,15 @@ class ConsensusSettings:
         return cls(data.get("model_weight"), int(data.get("k", K)), float(data.get("sharpness", SHARPNESS)),
                    float(data.get("presence_weight", 0.0)), bool(data.get("learned", False)))
 
+    def describe(self) -> str:
+        """These settings in words, as `orchestai eval` and the Evaluate page say them."""
+        if not self.on:
+            return "off (the model's plans as decoded)"
+        learnt = ", nearest by the similarity learnt from the plans" if self.learned else ""
+        presence = f", type-presence weight {self.presence_weight}" if self.presence_weight else ""
+        return (f"on (the model's plan and its {self.k} nearest training plans vote{learnt}; model weight "
+                f"{self.model_weight}{presence})")
+
     @property
     def label(self) -> str:
         """How the fit's table names these settings: "off", the model weight, the presence weight if any, and

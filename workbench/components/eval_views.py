@@ -45,6 +45,8 @@ def metrics_view(report: EvaluationReport) -> None:
                f"{md_escape(report.checkpoint)} · {report.seconds:.1f} s")
     st.dataframe(pd.DataFrame(metrics_rows(report)), hide_index=True, key="eval_metrics",
                  column_config={"model": PERCENT, "nearest-neighbour baseline": PERCENT})
+    if report.consensus:  # whether the planner's figures are its model's plans or the vote's
+        st.caption(f"Consensus decoding: {md_escape(report.consensus)}")
     for cut in report.cut:  # logs the planner could not read or plan whole
         st.warning(md_escape(cut), icon=":material/content_cut:")
     raw = report.metrics.get("raw_acyclic")

@@ -159,6 +159,7 @@ class EvaluationReport:
     cut: list[str] = field(default_factory=list)  # what of the dataset the planner could not take whole
     policy: PolicyReport | None = None  # off-policy estimates of the outcome model's worker selection
     policy_note: str | None = None      # why there are none
+    consensus: str | None = None        # the planner's consensus decoding, in words (None: a planner without)
 
 
 class EvaluationJob:
@@ -230,8 +231,10 @@ class EvaluationJob:
             baseline, cut = metrics.pop("baseline"), metrics.pop("cut")
             self.phase = "off-policy"
             policy, note = self._policy()
+            consensus = getattr(self.planner, "consensus", None)  # a stand-in planner (tests) may have none
             self.report = EvaluationReport(self.checkpoint, self.dataset, metrics, baseline, cases,
-                                           time.perf_counter() - began, cut, policy, note)
+                                           time.perf_counter() - began, cut, policy, note,
+                                           consensus and consensus.describe())
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         finally:
