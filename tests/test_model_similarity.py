@@ -99,3 +99,18 @@ def test_shapes_are_checked_with_what_was_expected():
         LearnedSimilarity(torch.zeros(6, 5))
     with pytest.raises(ValueError, match=r"reads vectors of width 6, got \(10, 5\)"):
         LearnedSimilarity(torch.eye(6)).project(vectors[:, :5])
+
+
+def test_past_its_cap_it_learns_from_a_seeded_sample(monkeypatch):
+    import orchestai_core.model.similarity as similarity_module
+
+    vectors, plans = _requests(80, seed=8)
+    compared = []
+    agreement = similarity_module.plan_agreement
+    monkeypatch.setattr(similarity_module, "plan_agreement", lambda p: compared.append(len(p)) or agreement(p))
+    whole = fit_similarity(vectors, plans)
+    monkeypatch.setattr(similarity_module, "MAX_REQUESTS", 50)
+    first, second = fit_similarity(vectors, plans), fit_similarity(vectors, plans)
+    assert compared == [80, 50, 50]  # every pair of the sample's plans, never of all 80
+    assert torch.equal(first.matrix, second.matrix) and not torch.equal(first.matrix, whole.matrix)
+    assert first.project(vectors).shape == (80, 6)  # and it maps every request

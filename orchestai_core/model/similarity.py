@@ -6,7 +6,9 @@ read apart and need the same. This learns a linear map of the vectors, E×E, und
 training requests follows how much their plans agree: for each request, the softmax of its similarities to
 the others (temperature `TEMPERATURE`) is fitted to the softmax of their plans' node-F1 with its own plan
 (temperature `TARGET_TEMPERATURE`), a listwise cross-entropy over mini-batches of anchors against every
-training request. The map starts as the identity (the plain cosine) and takes `EPOCHS` passes of Adam.
+training request. The map starts as the identity (the plain cosine) and takes `EPOCHS` passes of Adam. Past
+`MAX_REQUESTS` requests it learns from a seeded sample of them: every step compares its anchors with all the
+requests learnt from, and the plans' agreement is held for every pair of them.
 
 The nearest-neighbour baseline keeps the plain cosine: it is the copy of the nearest example that a learned
 planner must beat, with nothing learnt. The vote reads the learnt one when the fit at the end of training
@@ -27,6 +29,7 @@ EPOCHS = 10
 BATCH = 256                # anchors per step, each against every training request
 LEARNING_RATE = 1e-3
 SEED = 0
+MAX_REQUESTS = 5_000       # learnt from a seeded sample of this many at most: each step reads every one of them
 
 
 @dataclass
@@ -87,13 +90,16 @@ def fit_similarity(vectors: torch.Tensor, plans: Sequence[Sequence[str]], epochs
     n, width = vectors.shape
     if n < 2:
         return LearnedSimilarity(torch.eye(width))
+    generator = torch.Generator().manual_seed(seed)
     with torch.inference_mode(False), torch.enable_grad():  # the vectors may come from inference: copied
         x = vectors.detach().to("cpu", torch.float32).clone()
+        if n > MAX_REQUESTS:
+            sample = torch.randperm(n, generator=generator)[:MAX_REQUESTS].sort().values
+            x, plans, n = x[sample], [plans[i] for i in sample.tolist()], MAX_REQUESTS
         matrix = torch.nn.Parameter(torch.eye(width))
         targets = plan_agreement(plans)
         itself = torch.eye(n, dtype=torch.bool)
         optimiser = torch.optim.Adam([matrix], lr=LEARNING_RATE)
-        generator = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
             order = torch.randperm(n, generator=generator)
             for start in range(0, n, BATCH):
