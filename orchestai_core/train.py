@@ -505,9 +505,7 @@ class Phase1Trainer:
                         + (", neighbours by the learnt similarity" if settings.learned else ""))
         self._say(f"consensus decoding: {verdict}; validation node-F1 {table['off']['node_f1']:.3f} by the model "
                   f"alone, {table[settings.label]['node_f1']:.3f} as kept")
-        return {"model_weight": settings.model_weight, "presence_weight": settings.presence_weight,
-                "learned_similarity": settings.learned,
-                "validation": table}
+        return {**settings.to_dict(), "validation": table}
 
     def _say(self, line: str) -> None:
         """A line for the run's log (stderr), from the main process only."""

@@ -155,6 +155,27 @@ def test_the_monitor_says_when_a_run_ended_early_for_lack_of_progress(workbench)
     assert any("ended early after epoch 30: the validation loss had stopped improving" in c.value for c in at.caption)
 
 
+def test_the_monitor_says_what_the_consensus_fit_kept(workbench):
+    store, _ = workbench
+    run_id = store.runs.create({"tiny": True})
+    fitted = {"model_weight": 0.25, "k": 20, "sharpness": 40.0, "presence_weight": 0.2, "learned": True,
+              "validation": {"off": {"node_f1": 0.79, "edge_f1": 0.55},
+                             "0.25 presence 0.2 learned": {"node_f1": 0.8387, "edge_f1": 0.605}}}
+    store.runs.update(run_id, status="completed", summary={"status": "completed", "consensus": fitted})
+    at = _page()
+    assert not at.exception
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert ("Consensus decoding fitted on validation: on (the model's plan and its 20 nearest training plans vote, "
+            "nearest by the similarity learnt from the plans; model weight 0.25, type-presence weight 0.2); "
+            "validation node-F1 0.790 by the model alone, 0.839 as kept") in captions
+    # a run whose fit kept the model's plans says so
+    store.runs.update(run_id, summary={"status": "completed", "consensus": {
+        "model_weight": None, "validation": {"off": {"node_f1": 0.955, "edge_f1": 0.938}}}})
+    captions = [c.value.replace("\\", "") for c in _page().caption]
+    assert ("Consensus decoding fitted on validation: off (the model's plans as decoded); validation node-F1 0.955 "
+            "by the model alone, 0.955 as kept") in captions
+
+
 def test_runs_page_lists_compares_and_deletes_runs(workbench):
     store, config = workbench
     first = launch_run(store, config, TrainRequest(**{**TrainRequest.from_config(config).__dict__, "epochs": 1,

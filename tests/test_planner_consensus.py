@@ -310,7 +310,7 @@ def test_the_training_summary_and_log_say_what_the_fit_kept(tmp_path, tiny_encod
     kept = ConsensusSettings.from_dict(entry)
     assert set(summary["validation"]) == set(entry["validation"]) and kept.label in summary["validation"]
     line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("consensus decoding: "))
-    assert summary["learned_similarity"] == kept.learned
+    assert ConsensusSettings.from_dict(summary) == kept  # the summary holds the settings whole
     if kept.on:
         learnt = ", neighbours by the learnt similarity" if kept.learned else ""
         assert f"model weight {kept.model_weight}, presence weight {kept.presence_weight}{learnt};" in line
