@@ -40,7 +40,7 @@ from orchestai_core.device import pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
-from orchestai_core.model.consensus import ConsensusSettings
+from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.model.decode import decode
 from orchestai_core.model.loss import planner_loss
 from orchestai_core.model.outcome import (
@@ -503,8 +503,7 @@ class Phase1Trainer:
         verdict = ("off (the model alone plans validation best)" if not settings.on
                    else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}"
                         + (", neighbours by the learnt similarity" if settings.learned else ""))
-        self._say(f"consensus decoding: {verdict}; validation node-F1 {table['off']['node_f1']:.3f} by the model "
-                  f"alone, {table[settings.label]['node_f1']:.3f} as kept")
+        self._say(f"consensus decoding: {verdict}; {fitted_figures(table, settings)}")
         return {**settings.to_dict(), "validation": table}
 
     def _say(self, line: str) -> None:

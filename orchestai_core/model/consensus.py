@@ -186,6 +186,15 @@ def fit_settings(model_plans: Sequence[Graph], neighbours: Sequence[Sequence[Gra
     return best, table
 
 
+def fitted_figures(table: dict[str, dict], settings: ConsensusSettings) -> str:
+    """The fit's verdict on validation in words: node-F1 by the model alone and as kept ("" when the table
+    lacks either)."""
+    if not {"off", settings.label} <= set(table):
+        return ""
+    return (f"validation node-F1 {table['off']['node_f1']:.3f} by the model alone, "
+            f"{table[settings.label]['node_f1']:.3f} as kept")
+
+
 def planning_value(metrics: dict) -> float:
     """What the fit maximises of a setting's validation metrics: the mean of node-F1 and edge-F1."""
     return (metrics["node_f1"] + metrics["edge_f1"]) / 2 if metrics["n"] else 0.0

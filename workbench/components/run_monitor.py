@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from orchestai_core.checkpoints import LAST
-from orchestai_core.model.consensus import ConsensusSettings
+from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.store import Store
 from workbench.components.flash import flash
 from workbench.components.loss_chart import components_figure, loss_figure, val_metrics_figure
@@ -34,10 +34,10 @@ def _header(run: dict) -> None:
     st.caption(" · ".join(w for w in where if w))
     fitted = summary.get("consensus")
     if fitted:  # what the fit at the end of training kept, and what it planned validation with
-        settings, table = ConsensusSettings.from_dict(fitted), fitted.get("validation") or {}
-        figures = (f"; validation node-F1 {table['off']['node_f1']:.3f} by the model alone, "
-                   f"{table[settings.label]['node_f1']:.3f} as kept" if {"off", settings.label} <= set(table) else "")
-        st.caption(f"Consensus decoding fitted on validation: {md_escape(settings.describe())}{figures}")
+        settings = ConsensusSettings.from_dict(fitted)
+        figures = fitted_figures(fitted.get("validation") or {}, settings)
+        st.caption(f"Consensus decoding fitted on validation: {md_escape(settings.describe())}"
+                   + (f"; {figures}" if figures else ""))
 
 
 def _figures(run: dict, metrics: list[dict]) -> None:
