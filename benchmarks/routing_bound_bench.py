@@ -11,9 +11,9 @@ cost–quality curve, and the bench reports the cheapest point whose true succes
 own on the held-out questions, and the success reached at ≤ 60 % of its cost.
 
 Routers: per subject (each worker's success rate by MMLU subject on the training questions), logistic
-regressions (one per worker, L2, L-BFGS) on the encoder's mean-pooled vector, on that vector beside the
-subject, and the oracle that knows each answer (routes to the cheap worker exactly where it is right or the
-strong one is wrong). Prints one JSON line.
+regressions (one per worker, L2, L-BFGS: the type-presence classifier's fit) on the encoder's mean-pooled
+vector, on that vector beside the subject, and the oracle that knows each answer (routes to the cheap worker
+exactly where it is right or the strong one is wrong). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from orchestai_core.model.encoder import load_pretrained
+from orchestai_core.model.presence import fit_presence
 from orchestai_core.model.retrieval import pool
 from orchestai_core.outcomes.routellm import read_outcomes
 
@@ -45,25 +46,16 @@ def embed(prompts: list[str], encoder: str, max_length: int) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def logistic(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
-    """P(y = 1) on `x_test` by an L2-penalised logistic regression fitted on the training rows."""
-    x = torch.tensor(x_train, dtype=torch.float64)
-    y = torch.tensor(y_train, dtype=torch.float64)
-    weight = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=300, history_size=20,
-                                  line_search_fn="strong_wolfe", tolerance_grad=1e-7)
-
-    def objective() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(x @ weight + bias, y, reduction="sum")
-                + 0.5 * STRENGTH * (weight * weight).sum())
-        loss.backward()
-        return loss
-
-    optimiser.step(objective)
-    with torch.no_grad():
-        return torch.sigmoid(torch.tensor(x_test, dtype=torch.float64) @ weight + bias).numpy()
+def success_probabilities(x_train: np.ndarray, success_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
+    """P(each worker is right) on `x_test` (n×k), from L2-penalised logistic regressions fitted on the training
+    rows (`success_train`, n×k of 1/0): the type-presence classifier's fit (`model/presence.py`), one column
+    per worker, with the workers right on a question as its "types"."""
+    workers = [str(w) for w in range(success_train.shape[1])]
+    right = [[w for w, hit in zip(workers, row) if hit] for row in success_train]
+    classifier = fit_presence(torch.tensor(x_train), right, strength=STRENGTH)
+    p = classifier.probabilities(torch.tensor(x_test, dtype=torch.float32))
+    return np.column_stack([p[:, classifier.column[w]] if w in classifier.column else np.zeros(len(x_test))
+                            for w in workers])
 
 
 def curve_figures(prefer_cheap: np.ndarray, success: np.ndarray, cost: np.ndarray, budget: float) -> dict:
@@ -110,8 +102,8 @@ def main() -> None:
         return predicted[:, 1] - predicted[:, 0]
 
     def learnt(features: np.ndarray) -> np.ndarray:
-        p = [logistic(features[train], success[train, k], features[test]) for k in (0, 1)]
-        return p[1] - p[0]
+        p = success_probabilities(features[train], success[train], features[test])
+        return p[:, 1] - p[:, 0]
 
     scores = {"per_subject": per_subject(), "logistic_vector": learnt(vectors),
               "logistic_vector_and_subject": learnt(np.hstack([vectors, one_hot])),

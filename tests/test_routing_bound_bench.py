@@ -43,5 +43,8 @@ def test_the_logistic_router_learns_which_questions_a_worker_gets_right():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
     y = (x[:, 0] > 0).astype(float)  # the worker is right exactly where the first feature is positive
-    p = bench.logistic(x[:300], y[:300], x[300:])
-    assert ((p > 0.5) == (y[300:] == 1)).mean() > 0.95
+    success = np.column_stack([y, np.zeros(400)])  # and the other one never
+    p = bench.success_probabilities(x[:300], success[:300], x[300:])
+    assert p.shape == (100, 2)
+    assert ((p[:, 0] > 0.5) == (y[300:] == 1)).mean() > 0.95
+    assert (p[:, 1] == 0).all()  # never right in training: no column, probability 0
