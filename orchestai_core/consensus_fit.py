@@ -71,7 +71,7 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     expected = presence.probabilities(validation_inputs[:len(examples)]) if texts else []
     gold = [Graph(e.types, e.workers, e.parents) for e in examples]
     plain = PlanIndex(train_vectors, planner.train_plans)
-    learnt = PlanIndex(similarity.project(train_vectors), planner.train_plans)
+    learnt = plain.with_vectors(similarity.project(train_vectors))
     near, sims, scores = _candidates(plain, vectors, K, model_plans, presence, expected)
     settings, table = fit_settings(model_plans, near, sims, gold, scores, k=K, sharpness=SHARPNESS)
     near, sims, scores = _candidates(learnt, similarity.project(vectors), K_LEARNED, model_plans, presence, expected)

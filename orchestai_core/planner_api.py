@@ -108,7 +108,7 @@ class Planner:
         self.similarity = self._similarity(checkpoint)
         # what the vote reads neighbours from: the index under the learnt similarity when it reads one
         self.vote_index = (self.index if self.similarity is None
-                           else PlanIndex(self.similarity.project(self.index.vectors), self.index.plans))
+                           else self.index.with_vectors(self.similarity.project(self.index.vectors)))
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()

@@ -118,6 +118,19 @@ def test_index_returns_the_nearest_plans_first_and_at_most_what_it_holds():
         PlanIndex(torch.eye(3)[:2], plans)
 
 
+def test_an_index_under_other_vectors_shares_its_plans_and_ranks_by_the_new_vectors():
+    plans = [{"id": f"log-{i}", "instruction": f"r{i}", "types": ["t"], "workers": [None], "parents": [[]]}
+             for i in range(3)]
+    index = PlanIndex(torch.eye(3), plans)
+    other = index.with_vectors(torch.eye(3).flip(0))  # plan 0 now lies where plan 2 did
+    assert other.graphs is index.graphs and other.rows is index.rows and other.plans is index.plans
+    assert other.nearest(torch.tensor([[0.0, 0.0, 1.0]]), k=1)[0] == [[0]]
+    assert index.nearest(torch.tensor([[0.0, 0.0, 1.0]]), k=1)[0] == [[2]]  # the original keeps its vectors
+    assert other.nearest(torch.tensor([[0.0, 0.6, 0.8]]), k=1, leave_out=["log-0"])[0] == [[1]]
+    with pytest.raises(ValueError, match=r"one vector per training plan: got \(2, 3\) vectors for 3 plans"):
+        index.with_vectors(torch.eye(3)[:2])
+
+
 def test_presence_separates_neighbours_that_split_the_vote():
     # two neighbours as near as each other, one plan each: the plans alone tie, and the tie keeps the first
     candidates = [SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL, SEARCH_THEN_MAIL]

@@ -6,6 +6,7 @@ training plan, kept in the checkpoint so that a planner never re-encodes its tra
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -36,6 +37,16 @@ class PlanIndex:
 
     def __len__(self) -> int:
         return len(self.plans)
+
+    def with_vectors(self, vectors: torch.Tensor) -> PlanIndex:
+        """The same plans under other vectors (N×E', one per plan, normalised: a learnt similarity's), their
+        graphs and ids shared rather than built again."""
+        if vectors.ndim != 2 or vectors.shape[0] != len(self.plans):
+            raise ValueError(f"the index needs one vector per training plan: got {tuple(vectors.shape)} vectors "
+                             f"for {len(self.plans)} plans")
+        index = copy.copy(self)
+        index.vectors = vectors.float()
+        return index
 
     def nearest(self, queries: torch.Tensor, k: int, leave_out: Sequence[str | None] | None = None
                 ) -> tuple[list[list[int]], list[list[float]]]:
