@@ -248,6 +248,9 @@ class Phase1Trainer:
         self.val_items = self._encode(self.val_examples)
         if state is None:
             self._outcome_priors()  # before the running average copies the weights
+        self.outcome_steps = sum(1 for item in self.train_items
+                                 for w, y in zip(item.workers, item.success) if w >= 0 and not math.isnan(y))
+        left_out = self._leave_out_untaught_heads()
         self.average = WeightAverage(self.model, self.cfg.weight_average) if self.cfg.weight_average else None
         if state is not None:
             self._restore(state)
@@ -256,12 +259,26 @@ class Phase1Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
-        self.outcome_steps = sum(1 for item in self.train_items
-                                 for w, y in zip(item.workers, item.success) if w >= 0 and not math.isnan(y))
         self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}, "
                   f"{self.outcome_steps} training steps with an outcome"
                   + (f", resuming after epoch {self.epoch}" if state is not None else ""))
+        if left_out:
+            self._say(f"not trained, nothing in the logs to learn from: {' and '.join(left_out)}")
         self.cuts = self._cuts(self.train_examples + self.val_examples)
+
+    def _leave_out_untaught_heads(self) -> list[str]:
+        """Training logs that record no worker (TaskBench rows, say) teach the worker selector nothing, and logs
+        without outcomes teach the outcome model nothing: such a head is left out of the run's forward and
+        backward passes, its weights frozen as they were built (or restored), instead of costing every step for
+        a zero loss. The same on every rank (every rank holds all the training logs). Returns what it left out."""
+        self.learns_workers = any(w >= 0 for item in self.train_items for w in item.workers)
+        self.learns_outcomes = self.outcome_steps > 0
+        for learns, head in ((self.learns_workers, self.model.selector), (self.learns_outcomes, self.model.outcome)):
+            for parameter in head.parameters():
+                parameter.requires_grad_(learns)
+        return [name for learns, name in ((self.learns_workers, "the worker selector (no logged workers)"),
+                                          (self.learns_outcomes, "the outcome model (no logged outcomes)"))
+                if not learns]
 
     def _outcome_priors(self) -> None:
         """Start the outcome model from the training logs (their encoded labels): the success prior per type
@@ -343,7 +360,7 @@ class Phase1Trainer:
         with self._autocast():
             type_logits, worker_logits, edge_logits, totals, outcomes = (net or self.model)(
                 batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"],
-                batch["node_valid"])
+                batch["node_valid"], workers=self.learns_workers, outcomes=self.learns_outcomes)
             losses = planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
                                   edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
                                   cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
@@ -368,7 +385,8 @@ class Phase1Trainer:
     def _epoch_batches(self) -> list[list[int]]:
         """This rank's batches for the current epoch: the same shuffle on every rank, dealt round-robin."""
         rng = random.Random(self.cfg.seed * 100_003 + self.epoch)
-        batches = bucketed_batches([len(i.types) for i in self.train_items], self.cfg.batch_size, rng)
+        lengths = [(len(item.types), item.tokens.shape[0]) for item in self.train_items]  # steps, then tokens
+        batches = bucketed_batches(lengths, self.cfg.batch_size, rng)
         usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
         return batches[:usable][self.rank::self.world] if self.world > 1 else batches
 

@@ -60,6 +60,23 @@ def test_bucketed_batches_cover_every_example_once_and_group_similar_lengths():
     assert batches != bucketed_batches(lengths, 8, random.Random(1), window=100)
 
 
+def test_bucketed_batches_by_steps_then_tokens_pad_fewer_tokens_at_the_same_steps():
+    """Real requests have few steps and wordings of very different lengths: breaking ties of steps by tokens
+    keeps the step padding as it was and cuts the token padding."""
+    rng = random.Random(3)
+    steps = [rng.randint(1, 4) for _ in range(256)]
+    tokens = [rng.randint(10, 128) for _ in range(256)]
+
+    def padded(batches, lengths):
+        return sum(max(lengths[i] for i in b) * len(b) for b in batches)
+
+    by_steps = bucketed_batches(steps, 16, random.Random(0), window=16)
+    by_both = bucketed_batches(list(zip(steps, tokens)), 16, random.Random(0), window=16)
+    assert sorted(i for b in by_both for i in b) == list(range(256))
+    assert padded(by_both, steps) == padded(by_steps, steps)
+    assert padded(by_both, tokens) < 0.8 * padded(by_steps, tokens)
+
+
 def test_outcome_targets_are_known_only_where_the_logged_worker_ran():
     e = Example("x", "do it", None, ["extract", "summarize", "translate", "translate"], ["a", "b", "a", None],
                 [[], [0], [1], [1]], costs=[0.1, None, 0.3, 0.4], latencies=[10, 20, 30, 40],

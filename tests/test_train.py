@@ -406,3 +406,39 @@ def test_eval_of_taskbench_rows_says_why_calibration_is_not_measured(trained, tm
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("6 logs ")
     assert "calibration: not measured (TaskBench rows hold no per-step outcomes)" in result.stdout
+
+
+def test_logs_without_workers_or_outcomes_leave_the_selector_and_outcome_model_out_of_training(tmp_path, capsys):
+    """TaskBench rows record no worker and no outcome: the two heads have nothing to learn, so the run leaves
+    them out of its passes (frozen as built, the log says so) and trains the rest; logs that record both train
+    all of it."""
+    import torch
+
+    from orchestai_core.training_data import load_examples
+
+    rows = load_examples(_taskbench_rows(tmp_path), [], fmt="taskbench")
+    trainer = Phase1Trainer(TrainConfig(num_epochs=2, batch_size=8, head_learning_rate=5e-3, val_metrics_max=4),
+                            PlannerConfig(**TINY_MODEL), tmp_path / "ck", "cpu", progress=False)
+    trainer.setup(rows)
+    assert (trainer.learns_workers, trainer.learns_outcomes) == (False, False)
+    assert "not trained, nothing in the logs to learn from: the worker selector (no logged workers) and the " \
+           "outcome model (no logged outcomes)" in capsys.readouterr().err
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    summary = trainer.train(fit_consensus=False)
+    assert summary["status"] == "completed" and trainer.history[-1]["loss"] < trainer.history[0]["loss"]
+    after = trainer.model.state_dict()
+    heads = [k for k in before if k.startswith(("selector.", "outcome."))]
+    assert heads and all(torch.equal(before[k], after[k]) for k in heads)
+    assert not torch.equal(before["decomposer.out.0.weight"], after["decomposer.out.0.weight"])
+    batch = collate(trainer.val_items[:4], trainer.types)
+    losses = trainer._batch_loss(batch, training=True)
+    assert losses["workers"].item() == 0.0 and losses["outcome_success"].item() == 0.0
+    plan = Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Book a flight to Paris tomorrow.")
+    assert plan["subtasks"] and all("worker" in s for s in plan["subtasks"])  # it still plans whole
+
+
+def test_logs_with_workers_and_outcomes_train_both_heads(trained):
+    trainer = trained[-1]
+    assert (trainer.learns_workers, trainer.learns_outcomes) == (True, True)
+    assert all(p.requires_grad for p in trainer.model.selector.parameters())
+    assert all(p.requires_grad for p in trainer.model.outcome.parameters())

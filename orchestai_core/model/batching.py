@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -63,9 +64,11 @@ def encode_labels(example: Example, types: Vocab, workers: Vocab, max_nodes: int
             [[p for p in ps if p < n] for ps in example.parents[:n]])
 
 
-def bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random, window: int = 8) -> list[list[int]]:
+def bucketed_batches(lengths: Sequence, batch_size: int, rng: random.Random, window: int = 8) -> list[list[int]]:
     """Shuffled batches of indices; within windows of `window` batches, examples of similar length
-    share a batch, and the batch order is shuffled again."""
+    share a batch, and the batch order is shuffled again. A length may be a tuple, compared in order
+    (training: workflow steps, then instruction tokens, so that requests of as many steps but very different
+    wording lengths do not pad each other)."""
     order = list(range(len(lengths)))
     rng.shuffle(order)
     span = batch_size * window

@@ -39,11 +39,14 @@ def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_
                  dag_scaled: bool = False, totals=None, count_targets=None,
                  lambda_count: float = 0.0) -> dict[str, torch.Tensor]:
     """Loss components and their total. Targets are -100 where there is nothing to learn (padding,
-    or logs that recorded no worker); a batch without any worker adds a zero worker term.
+    or logs that recorded no worker); a batch without any worker adds a zero worker term, and so do
+    `worker_logits` None (a run that leaves the selector out).
     The smoothing rates are label smoothing of the two cross-entropies (for training, not validation)."""
     types = F.cross_entropy(type_logits.flatten(0, 1).float(), type_targets.flatten(), ignore_index=-100,
                             label_smoothing=type_smoothing)
-    if (worker_targets != -100).any():
+    if worker_logits is None:  # a run whose logs record no worker leaves the selector out
+        workers = type_logits.new_zeros((), dtype=torch.float32)
+    elif (worker_targets != -100).any():
         workers = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
                                   label_smoothing=worker_smoothing)
     else:

@@ -99,7 +99,10 @@ def propensity_weights(choice_probs: torch.Tensor, clip: float) -> torch.Tensor:
     return torch.where(torch.isnan(choice_probs), torch.ones_like(choice_probs), weights)
 
 
-def outcome_loss(predictions: OutcomePredictions, worker_targets: torch.Tensor, success_targets: torch.Tensor,
+OUTCOME_TERMS = ("outcome_success", "outcome_cost", "outcome_latency")
+
+
+def outcome_loss(predictions: OutcomePredictions | None, worker_targets: torch.Tensor, success_targets: torch.Tensor,
                  cost_targets: torch.Tensor, latency_targets: torch.Tensor,
                  weights: torch.Tensor) -> dict[str, torch.Tensor]:
     """Importance-weighted losses of the logged worker's outcome on every step that ran one: binary
@@ -107,14 +110,16 @@ def outcome_loss(predictions: OutcomePredictions, worker_targets: torch.Tensor, 
     skipped step, a log without outcomes) and workers -100; `weights` are `propensity_weights`. Each term
     is a weighted mean over its known targets, so reweighting corrects for which worker the logging system
     preferred (workers it rarely chose count as much as those it usually chose), and a batch without
-    any outcome adds zero."""
+    any outcome adds zero, as do `predictions` None (a run whose logs record no outcome leaves the head out)."""
+    if predictions is None:
+        return {name: success_targets.new_zeros((), dtype=torch.float32) for name in OUTCOME_TERMS}
     chosen = worker_targets.clamp(min=0).unsqueeze(-1)
     ran = worker_targets >= 0
     out = {}
-    for name, predicted, target, transform in (
-            ("outcome_success", predictions.success, success_targets, None),
-            ("outcome_cost", predictions.log_cost, cost_targets, lambda t: t.clamp(min=MIN_COST_USD).log()),
-            ("outcome_latency", predictions.log_latency, latency_targets, lambda t: t.clamp(min=MIN_LATENCY_MS).log())):
+    for name, (predicted, target, transform) in zip(OUTCOME_TERMS, (
+            (predictions.success, success_targets, None),
+            (predictions.log_cost, cost_targets, lambda t: t.clamp(min=MIN_COST_USD).log()),
+            (predictions.log_latency, latency_targets, lambda t: t.clamp(min=MIN_LATENCY_MS).log()))):
         value = predicted.gather(-1, chosen).squeeze(-1).float()
         known = ran & ~torch.isnan(target)
         if not known.any():

@@ -104,16 +104,18 @@ class PlannerModel(nn.Module):
         return cls(config, types, workers, encoder)
 
     def forward(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor, prev: torch.Tensor,
-                emitted: torch.Tensor, node_valid: torch.Tensor,
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, OutcomePredictions]:
+                emitted: torch.Tensor, node_valid: torch.Tensor, workers: bool = True, outcomes: bool = True,
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor, OutcomePredictions | None]:
         """Teacher-forced outputs from frozen-encoder states and the numbers the tokens write: logits of
         types (B×S×V), workers (B×N×W) and edges (B×N×N), expected type totals (B×S), and the outcome
-        model's predictions for every worker on every node (OutcomePredictions, B×N×W)."""
+        model's predictions for every worker on every node (OutcomePredictions, B×N×W). `workers` and
+        `outcomes` False leave out the selector's and the outcome model's (None): training on logs that record
+        no worker, or no outcome, has nothing to teach them."""
         tokens, request = self._request(states, token_mask, numbers)
         type_logits, nodes, totals = self.decomposer(request, prev, emitted)
         edge_logits, nodes = self.graph(nodes[:, :-1], node_valid)  # the last step emits END, not a node
-        return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled), edge_logits, totals,
-                self.outcome(nodes, tokens, token_mask, emitted[:, :-1]))
+        return (type_logits, self.selector(nodes, tokens, token_mask, request.pooled) if workers else None,
+                edge_logits, totals, self.outcome(nodes, tokens, token_mask, emitted[:, :-1]) if outcomes else None)
 
     def _request(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor
                  ) -> tuple[torch.Tensor, Request]:
