@@ -435,6 +435,11 @@ def test_logs_without_workers_or_outcomes_leave_the_selector_and_outcome_model_o
     assert losses["workers"].item() == 0.0 and losses["outcome_success"].item() == 0.0
     plan = Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Book a flight to Paris tomorrow.")
     assert plan["subtasks"] and all("worker" in s for s in plan["subtasks"])  # it still plans whole
+    resumed = Phase1Trainer(TrainConfig(num_epochs=3, batch_size=8, head_learning_rate=5e-3, val_metrics_max=4),
+                            PlannerConfig(**TINY_MODEL), tmp_path / "ck", "cpu", progress=False)
+    resumed.setup(rows, resume=True)  # the weight average and the optimizer hold the same trained weights
+    assert resumed.epoch == 2 and resumed.train(fit_consensus=False)["epochs"] == 3
+    assert all(torch.equal(before[k], resumed.model.state_dict()[k]) for k in heads)
 
 
 def test_logs_with_workers_and_outcomes_train_both_heads(trained):
