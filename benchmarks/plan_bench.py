@@ -68,9 +68,11 @@ def main() -> None:
     planner.plan(texts[0])  # warm-up
     encode_one(texts[0])
     single, encoder = [], []
+    planner.decoded.clear()
     for text in texts:  # each instruction planned, then encoded: both see the machine in the same state
         single.append(timed(partial(planner.plan, text)))
         encoder.append(timed(partial(encode_one, text)))
+    decoded = dict(planner.decoded)  # how the single plans were decoded
     encoder_batched_s, batched_s = [], []
     for _ in range(args.repeats):
         with torch.inference_mode():
@@ -79,6 +81,7 @@ def main() -> None:
     ratios = [e / b for e, b in zip(encoder_batched_s, batched_s)]
     print(json.dumps({
         "n": len(texts), "device": args.device, "int8": planner.int8, "beam": planner.beam,
+        "decoded": decoded,
         "threads": torch.get_num_threads(),
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(percentile(single, 0.99), 2),

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,6 +56,7 @@ from orchestai_core.model.batching import Encoded, collate, encode_labels
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode
+from orchestai_core.model.decomposer import GREEDY, SEARCHED
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
@@ -65,6 +67,7 @@ from orchestai_core.model.vocab import UNK, Vocab
 from orchestai_core.outcomes.selection import Selection, choose_workers, pessimistic_success
 from orchestai_core.plan_stats import PlanStats
 
+DECODINGS = {GREEDY: "greedy", SEARCHED: "search"}  # how a plan was decoded (`Planner.decoded`)
 NO_OUTCOMES = "imitation: the checkpoint's training saw no logged outcome (outcome_steps 0)"
 
 
@@ -109,6 +112,7 @@ class Planner:
         # what the vote reads neighbours from: the index under the learnt similarity when it reads one
         self.vote_index = (self.index if self.similarity is None
                            else self.index.with_vectors(self.similarity.project(self.index.vectors)))
+        self.decoded = Counter()  # plans decoded so far, by how they were found (`DECODINGS`)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         if int8:
             self.quantize()
@@ -312,6 +316,7 @@ class Planner:
         truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
         out = {k: v.cpu() for k, v in self.model.generate(states, mask.bool(), numbers, beam).items()}
+        self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(texts))]
         if self.consensus.on:

@@ -104,3 +104,30 @@ def test_the_bundled_planner_translates_the_summary(request_text):
     planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
     types = [s["type"] for s in planner.plan(request_text)["subtasks"]]
     assert {"summarize", "translate"} <= set(types), types
+
+
+def test_the_bundled_planner_keeps_sure_greedy_plans_and_plans_as_the_beam_alone_would():
+    """Greedy plans that are provably the most probable are kept without the beam search
+    (`TaskDecomposer.decode`): the planner counts how each plan was found, and its plans are those the beam
+    search alone gives."""
+    import torch
+
+    from orchestai_core.planner_api import Planner
+    from orchestai_core.synth import generate_logs
+
+    planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
+    texts = [log["instruction"] for log in generate_logs(24, seed=99)]
+    plans = planner.plan_batch(texts, batch_size=8)
+    decoded = dict(planner.decoded)
+    assert sum(decoded.values()) == len(texts) and decoded.get("greedy") and decoded.get("search")
+    decomposer, searched = planner.model.decomposer, []
+
+    def beam_only(request, bos, eos, never, max_nodes, width):
+        searched.append(len(request.mask))
+        return *decomposer.beam_search(request, bos, eos, never, max_nodes, width), torch.ones(len(request.mask))
+
+    decomposer.decode = beam_only
+    kept = ("type", "worker", "depends_on")
+    assert [[{k: s[k] for k in kept} for s in p["subtasks"]] for p in planner.plan_batch(texts, batch_size=8)] == \
+        [[{k: s[k] for k in kept} for s in p["subtasks"]] for p in plans]
+    assert searched == [8, 8, 8] and planner.decoded["search"] == decoded["search"] + len(texts)

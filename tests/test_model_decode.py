@@ -217,3 +217,53 @@ def test_a_batch_searches_each_request_as_if_alone_and_lets_finished_ones_go():
         assert int(alone_length[0]) == n
         assert found[row, :n].tolist() == alone[0, :n].tolist()
         assert torch.allclose(nodes[row, :n], alone_nodes[0, :n], atol=1e-5)
+
+
+def test_decode_returns_the_beams_plans_keeping_greedy_ones_only_where_provably_the_most_probable():
+    """Under a beam, `decode` plans each request greedily first and keeps that plan only where the bound
+    proves it the most probable plan of all; the rest go to the beam. What it returns is the beam's, for
+    every request: here greedy decoding differs from the beam on 14 of 24 requests (those are searched), and
+    the greedy plans kept are the most probable of all plans (a beam of 3^5 keeps every partial plan)."""
+    from orchestai_core.model.decomposer import GREEDY, SEARCHED, TaskDecomposer
+
+    types = Vocab([*TYPE_SPECIALS, "a", "b", "c"])
+    torch.manual_seed(7)
+    decomposer = TaskDecomposer(len(types), 16, 8, 5, 0.0, count_heads=2).eval()
+    with torch.no_grad():
+        decomposer.out[-1].weight.mul_(15.0)  # confident steps: the beam's plans have 1 to 5 steps
+    tokens, mask = torch.randn(24, 7, 16) * 3, torch.ones(24, 7, dtype=torch.bool)
+    request = decomposer.read(tokens, mask, torch.zeros(24, 7, 2))
+    args = (types["<bos>"], types["<eos>"], [types["<pad>"], types["<bos>"], types["<unk>"]], 5)
+    beam, beam_nodes, beam_lengths = decomposer.beam_search(request, *args, 3)
+    found, nodes, lengths, how = decomposer.decode(request, *args, 3)
+    assert torch.equal(lengths, beam_lengths) and torch.equal(found, beam)
+    assert torch.allclose(nodes, beam_nodes, atol=1e-5)
+    assert set(lengths.tolist()) == {1, 2, 3, 4, 5}
+    greedy, _, greedy_lengths = decomposer.generate(request, *args)
+    best, _, best_lengths = decomposer.beam_search(request, *args, 3 ** 5)
+    differ = 0
+    for row in range(24):
+        g = greedy[row, :int(greedy_lengths[row])].tolist()
+        differ += g != beam[row, :int(beam_lengths[row])].tolist()
+        if int(how[row]) == GREEDY:
+            assert g == best[row, :int(best_lengths[row])].tolist()
+        else:
+            assert int(how[row]) == SEARCHED
+    assert differ == 14 and int((how == SEARCHED).sum()) >= differ and int((how == GREEDY).sum()) == 3
+
+
+def test_decode_searches_a_plan_greedy_decoding_cut_at_the_step_limit():
+    """A greedy plan that reached `max_nodes` without choosing END was cut, not finished: it is searched."""
+    from orchestai_core.model.decomposer import SEARCHED, TaskDecomposer
+
+    torch.manual_seed(5)
+    decomposer = TaskDecomposer(len(TYPES), 16, 8, 10, 0.0, count_heads=2).eval()
+    with torch.no_grad():
+        decomposer.out[-1].bias[TYPES["<eos>"]] = -30.0  # END is never the likeliest choice
+    request = decomposer.read(torch.randn(5, 9, 16), torch.ones(5, 9, dtype=torch.bool), torch.zeros(5, 9, 2))
+    args = (TYPES["<bos>"], TYPES["<eos>"], [TYPES["<pad>"], TYPES["<bos>"], TYPES["<unk>"]], 4)
+    assert (decomposer.generate(request, *args)[2] == 4).all()  # every greedy plan is cut
+    found, _, lengths, how = decomposer.decode(request, *args, 3)
+    beam, _, beam_lengths = decomposer.beam_search(request, *args, 3)
+    assert (how == SEARCHED).all()
+    assert torch.equal(found, beam) and torch.equal(lengths, beam_lengths)

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 MAX_OCCURRENCE = 64
+GREEDY, SEARCHED = 0, 1  # how `decode` found a plan: greedy decoding (provably the beam's plan), the search
+MARGIN = 1e-3  # log-probability by which a greedy plan must be the most probable (the beam's rows round apart)
 LOCATION_WIDTH = 5  # the previous step's attention, shifted by -2..+2 tokens, informs the next
 
 
@@ -307,12 +309,45 @@ class TaskDecomposer(nn.Module):
         return types, self.node(torch.cat([states[:, :steps], self.type_emb(types)], -1)), lengths
 
     @torch.inference_mode()
+    def decode(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What `beam_search` (`width` > 1) or `generate` returns, at less cost. Under a beam, every request is
+        decoded greedily first (one row, not `width`, per request and step), and its greedy plan is kept where
+        it provably is the most probable plan of all, which the beam would return too; the beam searches the
+        rest. The proof: a plan that leaves the greedy one at step t scores at most the greedy plan's
+        log-probability up to t − 1 plus the best other choice at t, since a plan's score only falls as it
+        grows. When that bound is below the greedy plan's whole score at every t (by `MARGIN`, for rounding),
+        every partial plan that has left it scores below it, so the beam keeps the greedy prefix first at
+        every step and returns it. Returns the outputs and, per request, how its plan was found (B longs:
+        `GREEDY` or `SEARCHED`)."""
+        batch, device = len(request.mask), request.mask.device
+        how = torch.full((batch,), SEARCHED, dtype=torch.long, device=device)
+        if width == 1:
+            return *self.generate(request, bos, eos, never, max_nodes), how
+        types, states, lengths, optimal = self._greedy(request, bos, eos, never, max_nodes, certify=True)
+        how[optimal] = GREEDY
+        rest = (~optimal).nonzero().squeeze(1)
+        if len(rest):  # greedy rows are max_nodes wide, the beam's at most
+            found_types, found_states, found_lengths = self._beam(request.rows(rest), bos, eos, never, max_nodes, width)
+            steps = found_types.shape[1]
+            types[rest], states[rest], lengths[rest] = 0, 0.0, found_lengths
+            types[rest, :steps], states[rest, :steps] = found_types, found_states
+        return *self._nodes(types, states, lengths), how
+
+    @torch.inference_mode()
     def generate(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Greedy decoding of at least one and at most `max_nodes` types (`never` are not emitted).
         Returns type ids (B×N, 0 after END), node embeddings (B×N×H) and lengths (B).
 
         Rows that have ended leave the batch, so a long plan costs only its own steps."""
+        return self._nodes(*self._greedy(request, bos, eos, never, max_nodes))
+
+    def _greedy(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, certify: bool = False
+                ) -> tuple[torch.Tensor, ...]:
+        """`generate` before the node embeddings: type ids, node states (B×N×2H) and lengths; with `certify`,
+        also whether each plan provably is the most probable one (B bools; the bound of `decode`, kept step
+        by step). A plan cut at `max_nodes` is not."""
         batch, device = request.mask.shape[0], request.mask.device
         state = self._start(request)
         prev = torch.full((batch, 1), bos, dtype=torch.long, device=device)
@@ -320,25 +355,41 @@ class TaskDecomposer(nn.Module):
         lengths = torch.full((batch,), max_nodes, dtype=torch.long, device=device)
         types = torch.zeros(batch, max_nodes, dtype=torch.long, device=device)
         states = torch.zeros(batch, max_nodes, 2 * self.dim, dtype=state.h1.dtype, device=device)
+        optimal = torch.zeros(batch, dtype=torch.bool, device=device)
+        score = torch.zeros(batch, device=device)  # of the rows still decoding: their plan's log-probability
+        bound = torch.full((batch,), float("-inf"), device=device)  # and the best a plan leaving it could score
         banned = self._banned(never, device)
         for step in range(max_nodes + 1):
             logits, node = self._step(request, state, prev, step)
-            logits = logits + banned
-            if step == 0:
-                logits[:, eos] = float("-inf")
-            choice = logits.argmax(-1)
+            if certify:
+                log_probs = (logits.float() + banned).log_softmax(-1)
+                if step == 0:
+                    log_probs[:, eos] = float("-inf")
+                top = log_probs.topk(2, dim=-1)
+                choice = top.indices[:, 0]
+                bound = torch.maximum(bound, score + top.values[:, 1])
+                score = score + top.values[:, 0]
+            else:
+                logits = logits + banned
+                if step == 0:
+                    logits[:, eos] = float("-inf")
+                choice = logits.argmax(-1)
             going = choice != eos if step < max_nodes else torch.zeros_like(choice, dtype=torch.bool)
             lengths[rows[~going]] = step
+            if certify:
+                optimal[rows[~going]] = ((bound < score - MARGIN) & (choice == eos))[~going]
             if not going.any():
                 break
             if not going.all():  # drop the rows that ended
                 keep = going.nonzero().squeeze(1)
                 request, state = request.rows(keep), state.rows(keep)
                 rows, choice, node = rows[keep], choice[keep], node[keep]
+                if certify:
+                    score, bound = score[keep], bound[keep]
             types[rows, step] = choice
             states[rows, step] = node
             prev = choice.unsqueeze(1)
-        return self._nodes(types, states, lengths)
+        return (types, states, lengths, optimal) if certify else (types, states, lengths)
 
     @torch.inference_mode()
     def beam_search(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
@@ -350,6 +401,11 @@ class TaskDecomposer(nn.Module):
         ("…, and then produce a short audio version") is lost. Scores only fall as a plan grows, so a
         request's search ends, exactly, once none of its partial plans can beat its best finished one; its
         rows then leave the batch, so a batch costs the steps of its plans, not `width` × its longest."""
+        return self._nodes(*self._beam(request, bos, eos, never, max_nodes, width))
+
+    def _beam(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`beam_search` before the node embeddings: type ids, node states (B×N×2H) and lengths."""
         batch, device = request.mask.shape[0], request.mask.device
         k, v = width, self.n_types
         copies = torch.arange(batch, device=device).repeat_interleave(k)
@@ -412,4 +468,4 @@ class TaskDecomposer(nn.Module):
             types[:, step] = torch.where(here, choice[place], 0)
             states[:, step] = node[place] * here.unsqueeze(-1).to(states.dtype)
             row = torch.where(here, parent[place], row)
-        return self._nodes(types, states, lengths)
+        return types, states, lengths

@@ -137,24 +137,21 @@ class PlannerModel(nn.Module):
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
                  beam: int | None = None) -> dict[str, torch.Tensor]:
         """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, the outcome
-        model's success logits, log-cost and log-latency (B×N×W), and each request's `reading` (B×H).
-        `beam` plans are kept while decoding (default: the config's; 1 = greedy)."""
+        model's success logits, log-cost and log-latency (B×N×W), each request's `reading` (B×H) and how its
+        plan was decoded (`decoding`, B longs: `TaskDecomposer.decode`). `beam` plans are kept while decoding
+        (default: the config's; 1 = greedy)."""
         tokens, request = self._request(states, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
         beam = self.config.beam if beam is None else beam
-        if beam > 1:
-            type_ids, nodes, lengths = self.decomposer.beam_search(request, self.types[BOS], self.types[EOS], never,
-                                                                   self.config.max_nodes, beam)
-        else:
-            type_ids, nodes, lengths = self.decomposer.generate(request, self.types[BOS], self.types[EOS], never,
-                                                                self.config.max_nodes)
+        type_ids, nodes, lengths, how = self.decomposer.decode(request, self.types[BOS], self.types[EOS], never,
+                                                               self.config.max_nodes, beam)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
         outcomes = self.outcome(nodes, tokens, token_mask, type_ids)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
                 "workers": self.selector(nodes, tokens, token_mask, request.pooled),
                 "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency,
-                "reading": self._reading(request)}
+                "reading": self._reading(request), "decoding": how}
 
     @torch.inference_mode()
     def follow(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
