@@ -375,12 +375,13 @@ class TaskDecomposer(nn.Module):
                     logits[:, eos] = float("-inf")
                 choice = logits.argmax(-1)
             going = choice != eos if step < max_nodes else torch.zeros_like(choice, dtype=torch.bool)
-            lengths[rows[~going]] = step
-            if certify:
-                optimal[rows[~going]] = ((bound < score - MARGIN) & (choice == eos))[~going]
-            if not going.any():
-                break
-            if not going.all():  # drop the rows that ended
+            if not bool(going.all()):  # some rows ended: their lengths, then they leave the batch
+                ended = ~going
+                lengths[rows[ended]] = step
+                if certify:
+                    optimal[rows[ended]] = ((bound < score - MARGIN) & (choice == eos))[ended]
+                if not bool(going.any()):
+                    break
                 keep = going.nonzero().squeeze(1)
                 request, state = request.rows(keep), state.rows(keep)
                 rows, choice, node = rows[keep], choice[keep], node[keep]
