@@ -3,7 +3,9 @@
 - node-F1: F1 of the multiset of predicted vs. gold sub-task types, per log, averaged;
 - edge-F1: the same over (parent type, child type) pairs;
 - exact match: both multisets equal (the whole graph, up to the order of parallel steps);
-- worker accuracy: on nodes matched by type (in order), the share with the gold worker;
+- worker accuracy: on nodes matched by type (in order), the share with the gold worker; and, on logs that
+  record `choice_prob`, the same on the steps the logging policy chose as its own (probability above
+  `PREFERRED`): a policy that explores logs some workers at random, which no imitation can predict;
 - DAG validity: the share of predicted graphs without a cycle.
 """
 
@@ -18,6 +20,7 @@ from orchestai_core.model.retrieval import PlanIndex
 
 NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
+PREFERRED = 0.5  # a logged choice more likely than this was the logging policy's own, not an exploration
 
 
 def multiset_f1(predicted: Counter, gold: Counter) -> float:
@@ -35,29 +38,35 @@ def multiset_f1(predicted: Counter, gold: Counter) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def matched_workers(predicted: Graph, gold: Graph) -> list[tuple[str | None, str | None]]:
-    """(predicted worker, gold worker) for gold nodes matched to a predicted node of the same type."""
+def matched_nodes(predicted: Graph, gold: Graph) -> list[tuple[int, int]]:
+    """(predicted node, gold node) for gold nodes matched to a predicted node of the same type, in order."""
     free: dict[str, list[int]] = {}
     for i, t in enumerate(predicted.types):
         free.setdefault(t, []).append(i)
-    pairs = []
-    for j, t in enumerate(gold.types):
-        if free.get(t):
-            pairs.append((predicted.workers[free[t].pop(0)], gold.workers[j]))
-    return pairs
+    return [(free[t].pop(0), j) for j, t in enumerate(gold.types) if free.get(t)]
 
 
-def score(predicted: Graph, gold: Graph) -> dict:
-    """Metrics of one predicted graph against its gold graph."""
+def matched_workers(predicted: Graph, gold: Graph) -> list[tuple[str | None, str | None]]:
+    """(predicted worker, gold worker) for gold nodes matched to a predicted node of the same type."""
+    return [(predicted.workers[i], gold.workers[j]) for i, j in matched_nodes(predicted, gold)]
+
+
+def score(predicted: Graph, gold: Graph, choice_probs: Sequence[float | None] = ()) -> dict:
+    """Metrics of one predicted graph against its gold graph; `choice_probs`, the gold steps' `choice_prob`
+    (None where not recorded), tell which logged workers the logging policy chose as its own."""
     node = multiset_f1(Counter(predicted.types), Counter(gold.types))
     edge = multiset_f1(predicted.edge_pairs(), gold.edge_pairs())
-    pairs = [(p, g) for p, g in matched_workers(predicted, gold) if g is not None]
+    hits = [(j, predicted.workers[i] == gold.workers[j]) for i, j in matched_nodes(predicted, gold)
+            if gold.workers[j] is not None]
+    preferred = [hit for j, hit in hits if j < len(choice_probs) and choice_probs[j] is not None
+                 and choice_probs[j] > PREFERRED]
     return {
         "node_f1": node, "edge_f1": edge,
         "exact_match": float(Counter(predicted.types) == Counter(gold.types)
                              and predicted.edge_pairs() == gold.edge_pairs()),
         "dag_valid": float(find_cycle(predicted.parents) is None),
-        "worker_hits": sum(p == g for p, g in pairs), "worker_total": len(pairs),
+        "worker_hits": sum(hit for _, hit in hits), "worker_total": len(hits),
+        "preferred_hits": sum(preferred), "preferred_total": len(preferred),
     }
 
 
@@ -65,8 +74,9 @@ def aggregate(scores: Sequence[dict]) -> dict:
     """Averages over logs; worker accuracy pooled over all matched nodes."""
     n = len(scores)
     if n == 0:
-        return {"n": 0, **dict.fromkeys(PLAN_METRICS)}
+        return {"n": 0, **dict.fromkeys(PLAN_METRICS), "worker_accuracy_preferred": None}
     hits, total = sum(s["worker_hits"] for s in scores), sum(s["worker_total"] for s in scores)
+    preferred = sum(s.get("preferred_total", 0) for s in scores)
     return {
         "n": n,
         "dag_validity": sum(s["dag_valid"] for s in scores) / n,
@@ -74,6 +84,9 @@ def aggregate(scores: Sequence[dict]) -> dict:
         "edge_f1": sum(s["edge_f1"] for s in scores) / n,
         "exact_match": sum(s["exact_match"] for s in scores) / n,
         "worker_accuracy": hits / total if total else None,
+        # on the steps the logging policy chose as its own (`choice_prob` > PREFERRED); None when none records it
+        "worker_accuracy_preferred": (sum(s.get("preferred_hits", 0) for s in scores) / preferred
+                                      if preferred else None),
     }
 
 
@@ -114,7 +127,7 @@ def nearest_neighbour_baseline(planner, examples) -> dict:
     if index is None or not len(index) or not examples:
         return aggregate([])
     indices, _ = index.nearest(planner.embed([e.instruction for e in examples]), 1, [e.id for e in examples])
-    return aggregate([score(index.graphs[near[0]], Graph(e.types, e.workers, e.parents))
+    return aggregate([score(index.graphs[near[0]], Graph(e.types, e.workers, e.parents), e.choice_probs)
                       for e, near in zip(examples, indices) if near])
 
 
@@ -139,8 +152,8 @@ def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> li
         part = examples[start:start + batch_size]
         for e, plan in zip(part, planner.decode_batch([x.instruction for x in part], leave_out=[x.id for x in part])):
             gold = Graph(e.types, e.workers, e.parents)
-            cases.append(Case(e.id, e.instruction, e.template, plan.graph, gold, score(plan.graph, gold),
-                              plan.raw_acyclic))
+            cases.append(Case(e.id, e.instruction, e.template, plan.graph, gold,
+                              score(plan.graph, gold, e.choice_probs), plan.raw_acyclic))
         if progress is not None:
             progress(len(cases), len(examples))
     return cases

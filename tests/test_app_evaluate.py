@@ -86,6 +86,9 @@ def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint
     assert metrics.loc["DAG validity", "model"] == pytest.approx(expected["dag_validity"])
     assert metrics.loc["DAG validity", "target"] == "≥ 95%"
     assert metrics.loc["Worker accuracy (selection)", "target"] == "75%–85%"
+    own = metrics.loc["Worker accuracy on the logging policy's own choices (choice_prob > 0.5)"]  # synthetic logs
+    assert own["model"] == pytest.approx(expected["worker_accuracy_preferred"])  # record choice_prob
+    assert own["nearest-neighbour baseline"] == pytest.approx(expected["baseline"]["worker_accuracy_preferred"])
     assert metrics.loc["Edge-F1 (dependencies)", "nearest-neighbour baseline"] == pytest.approx(
         expected["baseline"]["edge_f1"])
     assert "6 logs (accepted logs)" in at.caption[0].value.replace("\\", "")

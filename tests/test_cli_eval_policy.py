@@ -12,6 +12,7 @@ from outcome_fixtures import TruthPlanner
 
 from orchestai_core.__main__ import main
 from orchestai_core.catalogue import load_catalogue
+from orchestai_core.evaluate import PLAN_METRICS
 from orchestai_core.export import write_jsonl
 from orchestai_core.outcomes.report import thin_note
 from orchestai_core.synth import generate_logs
@@ -102,15 +103,18 @@ def test_policy_needs_a_checkpoint_with_an_outcome_model(tmp_path, logs, monkeyp
 
 def test_plain_eval_adds_the_calibration_line_and_json_key(tmp_path, logs, fake_planner, monkeypatch):
     plan_metrics = {"n": len(logs), "dag_validity": 1.0, "node_f1": 1.0, "edge_f1": 1.0, "exact_match": 1.0,
-                    "worker_accuracy": 0.5, "raw_acyclic": 1.0, "per_template": {}, "cut": [],
+                    "worker_accuracy": 0.5, "worker_accuracy_preferred": 0.75, "raw_acyclic": 1.0,
+                    "per_template": {}, "cut": [],
                     "baseline": {k: 0.5 for k in ("dag_validity", "node_f1", "edge_f1", "exact_match",
-                                                  "worker_accuracy")}}
+                                                  "worker_accuracy", "worker_accuracy_preferred")}}
     monkeypatch.setattr("orchestai_core.evaluate.evaluate_planner", lambda planner, examples: dict(plan_metrics))
     data = _write(tmp_path / "held.jsonl", logs)
     text = _eval("--data", data)
     assert text.exit_code == 0, text.output
     line = [ln for ln in text.output.splitlines() if ln.startswith("calibration of p_success")]
     assert len(line) == 1 and "ECE" in line[0] and "weighted by 1/choice_prob" in line[0]
+    own = [ln for ln in text.output.splitlines() if ln.strip().startswith("own choices")]
+    assert len(own) == 1 and own[0].split()[2:4] == ["0.750", "0.500"] and "choice_prob > 0.5" in own[0]
     as_json = json.loads(_eval("--data", data, "--json").output)
     assert as_json["calibration"]["plain"]["ece"] < 0.1 and as_json["node_f1"] == 1.0
 
@@ -123,6 +127,12 @@ def test_plain_eval_of_a_checkpoint_without_outcome_model_has_no_calibration(tmp
     result = _eval("--data", _write(tmp_path / "held.jsonl", logs[:2]), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["calibration"] is None
+    monkeypatch.setattr("orchestai_core.evaluate.evaluate_planner", lambda planner, examples: {
+        "n": 1, **dict.fromkeys(PLAN_METRICS, 1.0), "worker_accuracy_preferred": None, "raw_acyclic": 1.0,
+        "per_template": {}, "cut": [], "baseline": dict.fromkeys(PLAN_METRICS, 0.5)})
+    plain = _eval("--data", _write(tmp_path / "held.jsonl", logs[:2]))  # logs without choice_prob: no such line
+    assert plain.exit_code == 0, plain.output
+    assert "worker_accuracy" in plain.output and "own choices" not in plain.output
 
 
 def test_policy_on_a_trained_tiny_checkpoint(tmp_path, tiny_checkpoint):

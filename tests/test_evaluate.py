@@ -42,3 +42,20 @@ def test_aggregate_pools_worker_accuracy_and_confusion_counts():
     matrix = confusion(matched_workers(Graph(["extract"], ["z"], [[]]), GOLD))
     assert matrix == {"a": {"z": 1}}
     assert aggregate([])["n"] == 0
+
+
+def test_worker_accuracy_on_the_logging_policys_own_choices_leaves_out_its_explorations():
+    """Steps logged with choice_prob above one half were the logging policy's own choice; a lower one was an
+    exploration, and a step without choice_prob says nothing: only the first count in the second figure."""
+    predicted = Graph(["extract", "summarize", "translate", "translate"], ["a", "x", "y", "c"], [[], [0], [1], [1]])
+    s = score(predicted, GOLD, [0.9, 0.95, 0.05, None])
+    assert (s["worker_hits"], s["worker_total"]) == (2, 4)
+    assert (s["preferred_hits"], s["preferred_total"]) == (1, 2)  # extract right, summarize wrong
+    other = score(Graph(["translate"], ["c"], [[]]), GOLD, [0.9, 0.9, 0.9, 0.9])  # matched to the first translate
+    assert (other["preferred_hits"], other["preferred_total"]) == (1, 1)
+    result = aggregate([s, other])
+    assert result["worker_accuracy"] == pytest.approx(3 / 5)
+    assert result["worker_accuracy_preferred"] == pytest.approx(2 / 3)
+    assert aggregate([score(GOLD, GOLD)])["worker_accuracy_preferred"] is None  # no choice_prob recorded
+    assert aggregate([score(GOLD, GOLD, [0.5, 0.2, 0.1, None])])["worker_accuracy_preferred"] is None
+    assert aggregate([])["worker_accuracy_preferred"] is None

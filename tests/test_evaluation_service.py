@@ -239,3 +239,15 @@ def test_policy_rows_and_curve_series_cut_the_off_policy_report_for_the_page():
     assert series["references"]["effective_steps"][-1] == report.steps
     assert series["sweep"]["effective_steps"] == [p.effective_steps for p in report.curve.points[:2]]
     assert len(series["references"]["label"]) == len(report.worker_names) + 2
+
+
+def test_the_policys_own_choices_get_a_row_when_the_logs_record_choice_prob():
+    logged = _report([_case("p", GOLD)])
+    assert "Worker accuracy on the logging policy's own choices (choice_prob > 0.5)" not in \
+        {r["metric"] for r in metrics_rows(logged)}
+    predicted = Graph(GOLD.types, ["a", "x", "c"], GOLD.parents)
+    case = Case("q", "instruction q", "tpl", predicted, GOLD, score(predicted, GOLD, [0.9, 0.9, 0.02]), True)
+    rows = {r["metric"]: r for r in metrics_rows(_report([case], {"worker_accuracy_preferred": 0.25}))}
+    own = rows["Worker accuracy on the logging policy's own choices (choice_prob > 0.5)"]
+    assert own["model"] == pytest.approx(1 / 2) and own["nearest-neighbour baseline"] == 0.25
+    assert own["target"] == "—" and rows["Worker accuracy (selection)"]["model"] == pytest.approx(2 / 3)

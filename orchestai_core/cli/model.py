@@ -151,7 +151,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, evaluate_planner
+    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, PREFERRED, evaluate_planner
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped, fmt)
@@ -176,6 +176,10 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     click.echo(f"{result['n']} logs         model   nearest-neighbour baseline")
     for key in PLAN_METRICS:
         click.echo(f"{key:<16} {_fmt(result[key]):>6}   {_fmt(base[key]):>6}")
+    if result.get("worker_accuracy_preferred") is not None:  # the logs record choice_prob
+        click.echo(f"{'  own choices':<16} {_fmt(result['worker_accuracy_preferred']):>6}   "
+                   f"{_fmt(base.get('worker_accuracy_preferred')):>6}   (worker accuracy on the steps the logging "
+                   f"policy chose as its own, choice_prob > {PREFERRED}: not its explorations)")
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
     if consensus is not None:
         click.echo(f"consensus decoding: {consensus.describe()}")

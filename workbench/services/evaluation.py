@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from orchestai_core.dag import Graph
-from orchestai_core.evaluate import Case, evaluate_planner
+from orchestai_core.evaluate import PREFERRED, Case, evaluate_planner
 from orchestai_core.examples import Example, Skipped, skipped_message
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
@@ -31,6 +31,8 @@ METRICS = {
     "exact_match": "Exact match",
     "worker_accuracy": "Worker accuracy (selection)",
 }
+OWN_CHOICES = "worker_accuracy_preferred"  # on logs that record choice_prob (`orchestai_core.evaluate`)
+OWN_CHOICES_LABEL = f"Worker accuracy on the logging policy's own choices (choice_prob > {PREFERRED})"
 TARGETS = {  # the original report's targets: (lowest acceptable, top of the expected range or None)
     "dag_validity": (0.95, None),
     "worker_accuracy": (0.75, 0.85),
@@ -257,6 +259,10 @@ def metrics_rows(report: EvaluationReport) -> list[dict]:
         met = None if low is None or value is None else value >= low
         rows.append({"metric": label, "model": value, "nearest-neighbour baseline": report.baseline.get(key),
                      "target": target_text(key), "meets target": {True: "✓ yes", False: "✗ no"}.get(met, "—")})
+    if report.metrics.get(OWN_CHOICES) is not None:  # logs that record choice_prob: explorations left out
+        rows.append({"metric": OWN_CHOICES_LABEL, "model": report.metrics[OWN_CHOICES],
+                     "nearest-neighbour baseline": report.baseline.get(OWN_CHOICES), "target": "—",
+                     "meets target": "—"})
     return rows
 
 
