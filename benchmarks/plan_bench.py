@@ -8,8 +8,9 @@ Prints one JSON line: single-instruction p50/p99 in ms, the encoder's own forwar
 instruction (p50; timed right after each plan, so both see the machine alike) and the ratio of the two;
 batched instructions per second, the encoder's own batched throughput over the same batches and the ratio
 (the median of `--repeats` alternating passes of each, with their range: a pass that meets one of Python's
-full garbage collections is slower). Instructions come from a fresh synthetic corpus (a seed the model was
-not trained on), or the first `--n` of `--data`.
+full garbage collections is slower), and `decoded`: how many of the single plans decoding settled greedily (provably
+the beam's plan) and how many it searched (`TaskDecomposer.decode`). Instructions come from a fresh synthetic corpus
+(a seed the model was not trained on), or the first `--n` of `--data`.
 """
 
 from __future__ import annotations

@@ -20,8 +20,11 @@ plan a p_success. `meta.selection` says how the workers were chosen:
   shows the predictions themselves.
 - `imitation` (the seed's Phase 1): the worker the selector learnt from the logged choices, lowered by
   `cost_weight` × its relative cost (`model.selector.cost_adjusted`); latency_weight plays no part; budgets
-  are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0, e.g. a
-  TaskBench import) always plans this way, and its estimates are the training logs' medians (PlanStats).
+  are kept by the same repair. A checkpoint whose training saw no outcome (`outcome_steps` 0) always plans
+  this way, and its estimates are the training logs' medians (PlanStats).
+- `none`: the checkpoint's training logs assign no worker (TaskBench rows, for one), so nothing it learnt
+  chooses one: every step's `worker` is null, `worker_probs` empty, the estimates null and the critical path
+  empty (`meta.selection_note` says so); the selector and the outcome model are not run.
 
 Consensus decoding (`model/consensus.py`): when the checkpoint's training found it plans its validation logs
 better, the model's plan and the plans of the nearest training requests vote and the plan most agreed on is
@@ -69,6 +72,8 @@ from orchestai_core.plan_stats import PlanStats
 
 DECODINGS = {GREEDY: "greedy", SEARCHED: "search"}  # how a plan was decoded (`Planner.decoded`)
 NO_OUTCOMES = "imitation: the checkpoint's training saw no logged outcome (outcome_steps 0)"
+NO_WORKERS = ("no worker: the checkpoint's training logs assign none (TaskBench rows, for one), so it plans the "
+              "steps and their links only; cost and latency weights and budgets do not apply")
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Planner:
         self.selection, self.selection_note = self._selection(selection)
         self.train_plans = checkpoint.train_plans
         self.type_runs = self._type_runs(checkpoint.train_plans)
+        self.plans_workers = bool(self.type_runs)  # its training logs assigned workers: it learnt to choose them
         self.outcome_runs = self._outcome_runs()
         self.pessimism = self.config.pessimism if pessimism is None else _weight("pessimism", pessimism)
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
@@ -315,7 +321,7 @@ class Planner:
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
         truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
-        out = {k: v.cpu() for k, v in self.model.generate(states, mask.bool(), numbers, beam).items()}
+        out = _on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(texts))]
@@ -351,8 +357,8 @@ class Planner:
         type_ids = [[self.types.get(t, self.types[UNK]) for t in p["types"][:limit]] for p in plans]
         parents = [[[q for q in ps if q < limit] for ps in p["parents"][:limit]] for p in plans]
         rows_of = torch.tensor(chosen, device=states.device)
-        out = self.model.follow(states[rows_of], mask[rows_of].bool(), numbers[rows_of], type_ids, parents)
-        out = {k: v.cpu() for k, v in out.items()}
+        out = _on_cpu(self.model.follow(states[rows_of], mask[rows_of].bool(), numbers[rows_of], type_ids, parents,
+                                        self.plans_workers, self.has_outcomes))
         for j, (b, plan) in enumerate(zip(chosen, decode(out, self.types, self.workers, self.relative_cost,
                                                           cost_weight))):
             decoded[b] = replace(plan, follows=plans[j]["instruction"])
@@ -434,12 +440,16 @@ class Planner:
                                budget_usd=budget_usd, budget_latency_ms=budget_latency_ms)[0]
 
     def _row(self, out: dict, b: int) -> dict[str, np.ndarray]:
-        """One plan's per-step arrays (n × k): the imitation scores, and the outcome model's predictions."""
+        """One plan's per-step arrays (n × k): the imitation scores, and the outcome model's predictions (each
+        left out where the planner has none)."""
         n = int(out["lengths"][b])
-        row = {"types": out["types"][b, :n], "workers": out["workers"][b, :n].float()}
-        row.update(p=torch.sigmoid(out["success"][b, :n].float()).numpy().astype(float),
-                   cost=out["log_cost"][b, :n].float().exp().numpy().astype(float),
-                   latency=out["log_latency"][b, :n].float().exp().numpy().astype(float))
+        row = {"types": out["types"][b, :n]}
+        if out["workers"] is not None:
+            row["workers"] = out["workers"][b, :n].float()
+        if out["success"] is not None:
+            row.update(p=torch.sigmoid(out["success"][b, :n].float()).numpy().astype(float),
+                       cost=out["log_cost"][b, :n].float().exp().numpy().astype(float),
+                       latency=out["log_latency"][b, :n].float().exp().numpy().astype(float))
         return row
 
     def _estimates(self, row: dict) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
@@ -469,6 +479,8 @@ class Planner:
                               budget_usd=choice.budget_usd, budget_latency_ms=choice.budget_latency_ms)
 
     def _to_plan(self, plan_id: str, text: str, decoded: DecodedPlan, row: dict, choice: Choice) -> dict:
+        if not self.plans_workers:
+            return self._steps_only(plan_id, text, decoded, choice)
         g = decoded.graph
         p, cost, latency = estimates = self._estimates(row)
         allowed, runs = self.allowed_workers(g.types), self.observed_runs(g.types)
@@ -504,6 +516,21 @@ class Planner:
                               "feasible": selection.feasible, "violations": list(selection.violations)}
         plan["meta"] = meta
         return plan
+
+    def _steps_only(self, plan_id: str, text: str, decoded: DecodedPlan, choice: Choice) -> dict:
+        """The plan of a planner that learnt no worker choice (`plans_workers` False): its steps and links,
+        each step with no worker (null, as a log may have it) and no estimate, since nothing it learnt
+        chooses or prices a worker; no critical path (no latency to weigh)."""
+        g = decoded.graph
+        subtasks = [{"id": f"s{i + 1}", "type": t, "worker": None, "depends_on": [f"s{q + 1}" for q in parents],
+                     "worker_probs": {}, "est_cost_usd": None, "est_latency_ms": None}
+                    for i, (t, parents) in enumerate(zip(g.types, g.parents))]
+        meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": "none", "selection_note": NO_WORKERS,
+                "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
+        if decoded.follows is not None:
+            meta["follows"] = decoded.follows
+        return {"id": plan_id, "instruction": text, "subtasks": subtasks, "est_cost_usd": None,
+                "est_latency_ms": None, "critical_path": [], "meta": meta}
 
     def _worker_outcomes(self, p: list[float], cost: list[float], latency: list[float], runs: list[float],
                          allowed: list[int]) -> dict[str, dict]:
@@ -544,3 +571,8 @@ def _budget(name: str, value) -> float | None:
 def _check_selection(selection: str | None) -> None:
     if selection is not None and selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
+
+
+def _on_cpu(outputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:
+    """The model's outputs moved to the CPU (None stays None: an output the planner leaves out)."""
+    return {k: None if v is None else v.cpu() for k, v in outputs.items()}

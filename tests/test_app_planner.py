@@ -209,6 +209,37 @@ def test_a_plan_without_steps_says_so_and_cannot_be_curated():
     assert not at.get("html")
 
 
+def test_a_plan_without_workers_shows_its_steps_and_says_why_it_has_no_worker_or_estimate():
+    """A planner trained on logs that assign no worker (TaskBench rows) plans steps and links only
+    (`Planner._steps_only`): the page draws them, shows no estimate and says why, and curation takes the plan."""
+    def script():
+        from orchestai_core.planner_api import NO_WORKERS
+        from orchestai_core.store import Store
+        from workbench.components.plan_actions import plan_actions
+        from workbench.components.plan_view import show_plan
+        from workbench.services.planning import Planned
+
+        steps = [{"id": "s1", "type": "flight_search", "worker": None, "depends_on": [], "worker_probs": {},
+                  "est_cost_usd": None, "est_latency_ms": None},
+                 {"id": "s2", "type": "book_flight", "worker": None, "depends_on": ["s1"], "worker_probs": {},
+                  "est_cost_usd": None, "est_latency_ms": None}]
+        plan = Planned({"id": "plan-1", "instruction": "Book a flight to Rome", "subtasks": steps,
+                        "est_cost_usd": None, "est_latency_ms": None, "critical_path": [],
+                        "meta": {"selection": "none", "selection_note": NO_WORKERS, "beam": 3}}, 20.0)
+        show_plan(plan, key="t")
+        plan_actions(Store(":memory:"), plan, "ckpt", 0.0, key="t")
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric} == {"Steps": "2", "Est. cost": "—",
+                                                     "Est. latency (critical path)": "—",
+                                                     "Cost on the critical path": "—"}
+    assert any("No workers chosen" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value["type"]) == ["flight_search", "book_flight"]
+    assert at.dataframe[0].value["worker"].isna().all()
+    assert at.get("html") and not at.button(key="curate_t").disabled
+
+
 def test_compare_two_checkpoints_side_by_side(trained):
     (trained / "checkpoints" / "run-2").mkdir()
     newer = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"

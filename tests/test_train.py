@@ -433,8 +433,17 @@ def test_logs_without_workers_or_outcomes_leave_the_selector_and_outcome_model_o
     batch = collate(trainer.val_items[:4], trainer.types)
     losses = trainer._batch_loss(batch, training=True)
     assert losses["workers"].item() == 0.0 and losses["outcome_success"].item() == 0.0
-    plan = Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu").plan("Book a flight to Paris tomorrow.")
-    assert plan["subtasks"] and all("worker" in s for s in plan["subtasks"])  # it still plans whole
+    planner = Planner.load(tmp_path / "ck" / "phase1_best_model.pth", "cpu")
+    plan = planner.plan("Book a flight to Paris tomorrow.", cost_weight=2.0, budget_usd=0.01)
+    assert not planner.plans_workers and plan["subtasks"]  # it plans steps and links, and no worker:
+    assert all(s["worker"] is None and s["worker_probs"] == {} and s["est_cost_usd"] is None
+               and s["est_latency_ms"] is None for s in plan["subtasks"])  # its selector learnt nothing
+    assert (plan["est_cost_usd"], plan["est_latency_ms"], plan["critical_path"]) == (None, None, [])
+    assert plan["meta"]["selection"] == "none" and "training logs assign none" in plan["meta"]["selection_note"]
+    assert "budget" not in plan["meta"]
+    out = planner.model.generate(*_encoded(planner, "Book a flight to Paris tomorrow."), workers=False,
+                                 outcomes=False)
+    assert out["workers"] is None and out["success"] is None and out["types"].shape[0] == 1
     resumed = Phase1Trainer(TrainConfig(num_epochs=3, batch_size=8, head_learning_rate=5e-3, val_metrics_max=4),
                             PlannerConfig(**TINY_MODEL), tmp_path / "ck", "cpu", progress=False)
     resumed.setup(rows, resume=True)  # the weight average and the optimizer hold the same trained weights
@@ -447,3 +456,10 @@ def test_logs_with_workers_and_outcomes_train_both_heads(trained):
     assert (trainer.learns_workers, trainer.learns_outcomes) == (True, True)
     assert all(p.requires_grad for p in trainer.model.selector.parameters())
     assert all(p.requires_grad for p in trainer.model.outcome.parameters())
+
+
+def _encoded(planner, text):
+    """(frozen token states, mask, numbers) of one instruction, as `Planner` hands them to the model."""
+    batch, tokens, words = planner.encoder.tokenize_words([text], planner.device)
+    return (planner.encoder.frozen_states(**batch), batch["attention_mask"].bool(),
+            planner.model.numbers(tokens, words))

@@ -26,10 +26,18 @@ class DecodedPlan:
 
 def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relative_cost: torch.Tensor | None = None,
            cost_weight: float = 0.0, top_k: int = 3) -> list[DecodedPlan]:
-    """One DecodedPlan per batch row. `relative_cost` (types × workers, 0..1) feeds the cost weight."""
+    """One DecodedPlan per batch row. `relative_cost` (types × workers, 0..1) feeds the cost weight. Without
+    worker logits (`outputs["workers"]` None: a planner that learnt no worker choice) steps get no worker."""
     lengths = outputs["lengths"].tolist()
     type_ids = outputs["types"].tolist()
     edges = outputs["edges"] > 0  # sigmoid(logit) > 0.5
+    if outputs.get("workers") is None:
+        plans = []
+        for b, n in enumerate(lengths):
+            raw, parents = _links(edges[b], n)
+            plans.append(DecodedPlan(Graph([types.items[t] for t in type_ids[b][:n]], [None] * n, parents),
+                                     [{} for _ in range(n)], not has_cycle(n, raw)))
+        return plans
     logits = outputs["workers"].float()
     if relative_cost is not None and cost_weight:
         scores = cost_adjusted(logits, relative_cost[outputs["types"]], cost_weight)
@@ -41,12 +49,19 @@ def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relat
     top_values, top_indices = top.values.tolist(), top.indices.tolist()
     plans = []
     for b, n in enumerate(lengths):
-        raw = [(i, j) for i, j in edges[b, :n, :n].nonzero().tolist() if i != j]  # row by row: parents in order
-        parents: list[list[int]] = [[] for _ in range(n)]
-        for i, j in raw:
-            if i < j:
-                parents[j].append(i)
+        raw, parents = _links(edges[b], n)
         probs = [{workers.items[w]: round(p, 4) for p, w in zip(top_values[b][i], top_indices[b][i])} for i in range(n)]
         graph = Graph([types.items[t] for t in type_ids[b][:n]], [workers.items[w] for w in chosen[b][:n]], parents)
         plans.append(DecodedPlan(graph, probs, not has_cycle(n, raw)))
     return plans
+
+
+def _links(edges: torch.Tensor, n: int) -> tuple[list[tuple[int, int]], list[list[int]]]:
+    """One plan's links among its `n` steps (N×N edges): all of them, both directions (row by row), and each
+    step's parents (the links from an earlier step only, in order)."""
+    raw = [(i, j) for i, j in edges[:n, :n].nonzero().tolist() if i != j]
+    parents: list[list[int]] = [[] for _ in range(n)]
+    for i, j in raw:
+        if i < j:
+            parents[j].append(i)
+    return raw, parents

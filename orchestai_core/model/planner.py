@@ -135,11 +135,13 @@ class PlannerModel(nn.Module):
 
     @torch.inference_mode()  # cheaper per operation than no_grad; decoding runs many small ones
     def generate(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
-                 beam: int | None = None) -> dict[str, torch.Tensor]:
+                 beam: int | None = None, workers: bool = True, outcomes: bool = True
+                 ) -> dict[str, torch.Tensor | None]:
         """Plans from frozen-encoder states: type ids (B×N), lengths, edge and worker logits, the outcome
         model's success logits, log-cost and log-latency (B×N×W), each request's `reading` (B×H) and how its
         plan was decoded (`decoding`, B longs: `TaskDecomposer.decode`). `beam` plans are kept while decoding
-        (default: the config's; 1 = greedy)."""
+        (default: the config's; 1 = greedy). `workers` and `outcomes` False leave out the selector's and the
+        outcome model's outputs (None): a planner whose training logs taught them nothing."""
         tokens, request = self._request(states, token_mask, numbers)
         never = [self.types[PAD], self.types[BOS], self.types[UNK]]
         beam = self.config.beam if beam is None else beam
@@ -147,25 +149,31 @@ class PlannerModel(nn.Module):
                                                                self.config.max_nodes, beam)
         valid = torch.arange(type_ids.shape[1], device=states.device).unsqueeze(0) < lengths.unsqueeze(1)
         edge_logits, nodes = self.graph(nodes, valid)
-        outcomes = self.outcome(nodes, tokens, token_mask, type_ids)
         return {"types": type_ids, "lengths": lengths, "edges": edge_logits,
-                "workers": self.selector(nodes, tokens, token_mask, request.pooled),
-                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency,
+                "workers": self.selector(nodes, tokens, token_mask, request.pooled) if workers else None,
+                **self._outcomes(self.outcome(nodes, tokens, token_mask, type_ids) if outcomes else None),
                 "reading": self._reading(request), "decoding": how}
+
+    @staticmethod
+    def _outcomes(predictions: OutcomePredictions | None) -> dict[str, torch.Tensor | None]:
+        if predictions is None:
+            return dict.fromkeys(("success", "log_cost", "log_latency"))
+        return {"success": predictions.success, "log_cost": predictions.log_cost,
+                "log_latency": predictions.log_latency}
 
     @torch.inference_mode()
     def follow(self, states: torch.Tensor, token_mask: torch.Tensor, numbers: torch.Tensor,
-               type_ids: list[list[int]], parents: list[list[list[int]]]) -> dict[str, torch.Tensor]:
+               type_ids: list[list[int]], parents: list[list[list[int]]], workers: bool = True,
+               outcomes: bool = True) -> dict[str, torch.Tensor | None]:
         """`generate`'s outputs for given plans instead of decoded ones (one per batch row, each at least one
-        step): the selector's and the outcome model's outputs on the plan's steps, and edge logits that keep
-        exactly its links."""
+        step): the selector's and the outcome model's outputs on the plan's steps (None where `workers` or
+        `outcomes` leave them out), and edge logits that keep exactly its links."""
         device = states.device
         lengths, valid, prev, emitted = (t.to(device) for t in workflow_inputs(type_ids, self.types))
-        _, workers, _, _, outcomes = self.forward(states, token_mask, numbers, prev, emitted, valid)
+        _, chosen, _, _, predicted = self.forward(states, token_mask, numbers, prev, emitted, valid, workers, outcomes)
         edges = (2 * adjacency(parents, valid.shape[1]) - 1).to(device) * KEPT_EDGE_LOGIT
         return {"types": emitted[:, :-1].masked_fill(~valid, 0), "lengths": lengths, "edges": edges,
-                "workers": workers,
-                "success": outcomes.success, "log_cost": outcomes.log_cost, "log_latency": outcomes.log_latency}
+                "workers": chosen, **self._outcomes(predicted)}
 
     def numbers(self, tokens: list[list[str]], words: list[list[int]]) -> torch.Tensor:
         """B×T×2: per token, the number its word writes and the size of the enumeration it closes (all 0

@@ -79,9 +79,10 @@ def plan_totals(plan: dict) -> None:
     if success is not None:
         cols[-1].metric("Expected success", f"{success:.0%}",
                         help="Predicted probability that every step succeeds (a failed step stops its dependants)")
-    cols[1].metric("Est. cost", usd(plan["est_cost_usd"]))
-    cols[2].metric("Est. latency (critical path)", f"{plan['est_latency_ms'] / 1000:.2f} s")
-    cols[3].metric("Cost on the critical path", usd(path_cost(plan)))
+    latency = plan.get("est_latency_ms")
+    cols[1].metric("Est. cost", usd(plan.get("est_cost_usd")))
+    cols[2].metric("Est. latency (critical path)", "—" if latency is None else f"{latency / 1000:.2f} s")
+    cols[3].metric("Cost on the critical path", usd(path_cost(plan) if plan.get("critical_path") else None))
     path = plan.get("critical_path") or []
     st.caption("Critical path: " + (" → ".join(md_escape(s) for s in path) or "—"))
     st.caption(md_escape(selection_caption(plan)))

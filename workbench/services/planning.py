@@ -201,14 +201,19 @@ def subtask_rows(plan: dict) -> list[dict]:
     return rows
 
 
-def usd(amount: float) -> str:
-    """Dollars with enough decimals that a fraction of a cent still shows ($0.000040, $0.0123)."""
+def usd(amount: float | None) -> str:
+    """Dollars with enough decimals that a fraction of a cent still shows ($0.000040, $0.0123); "—" for no
+    estimate."""
+    if amount is None:
+        return "—"
     return f"${amount:.6f}" if abs(amount) < 0.01 else f"${amount:.4f}"
 
 
 def selection_caption(plan: dict) -> str:
     """How the plan's workers were chosen, in a line."""
     meta = plan.get("meta") or {}
+    if meta.get("selection") == "none":
+        return "No workers chosen: this checkpoint's training logs assign none, so it plans the steps and their links."
     if meta.get("selection") == "outcome":
         text = (f"Workers chosen by predicted outcome: success − {meta.get('cost_weight', 0):g} × relative cost − "
                 f"{meta.get('latency_weight', 0):g} × relative latency")
