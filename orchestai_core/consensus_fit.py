@@ -36,25 +36,41 @@ def readings_from_items(planner, items: Sequence[Encoded]) -> tuple[torch.Tensor
     """(N×E index vectors, N×F type-presence inputs) of instructions from their cached frozen-encoder token
     states and numbers (`Encoded`), through the encoder's fine-tuned top layers if it has any: what
     `Planner.read` gives, without running the frozen layers again."""
-    device, parts = planner.device, []
-    for start in range(0, len(items), BATCH):
-        part = items[start:start + BATCH]
-        padded = pad_sequence([i.tokens.to(device).float() for i in part], batch_first=True)
-        numbers = pad_sequence([i.numbers.to(device) for i in part], batch_first=True)
-        mask = (torch.arange(padded.shape[1], device=device).unsqueeze(0)
-                < torch.tensor([i.tokens.shape[0] for i in part], device=device).unsqueeze(1)).long()
-        parts.append(planner.readings(padded, mask, numbers))
-    return planner.stacked_readings(parts)
+    return planner.stacked_readings([planner.readings(*_padded(items[start:start + BATCH], planner.device))
+                                     for start in range(0, len(items), BATCH)])
+
+
+def plans_from_items(planner, items: Sequence[Encoded]) -> list[Graph]:
+    """The plans `planner` decodes for instructions from their cached token states (`Encoded`), in order:
+    what `Planner.decode_batch` gives without encoding them again. Batches hold instructions of similar length."""
+    order = sorted(range(len(items)), key=lambda i: items[i].tokens.shape[0])
+    plans: list[Graph | None] = [None] * len(items)
+    for start in range(0, len(order), BATCH):
+        part = order[start:start + BATCH]
+        for i, decoded in zip(part, planner.decode_encoded(*_padded([items[i] for i in part], planner.device))):
+            plans[i] = decoded.graph
+    return plans
+
+
+def _padded(items: Sequence[Encoded], device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(token states B×T×E, attention mask B×T, numbers B×T×2) of cached instructions, padded to the longest."""
+    padded = pad_sequence([i.tokens.to(device).float() for i in items], batch_first=True)
+    numbers = pad_sequence([i.numbers.to(device) for i in items], batch_first=True)
+    mask = (torch.arange(padded.shape[1], device=device).unsqueeze(0)
+            < torch.tensor([i.tokens.shape[0] for i in items], device=device).unsqueeze(1)).long()
+    return padded, mask, numbers
 
 
 def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],
-        validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
+        validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None,
+        validation_items: Sequence[Encoded] | None = None) -> dict:
     """The `consensus` entry of `planner`'s checkpoint: the vectors (fp16) of its training plans and then of
     `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier and
     the learnt similarity when the settings read them, and each setting's validation metrics. `train` and
     `validation_readings` are the requests' (index vectors, type-presence inputs), as `readings_from_items` or
-    `Planner.read` give (the latter is run when `validation_readings` is None). `planner` must have been loaded
-    with consensus off."""
+    `Planner.read` give (the latter is run when `validation_readings` is None); `validation_items`, the
+    validation requests' cached token states (`Encoded`, in `validation`'s order), spare encoding them again
+    to plan them. `planner` must have been loaded with consensus off."""
     if planner.consensus.on:
         raise ValueError("fit consensus on a planner loaded with consensus=False: it must plan alone")
     validation = list(validation)
@@ -66,7 +82,13 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     similarity = fit_similarity(train_vectors, train_types)
     examples = validation[:MAX_VALIDATION]
     texts = [e.instruction for e in examples]
-    model_plans = [d.graph for d in planner.decode_batch(texts)] if texts else []
+    if not texts:
+        model_plans = []
+    elif validation_items is not None:
+        model_plans = plans_from_items(planner, validation_items[:len(examples)])
+    else:
+        model_plans = [d.graph for start in range(0, len(texts), BATCH)
+                       for d in planner.decode_batch(texts[start:start + BATCH])]
     vectors = validation_vectors[:len(examples)]
     expected = presence.probabilities(validation_inputs[:len(examples)]) if texts else []
     gold = [Graph(e.types, e.workers, e.parents) for e in examples]

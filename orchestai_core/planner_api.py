@@ -321,13 +321,27 @@ class Planner:
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
         truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
+        return *self._decode(states, mask, numbers, cost_weight, beam, leave_out), truncated
+
+    @torch.inference_mode()
+    def decode_encoded(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor,
+                       beam: int | None = None) -> list[DecodedPlan]:
+        """`decode_batch` from what the encoder made of the instructions, as training caches it: frozen-encoder
+        token states (B×T×E), their attention mask (B×T) and the numbers their words write (B×T×2); nothing is
+        encoded again."""
+        device = self.device
+        return self._decode(states.to(device), mask.to(device), numbers.to(device), 0.0, self._beam(beam))[0]
+
+    def _decode(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, cost_weight: float, beam: int,
+                leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], list[dict]]:
+        """`_generate` after the encoder: the decoded plans and their per-step arrays."""
         out = _on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
-        rows = [self._row(out, b) for b in range(len(texts))]
+        rows = [self._row(out, b) for b in range(len(decoded))]
         if self.consensus.on:
             self._vote(states, mask, numbers, out["reading"], decoded, rows, cost_weight, leave_out)
-        return decoded, rows, truncated
+        return decoded, rows
 
     def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, readings: torch.Tensor,
               decoded: list[DecodedPlan], rows: list[dict], cost_weight: float,

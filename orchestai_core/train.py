@@ -513,7 +513,7 @@ class Phase1Trainer:
         checkpoint = load_checkpoint(path)
         planner = Planner(checkpoint, str(self.device), consensus=False)
         train, validation = (readings_from_items(planner, items) for items in (self.train_items, self.val_items))
-        entry = fit(planner, train, self.val_examples, validation)
+        entry = fit(planner, train, self.val_examples, validation, self.val_items)
         save_checkpoint(replace(checkpoint, consensus=entry), path)
         table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
                  for k, v in entry["validation"].items()}

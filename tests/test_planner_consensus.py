@@ -149,6 +149,38 @@ def test_what_the_fit_reads_from_cached_states_is_what_the_planner_reads_from_te
     assert torch.allclose(out["reading"], inputs[:, planner.encoder.hidden_size:], atol=1e-5)
 
 
+def test_the_fit_plans_its_validation_logs_from_cached_states_as_the_planner_plans_their_text(tiny_checkpoint,
+                                                                                            checkpoint):
+    """The consensus fit plans the validation logs from the states training cached (`plans_from_items`, in
+    batches of similar length): the plans `decode_batch` makes from their text, in their order, and the fit
+    keeps what it keeps when it encodes them again."""
+    from orchestai_core.consensus_fit import fit, plans_from_items
+    from orchestai_core.model.batching import Encoded
+    from orchestai_core.synth import generate_logs
+    from orchestai_core.training_data import example_from_log
+
+    planner = Planner.load(tiny_checkpoint, "cpu", consensus=False)
+    logs = list(generate_logs(70, seed=17))  # more than one batch of 64
+    texts = [log["instruction"] for log in logs]
+    items = []
+    for text in texts:
+        batch, tokens, words = planner.encoder.tokenize_words([text])
+        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
+                             [], [], []))
+    cached = plans_from_items(planner, items)
+    planned = [d.graph for d in planner.decode_batch(texts)]
+    assert [(g.types, g.parents) for g in cached] == [(g.types, g.parents) for g in planned]
+    lengths = [i.tokens.shape[0] for i in items]
+    assert lengths != sorted(lengths)  # batched by length, put back in order (plans that differ: test_default_planner)
+    examples = [example_from_log(log) for log in logs]
+    train = planner.read([p["instruction"] for p in checkpoint.train_plans])
+    readings = planner.read(texts)
+    with_items, without = fit(planner, train, examples, readings, items), fit(planner, train, examples, readings)
+    assert with_items["validation"] == without["validation"]
+    assert {k: with_items[k] for k in ("model_weight", "presence_weight", "learned")} == \
+        {k: without[k] for k in ("model_weight", "presence_weight", "learned")}
+
+
 def test_a_consensus_entry_from_before_validation_plans_and_presence_still_plans(tmp_path, checkpoint):
     entry = {k: v for k, v in checkpoint.consensus.items() if k not in ("validation_plans", "presence",
                                                                           "presence_weight")}
