@@ -73,6 +73,18 @@ def train_tiny_checkpoint(out_dir: Path, encoder: str, n_logs: int = 48, epochs:
     return out_dir / "phase1_best_model.pth"
 
 
+def cached_items(planner, texts: list[str]) -> list:
+    """What the trainer caches of each instruction (`Encoded`): its frozen states and numbers, unpadded."""
+    from orchestai_core.model.batching import Encoded
+
+    items = []
+    for text in texts:
+        batch, tokens, words = planner.encoder.tokenize_words([text])
+        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
+                             [], [], []))
+    return items
+
+
 def wait_for(predicate, timeout: float = 180.0, what: str = "condition"):
     """Poll `predicate` until it returns something true (returned) or fail after `timeout` seconds."""
     import time

@@ -136,18 +136,15 @@ def test_the_bundled_planner_keeps_sure_greedy_plans_and_plans_as_the_beam_alone
 def test_the_consensus_fit_plans_cached_states_as_the_bundled_planner_plans_text():
     """`plans_from_items` (the fit's validation plans, from the states training cached, in batches of similar
     length) gives the plans `decode_batch` makes from the text, in order, on plans of many shapes."""
+    from planner_fixtures import cached_items
+
     from orchestai_core.consensus_fit import plans_from_items
-    from orchestai_core.model.batching import Encoded
     from orchestai_core.planner_api import Planner
     from orchestai_core.synth import generate_logs
 
     planner = Planner.load(load_config()["paths"]["default_planner"], "cpu", consensus=False)
     texts = [log["instruction"] for log in generate_logs(70, seed=98)]
-    items = []
-    for text in texts:
-        batch, tokens, words = planner.encoder.tokenize_words([text])
-        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
-                             [], [], []))
+    items = cached_items(planner, texts)
     cached = plans_from_items(planner, items)
     planned = [d.graph for d in planner.decode_batch(texts)]
     assert [(g.types, g.workers, g.parents) for g in cached] == [(g.types, g.workers, g.parents) for g in planned]

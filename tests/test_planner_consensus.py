@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from planner_fixtures import cached_items
 
 from orchestai_core.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from orchestai_core.dag import Graph, find_cycle
@@ -126,7 +127,6 @@ def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint
 
 def test_what_the_fit_reads_from_cached_states_is_what_the_planner_reads_from_text(tiny_checkpoint, checkpoint):
     from orchestai_core.consensus_fit import readings_from_items
-    from orchestai_core.model.batching import Encoded
 
     planner = Planner.load(tiny_checkpoint, "cpu", consensus=False)
     texts = [p["instruction"] for p in checkpoint.train_plans[:6]]
@@ -135,11 +135,7 @@ def test_what_the_fit_reads_from_cached_states_is_what_the_planner_reads_from_te
     assert inputs.shape == (6, planner.encoder.hidden_size + planner.config.hidden)
     assert torch.equal(inputs[:, :planner.encoder.hidden_size], vectors)
     assert torch.allclose(inputs[:, planner.encoder.hidden_size:].norm(dim=1), torch.ones(6), atol=1e-5)
-    items = []  # what the trainer caches: each instruction's frozen states and numbers, unpadded
-    for text in texts:
-        batch, tokens, words = planner.encoder.tokenize_words([text])
-        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
-                             [], [], []))
+    items = cached_items(planner, texts)  # what the trainer caches: each instruction's states, unpadded
     cached_vectors, cached_inputs = readings_from_items(planner, items)
     assert torch.allclose(cached_vectors, vectors, atol=1e-5) and torch.allclose(cached_inputs, inputs, atol=1e-5)
     # planning reads the same from its own decoding pass
@@ -155,18 +151,13 @@ def test_the_fit_plans_its_validation_logs_from_cached_states_as_the_planner_pla
     batches of similar length): the plans `decode_batch` makes from their text, in their order, and the fit
     keeps what it keeps when it encodes them again."""
     from orchestai_core.consensus_fit import fit, plans_from_items
-    from orchestai_core.model.batching import Encoded
     from orchestai_core.synth import generate_logs
     from orchestai_core.training_data import example_from_log
 
     planner = Planner.load(tiny_checkpoint, "cpu", consensus=False)
     logs = list(generate_logs(70, seed=17))  # more than one batch of 64
     texts = [log["instruction"] for log in logs]
-    items = []
-    for text in texts:
-        batch, tokens, words = planner.encoder.tokenize_words([text])
-        items.append(Encoded(planner.encoder.frozen_states(**batch)[0], planner.model.numbers(tokens, words)[0],
-                             [], [], []))
+    items = cached_items(planner, texts)
     cached = plans_from_items(planner, items)
     planned = [d.graph for d in planner.decode_batch(texts)]
     assert [(g.types, g.parents) for g in cached] == [(g.types, g.parents) for g in planned]
