@@ -10,6 +10,7 @@ from orchestai_core.dag import Graph
 from orchestai_core.model.consensus import (
     ConsensusSettings,
     agreement,
+    agreements,
     candidate_weights,
     choose,
     fit_settings,
@@ -31,6 +32,15 @@ def test_agreement_is_one_for_the_same_plan_zero_for_disjoint_and_the_f1_mean_be
     assert agreement(SEARCH_THEN_MAIL, chain("translate")) == 0.0
     # nodes: overlap 1 of 2 and 3 → F1 0.4; edges: none shared → 0
     assert agreement(SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL) == pytest.approx(0.2)
+
+
+def test_the_agreement_matrix_compares_each_distinct_plan_once_and_is_every_pair_s_agreement():
+    plans = [SEARCH_THEN_MAIL, TRANSCRIBE_THEN_MAIL, SEARCH_THEN_MAIL, chain("translate"), TRANSCRIBE_THEN_MAIL,
+             Graph(["search", "send_email"], ["w", None], [[], []]), chain("search", "send_email")]
+    matrix = agreements(plans)
+    assert matrix.shape == (7, 7)
+    assert all(matrix[a, b] == agreement(plans[a], plans[b]) for a in range(7) for b in range(7))
+    assert matrix[0, 2] == matrix[0, 6] == 1.0 and matrix[0, 5] == 0.5  # the same steps, no link: 0.5
 
 
 def test_candidate_weights_fall_with_distance_and_the_model_gets_its_share_of_the_total():
