@@ -31,37 +31,30 @@ def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relat
     lengths = outputs["lengths"].tolist()
     type_ids = outputs["types"].tolist()
     edges = outputs["edges"] > 0  # sigmoid(logit) > 0.5
-    if outputs.get("workers") is None:
-        plans = []
-        for b, n in enumerate(lengths):
-            raw, parents = _links(edges[b], n)
-            plans.append(DecodedPlan(Graph([types.items[t] for t in type_ids[b][:n]], [None] * n, parents),
-                                     [{} for _ in range(n)], not has_cycle(n, raw)))
-        return plans
-    logits = outputs["workers"].float()
-    if relative_cost is not None and cost_weight:
-        scores = cost_adjusted(logits, relative_cost[outputs["types"]], cost_weight)
-    else:
-        scores = logits.log_softmax(-1)
-    distribution = scores.softmax(-1)
-    chosen = distribution.argmax(-1).tolist()
-    top = distribution.topk(min(top_k, distribution.shape[-1]), dim=-1)
-    top_values, top_indices = top.values.tolist(), top.indices.tolist()
+    chosen = top_values = top_indices = None
+    if outputs.get("workers") is not None:
+        logits = outputs["workers"].float()
+        if relative_cost is not None and cost_weight:
+            scores = cost_adjusted(logits, relative_cost[outputs["types"]], cost_weight)
+        else:
+            scores = logits.log_softmax(-1)
+        distribution = scores.softmax(-1)
+        chosen = distribution.argmax(-1).tolist()
+        top = distribution.topk(min(top_k, distribution.shape[-1]), dim=-1)
+        top_values, top_indices = top.values.tolist(), top.indices.tolist()
     plans = []
     for b, n in enumerate(lengths):
-        raw, parents = _links(edges[b], n)
-        probs = [{workers.items[w]: round(p, 4) for p, w in zip(top_values[b][i], top_indices[b][i])} for i in range(n)]
-        graph = Graph([types.items[t] for t in type_ids[b][:n]], [workers.items[w] for w in chosen[b][:n]], parents)
+        raw = [(i, j) for i, j in edges[b, :n, :n].nonzero().tolist() if i != j]  # row by row: parents in order
+        parents: list[list[int]] = [[] for _ in range(n)]
+        for i, j in raw:
+            if i < j:
+                parents[j].append(i)
+        if chosen is None:
+            names, probs = [None] * n, [{} for _ in range(n)]
+        else:
+            names = [workers.items[w] for w in chosen[b][:n]]
+            probs = [{workers.items[w]: round(p, 4) for p, w in zip(top_values[b][i], top_indices[b][i])}
+                     for i in range(n)]
+        graph = Graph([types.items[t] for t in type_ids[b][:n]], names, parents)
         plans.append(DecodedPlan(graph, probs, not has_cycle(n, raw)))
     return plans
-
-
-def _links(edges: torch.Tensor, n: int) -> tuple[list[tuple[int, int]], list[list[int]]]:
-    """One plan's links among its `n` steps (N×N edges): all of them, both directions (row by row), and each
-    step's parents (the links from an earlier step only, in order)."""
-    raw = [(i, j) for i, j in edges[:n, :n].nonzero().tolist() if i != j]
-    parents: list[list[int]] = [[] for _ in range(n)]
-    for i, j in raw:
-        if i < j:
-            parents[j].append(i)
-    return raw, parents
