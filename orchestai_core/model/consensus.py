@@ -114,14 +114,17 @@ def candidate_weights(similarities: Sequence[float], model_weight: float, sharpn
 def agreements(candidates: Sequence[Graph]) -> np.ndarray:
     """The symmetric matrix of `agreement` between every two candidates (1 on the diagonal). Neighbours often
     share a plan: each distinct plan is compared once (two copies of a plan agree exactly 1)."""
-    distinct: dict[tuple, int] = {}
-    which = [distinct.setdefault((tuple(c.types), tuple(map(tuple, c.parents))), len(distinct))
-             for c in candidates]
-    first = {i: c for i, c in reversed(list(zip(which, candidates)))}  # each distinct plan's first candidate
-    counts = [(Counter(first[i].types), first[i].edge_pairs()) for i in range(len(distinct))]  # once per plan
-    out = np.eye(len(distinct))
-    for a in range(len(distinct)):
-        for b in range(a + 1, len(distinct)):
+    distinct: dict[tuple, int] = {}  # each distinct plan's place in `counts`
+    counts, which = [], []
+    for c in candidates:
+        key = (tuple(c.types), tuple(map(tuple, c.parents)))
+        if key not in distinct:
+            distinct[key] = len(counts)
+            counts.append((Counter(c.types), c.edge_pairs()))
+        which.append(distinct[key])
+    out = np.eye(len(counts))
+    for a in range(len(counts)):
+        for b in range(a + 1, len(counts)):
             out[a, b] = out[b, a] = _agreement(counts[a], counts[b])
     return out[np.ix_(which, which)]
 
