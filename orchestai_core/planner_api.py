@@ -517,14 +517,9 @@ class Planner:
                 "critical_path": [f"s{i + 1}" for i in selection.critical_path]}
         if p is not None:
             plan["p_success"] = round(float(np.prod([p[i, w] for i, w in enumerate(selection.workers)])), 4)
-        meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": self.selection,
-                "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
-        if self.selection_note:
-            meta["selection_note"] = self.selection_note
+        meta = _meta(decoded, choice, self.selection, self.selection_note)
         if self.selection == "outcome":
             meta["pessimism"] = self.pessimism
-        if decoded.follows is not None:
-            meta["follows"] = decoded.follows
         if choice.budget_usd is not None or choice.budget_latency_ms is not None:
             meta["budget"] = {"usd": choice.budget_usd, "latency_ms": choice.budget_latency_ms,
                               "feasible": selection.feasible, "violations": list(selection.violations)}
@@ -539,12 +534,8 @@ class Planner:
         subtasks = [{"id": f"s{i + 1}", "type": t, "worker": None, "depends_on": [f"s{q + 1}" for q in parents],
                      "worker_probs": {}, "est_cost_usd": None, "est_latency_ms": None}
                     for i, (t, parents) in enumerate(zip(g.types, g.parents))]
-        meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": "none", "selection_note": NO_WORKERS,
-                "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
-        if decoded.follows is not None:
-            meta["follows"] = decoded.follows
         return {"id": plan_id, "instruction": text, "subtasks": subtasks, "est_cost_usd": None,
-                "est_latency_ms": None, "critical_path": [], "meta": meta}
+                "est_latency_ms": None, "critical_path": [], "meta": _meta(decoded, choice, "none", NO_WORKERS)}
 
     def _worker_outcomes(self, p: list[float], cost: list[float], latency: list[float], runs: list[float],
                          allowed: list[int]) -> dict[str, dict]:
@@ -565,6 +556,17 @@ class Choice:
     latency_weight: float = 0.0
     budget_usd: float | None = None
     budget_latency_ms: float | None = None
+
+
+def _meta(decoded: DecodedPlan, choice: Choice, selection: str, note: str | None) -> dict:
+    """What every plan's `meta` says of how it was made (the caller adds its selection's own entries)."""
+    meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": selection,
+            "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
+    if note:
+        meta["selection_note"] = note
+    if decoded.follows is not None:
+        meta["follows"] = decoded.follows
+    return meta
 
 
 def _usd(value: float) -> float:

@@ -13,10 +13,12 @@ from workbench.components.plan_view import show_plan
 from workbench.components.text import md_escape
 from workbench.services.planning import (
     BEAM_CHOICES,
+    NO_CHOICE,
     InstructionError,
     agreement,
     beam_label,
     check_instruction,
+    chooses_workers,
     default_checkpoint,
     get_planner,
     optional_budget,
@@ -55,25 +57,32 @@ with left:
 with right:
     first = checkpoint_picker(checkpoints, key="planner_checkpoint")
     show_quality(first)
-    cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight",
-                            help="0 picks, for each step, the worker likeliest to succeed; higher values give up "
-                                 "predicted success for cheaper workers (at w, avoiding the step's dearest worker "
-                                 "is worth w of success probability).")
-    latency_weight = st.slider("Quality ↔ speed", 0.0, 5.0, 0.0, 0.25, key="planner_latency_weight",
-                               help="The same trade for latency: higher values prefer faster workers.")
-    with st.expander("Budgets per plan"):
-        budget_usd = st.number_input("Cost budget (USD, 0 = none)", min_value=0.0, value=0.0, step=0.001,
-                                     format="%.4f", key="planner_budget_usd")
-        budget_ms = st.number_input("Latency budget (critical path, ms, 0 = none)", min_value=0.0, value=0.0,
-                                    step=1000.0, key="planner_budget_latency_ms")
-    beam = st.selectbox("Decoding", BEAM_CHOICES, format_func=beam_label, key="planner_beam",
-                        help="How many partial plans are kept while decoding. 1 (greedy) is fastest; a wider beam "
-                             "finds more probable plans and takes longer. Default: the width the checkpoint was "
-                             "trained with (`model.beam`).")
     compare = st.toggle("Compare with a second checkpoint", key="planner_compare", disabled=len(checkpoints) < 2)
     others = [c for c in checkpoints if c.path != first.path]
     second = (checkpoint_picker(others, key="planner_checkpoint_b", label="Second checkpoint",
                                 default=default_checkpoint(others)) if compare and others else None)
+    try:
+        fixed = not chooses_workers(c for c in (first, second) if c)  # no weight or budget can change its plans
+    except CheckpointError as exc:
+        st.warning(md_escape(exc))
+        st.stop()
+    if fixed:
+        st.caption(NO_CHOICE)
+    cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight", disabled=fixed,
+                            help="0 picks, for each step, the worker likeliest to succeed; higher values give up "
+                                 "predicted success for cheaper workers (at w, avoiding the step's dearest worker "
+                                 "is worth w of success probability).")
+    latency_weight = st.slider("Quality ↔ speed", 0.0, 5.0, 0.0, 0.25, key="planner_latency_weight", disabled=fixed,
+                               help="The same trade for latency: higher values prefer faster workers.")
+    with st.expander("Budgets per plan"):
+        budget_usd = st.number_input("Cost budget (USD, 0 = none)", min_value=0.0, value=0.0, step=0.001,
+                                     format="%.4f", key="planner_budget_usd", disabled=fixed)
+        budget_ms = st.number_input("Latency budget (critical path, ms, 0 = none)", min_value=0.0, value=0.0,
+                                    step=1000.0, key="planner_budget_latency_ms", disabled=fixed)
+    beam = st.selectbox("Decoding", BEAM_CHOICES, format_func=beam_label, key="planner_beam",
+                        help="How many partial plans are kept while decoding. 1 (greedy) is fastest; a wider beam "
+                             "finds more probable plans and takes longer. Default: the width the checkpoint was "
+                             "trained with (`model.beam`).")
 
 if submitted is None:
     st.info("Pick an example or type an instruction, then press **Plan**.")

@@ -240,6 +240,37 @@ def test_a_plan_without_workers_shows_its_steps_and_says_why_it_has_no_worker_or
     assert at.get("html") and not at.button(key="curate_t").disabled
 
 
+def test_weights_and_budgets_are_disabled_for_a_planner_that_chooses_no_worker(trained):
+    """A checkpoint whose training logs assign no worker plans steps and links only: its page disables the
+    quality/cost and speed weights and the budgets and says why; compared with one that chooses workers,
+    they apply again."""
+    from dataclasses import replace
+
+    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+
+    best = trained / "checkpoints" / "phase1_best_model.pth"
+    checkpoint = load_checkpoint(best)
+    (trained / "checkpoints" / "run-2").mkdir()
+    steps_only = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"
+    save_checkpoint(replace(checkpoint, train_plans=[{**p, "workers": [None] * len(p["types"])}
+                                                     for p in checkpoint.train_plans]), steps_only)
+    stamp = best.stat().st_mtime + 60
+    os.utime(steps_only, (stamp, stamp))  # the newest: the page's first choice
+    assert not get_planner(steps_only).plans_workers and get_planner(best).plans_workers
+    at = _plan(_page(), EXAMPLES[1])
+    assert at.selectbox(key="planner_checkpoint").value == str(steps_only)
+    keys = ("planner_cost_weight", "planner_latency_weight")
+    assert all(at.slider(key=k).disabled for k in keys)
+    assert all(at.number_input(key=k).disabled for k in ("planner_budget_usd", "planner_budget_latency_ms"))
+    assert any("chooses no worker" in c.value for c in at.caption)
+    assert at.dataframe[0].value["worker"].isna().all()
+    at.toggle(key="planner_compare").set_value(True).run()
+    assert not at.exception and at.selectbox(key="planner_checkpoint_b").value == str(best)
+    assert not any(at.slider(key=k).disabled for k in keys)
+    assert not any("chooses no worker" in c.value for c in at.caption)
+    assert at.dataframe[0].value["worker"].isna().all() and at.dataframe[1].value["worker"].notna().all()
+
+
 def test_compare_two_checkpoints_side_by_side(trained):
     (trained / "checkpoints" / "run-2").mkdir()
     newer = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"

@@ -144,6 +144,16 @@ def get_planner(path: str | os.PathLike) -> Planner:
     return _load(str(path), modified)
 
 
+def chooses_workers(checkpoints) -> bool:
+    """Whether any of these checkpoints' planners chooses workers: one trained on logs that assign none plans
+    steps and links only, and no weight or budget changes its plans."""
+    return any(get_planner(c.path).plans_workers for c in checkpoints)
+
+
+NO_CHOICE = ("This planner chooses no worker (its training logs assign none): the weights and budgets below do "
+             "not apply to its plans.")
+
+
 # ----------------------------------------------------------------- plans
 def plan_id_for(text: str) -> str:
     """A stable id for the plan of an instruction."""
