@@ -251,6 +251,11 @@ class Phase1Trainer:
         self.outcome_steps = sum(1 for item in self.train_items
                                  for w, y in zip(item.workers, item.success) if w >= 0 and not math.isnan(y))
         left_out = self._leave_out_untaught_heads()
+        # what `_clip_gradients` clips, listed once: the trained weights (not the frozen encoder's), planner and
+        # outcome model apart
+        trained = [(name, p) for name, p in self.model.named_parameters() if p.requires_grad]
+        self.clip_groups = [[p for name, p in trained if name.startswith("outcome.") == outcome]
+                            for outcome in (False, True)]
         self.average = WeightAverage(self.model, self.cfg.weight_average) if self.cfg.weight_average else None
         if state is not None:
             self._restore(state)
@@ -411,10 +416,8 @@ class Phase1Trainer:
     def _clip_gradients(self) -> None:
         """Clip the outcome model's gradients apart from the planner's: under one global norm, its large early
         gradients would shrink the planner's steps, and learning outcomes must cost the plan nothing."""
-        outcome = [p for name, p in self.model.named_parameters() if name.startswith("outcome.")]
-        planner = [p for name, p in self.model.named_parameters() if not name.startswith("outcome.")]
-        torch.nn.utils.clip_grad_norm_(planner, self.cfg.grad_clip)
-        torch.nn.utils.clip_grad_norm_(outcome, self.cfg.grad_clip)
+        for group in self.clip_groups:
+            torch.nn.utils.clip_grad_norm_(group, self.cfg.grad_clip)
 
     def averaged(self):
         """A block in which the model holds the weights that validation and checkpoints use."""
