@@ -52,3 +52,15 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "mps" and not _mps_available():
         raise ValueError("device 'mps' requested but it is not available")
     return torch.device(resolve_device(name))
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` multiplies bfloat16 matrices natively, so that a bfloat16 pass costs about half a float32
+    one: a CUDA device that supports it, a CPU with AVX512-BF16 or AMX (torch's own checks; a torch without them
+    answers no); not MPS."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(check is not None and check() for check in checks)

@@ -36,7 +36,7 @@ from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
 from orchestai_core.consensus_fit import fit, readings_from_items
 from orchestai_core.dag import Graph
-from orchestai_core.device import pick_device
+from orchestai_core.device import native_bf16, pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
@@ -57,6 +57,7 @@ from orchestai_core.plan_stats import PlanStats
 from orchestai_core.planner_api import Planner
 from orchestai_core.store import Store, now_iso
 
+ENCODE_PRECISIONS = ("auto", "float32", "bfloat16")
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
 
@@ -89,6 +90,8 @@ class TrainConfig:
     lambda_outcome: float = 1.0       # weight of the outcome model's losses in training (not in the validation loss)
     outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
     outcome_prior_strength: float = 1.0  # pseudo-runs pulling a (type, worker) success prior to the worker's rate
+    encode_precision: str = "auto"    # the frozen encoder's one pass over the data: auto (bfloat16 where the device
+                                      # computes it natively, else float32) | float32 | bfloat16
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -118,6 +121,9 @@ class TrainConfig:
         if config.outcome_clip < 1:
             raise ValueError("outcome_clip must be at least 1 (weights 1/choice_prob are ≥ 1), "
                              f"got {config.outcome_clip}")
+        if config.encode_precision not in ENCODE_PRECISIONS:
+            raise ValueError(f"encode_precision must be one of {', '.join(ENCODE_PRECISIONS)}, "
+                             f"got {config.encode_precision!r}")
         if config.train_data_size < 0:
             raise ValueError(f"train_data_size must be 0 (every log) or a number of logs, got {config.train_data_size}")
         return config
@@ -264,8 +270,9 @@ class Phase1Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.stats = PlanStats.from_examples(self.train_examples, self.catalogue)
-        self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}, "
-                  f"{self.outcome_steps} training steps with an outcome"
+        precision = ", token states encoded in bfloat16" if self.encode_dtype() == torch.bfloat16 else ""
+        self._say(f"{len(self.train_items)} training and {len(self.val_items)} validation logs on {self.device}"
+                  f"{precision}, {self.outcome_steps} training steps with an outcome"
                   + (f", resuming after epoch {self.epoch}" if state is not None else ""))
         if left_out:
             self._say(f"not trained, nothing in the logs to learn from: {' and '.join(left_out)}")
@@ -332,16 +339,28 @@ class Phase1Trainer:
         self.elapsed_before = state.elapsed
         torch.set_rng_state(state.rng)
 
+    def encode_dtype(self) -> torch.dtype:
+        """The precision of the frozen encoder's pass over the data (`encode_precision`). Where the device computes
+        bfloat16 natively, `auto` takes it: the pass costs about 0.6 of float32's (the 3,027 UltraTool requests: 39 ->
+        22 s on this project's 2-core CPU), and its token states differ from float32's by under 1 % (relative norm,
+        per request), well inside the dropout training applies to them. Plans are made from float32 states."""
+        if self.cfg.encode_precision == "auto":
+            return torch.bfloat16 if native_bf16(self.device) else torch.float32
+        return getattr(torch, self.cfg.encode_precision)
+
     @torch.no_grad()
     def _encode(self, examples: list[Example], chunk: int = 64) -> list[Encoded]:
-        """Run the frozen part of the encoder once per dataset and keep each instruction's token states."""
+        """Run the frozen part of the encoder once per dataset and keep each instruction's token states (float32,
+        computed in `encode_dtype`)."""
         encoder = self.model.encoder.eval()
+        dtype = self.encode_dtype()
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].instruction))  # little padding
         cached: dict[int, Encoded] = {}
         for start in range(0, len(order), chunk):
             part = [examples[i] for i in order[start:start + chunk]]
             batch, tokens, words = encoder.tokenize_words([e.instruction for e in part], self.device)
-            states = encoder.frozen_states(**batch).float().cpu()
+            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
+                states = encoder.frozen_states(**batch).float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
             numbers = self.model.numbers(tokens, words)
             for i, e, s, v, n in zip(order[start:start + chunk], part, states, numbers, lengths):

@@ -34,7 +34,8 @@ def tiny_model_config(encoder: str, **changes) -> PlannerConfig:
 
 
 def tiny_train_config(**changes) -> TrainConfig:
-    base = {"num_epochs": 3, "batch_size": 8, "head_learning_rate": 5e-3, "log_every": 1, "val_metrics_max": 8}
+    base = {"num_epochs": 3, "batch_size": 8, "head_learning_rate": 5e-3, "log_every": 1, "val_metrics_max": 8,
+            "encode_precision": "float32"}  # the same states on every machine (auto depends on the CPU)
     return TrainConfig(**{**base, **changes})
 
 
@@ -51,7 +52,7 @@ def write_workbench_config(folder: Path, encoder: str, epochs: int = 2) -> Path:
                            runs=str(folder / "runs"),  # no bundled planner unless a test puts one there
                            default_planner=str(folder / "bundled" / "default_planner.pth"))
     config["training"]["phase1_supervised"].update(num_epochs=epochs, batch_size=8, head_learning_rate=5e-3,
-                                                   val_metrics_max=8, log_every=1)
+                                                   val_metrics_max=8, log_every=1, encode_precision="float32")
     config["encoder"].update(encoder=encoder, max_length=64)
     config["model"].update(TINY_MODEL)
     path = folder / "config.yaml"

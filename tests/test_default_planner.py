@@ -93,7 +93,7 @@ def test_the_bundled_planner_takes_short_everyday_requests_in_its_domains():
 
 
 @pytest.mark.xfail(strict=True, reason="a known gap of the planners trained on the corpus of 232 templates (README, "
-                                       "'A gap it has'): they stop after the summary; strict, so a fix is noticed")
+                                       "'A gap it has'): they plan no translation; strict, so a fix is noticed")
 @pytest.mark.parametrize("request_text", [
     "Summarize the attached report and translate the summary into French and German.",
     "Summarize board_minutes.pdf and translate the summary into French and German.",  # the Planner page's first example
