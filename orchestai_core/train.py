@@ -90,7 +90,7 @@ class TrainConfig:
     lambda_outcome: float = 1.0       # weight of the outcome model's losses in training (not in the validation loss)
     outcome_clip: float = 20.0        # largest importance weight 1/choice_prob of a logged step
     outcome_prior_strength: float = 1.0  # pseudo-runs pulling a (type, worker) success prior to the worker's rate
-    encode_precision: str = "auto"    # the frozen encoder's one pass over the data: auto (bfloat16 where the device
+    encode_precision: str = "auto"    # the frozen encoder's one pass over the data: auto (bfloat16 on a CPU that
                                       # computes it natively, else float32) | float32 | bfloat16
 
     @classmethod
@@ -340,10 +340,11 @@ class Phase1Trainer:
         torch.set_rng_state(state.rng)
 
     def encode_dtype(self) -> torch.dtype:
-        """The precision of the frozen encoder's pass over the data (`encode_precision`). Where the device computes
-        bfloat16 natively, `auto` takes it: the pass costs about 0.6 of float32's (the 3,027 UltraTool requests: 39 ->
-        22 s on this project's 2-core CPU), and its token states differ from float32's by under 1 % (relative norm,
-        per request), well inside the dropout training applies to them. Plans are made from float32 states."""
+        """The precision of the frozen encoder's pass over the data (`encode_precision`). On a CPU that computes
+        bfloat16 natively (`native_bf16`), `auto` takes it: the pass costs about 0.6 of float32's (the 3,027
+        UltraTool requests: 39 -> 22 s on this project's 2-core CPU), and its token states differ from float32's
+        by under 1 % (relative norm, per request), well inside the dropout training applies to them. Plans are
+        made from float32 states."""
         if self.cfg.encode_precision == "auto":
             return torch.bfloat16 if native_bf16(self.device) else torch.float32
         return getattr(torch, self.cfg.encode_precision)

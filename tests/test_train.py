@@ -500,3 +500,13 @@ def test_the_token_states_are_encoded_in_bfloat16_where_the_device_computes_it_n
     Phase1Trainer(TrainConfig(num_epochs=1, batch_size=8, val_metrics_max=2), PlannerConfig(**TINY_MODEL),
                   tmp_path / "auto", "cpu", progress=False).setup(examples)
     assert "validation logs on cpu, token states encoded in bfloat16" in capsys.readouterr().err
+
+
+def test_only_a_cpu_with_native_bfloat16_counts_as_having_it():
+    import torch
+
+    from orchestai_core.device import native_bf16
+
+    assert native_bf16(torch.device("cuda")) is False and native_bf16(torch.device("mps")) is False
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert native_bf16(torch.device("cpu")) == native
