@@ -302,6 +302,15 @@ class TaskDecomposer(nn.Module):
         banned[never] = float("-inf")
         return banned
 
+    @staticmethod
+    def _log_probs(logits: torch.Tensor, banned: torch.Tensor, eos: int, step: int) -> torch.Tensor:
+        """The next type's log-probabilities as the beam scores them: `banned` types out, and no END at the first
+        step (its probability dropped, not spread over the other types)."""
+        log_probs = (logits.float() + banned).log_softmax(-1)
+        if step == 0:
+            log_probs[:, eos] = float("-inf")
+        return log_probs
+
     def _nodes(self, types: torch.Tensor, states: torch.Tensor, lengths: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         steps = max(1, int(lengths.max()))
@@ -362,10 +371,7 @@ class TaskDecomposer(nn.Module):
         for step in range(max_nodes + 1):
             logits, node = self._step(request, state, prev, step)
             if certify:
-                log_probs = (logits.float() + banned).log_softmax(-1)
-                if step == 0:
-                    log_probs[:, eos] = float("-inf")
-                top = log_probs.topk(2, dim=-1)
+                top = self._log_probs(logits, banned, eos, step).topk(2, dim=-1)
                 choice = top.indices[:, 0]
                 bound = torch.maximum(bound, score + top.values[:, 1])
                 score = score + top.values[:, 0]
@@ -425,9 +431,7 @@ class TaskDecomposer(nn.Module):
         steps = []  # per emitted step: the rows of its hypotheses, their types, the rows they extend, node states
         for step in range(max_nodes + 1):
             logits, node = self._step(request, state, prev, step)
-            log_probs = (logits.float() + banned).log_softmax(-1)
-            if step == 0:
-                log_probs[:, eos] = float("-inf")
+            log_probs = self._log_probs(logits, banned, eos, step)
             n = len(active)
             total = (scores.view(-1, 1) + log_probs).view(n, k, v)
             ended, which = total[:, :, eos].max(1)
