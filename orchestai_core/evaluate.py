@@ -76,7 +76,7 @@ def aggregate(scores: Sequence[dict]) -> dict:
     if n == 0:
         return {"n": 0, **dict.fromkeys(PLAN_METRICS), "worker_accuracy_preferred": None}
     hits, total = sum(s["worker_hits"] for s in scores), sum(s["worker_total"] for s in scores)
-    preferred = sum(s.get("preferred_total", 0) for s in scores)
+    preferred = sum(s["preferred_total"] for s in scores)
     return {
         "n": n,
         "dag_validity": sum(s["dag_valid"] for s in scores) / n,
@@ -85,7 +85,7 @@ def aggregate(scores: Sequence[dict]) -> dict:
         "exact_match": sum(s["exact_match"] for s in scores) / n,
         "worker_accuracy": hits / total if total else None,
         # on the steps the logging policy chose as its own (`choice_prob` > PREFERRED); None when none records it
-        "worker_accuracy_preferred": (sum(s.get("preferred_hits", 0) for s in scores) / preferred
+        "worker_accuracy_preferred": (sum(s["preferred_hits"] for s in scores) / preferred
                                       if preferred else None),
     }
 
