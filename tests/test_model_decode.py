@@ -250,6 +250,9 @@ def test_decode_returns_the_beams_plans_keeping_greedy_ones_only_where_provably_
         else:
             assert int(how[row]) == SEARCHED
     assert differ == 14 and int((how == SEARCHED).sum()) >= differ and int((how == GREEDY).sum()) == 3
+    *alone, how = decomposer.decode(request, *args, 1)  # a beam of one is greedy decoding, and says so
+    assert all(torch.equal(a, g) for a, g in zip(alone, decomposer.generate(request, *args)))
+    assert how.tolist() == [GREEDY] * 24
 
 
 def test_decode_searches_a_plan_greedy_decoding_cut_at_the_step_limit():

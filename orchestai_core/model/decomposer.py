@@ -328,11 +328,11 @@ class TaskDecomposer(nn.Module):
         grows. When that bound is below the greedy plan's whole score at every t (by `MARGIN`, for rounding),
         every partial plan that has left it scores below it, so the beam keeps the greedy prefix first at
         every step and returns it. Returns the outputs and, per request, how its plan was found (B longs:
-        `GREEDY` or `SEARCHED`)."""
+        `GREEDY` or `SEARCHED`; a beam of 1 is greedy decoding, every plan `GREEDY`)."""
         batch, device = len(request.mask), request.mask.device
-        how = torch.full((batch,), SEARCHED, dtype=torch.long, device=device)
         if width == 1:
-            return *self.generate(request, bos, eos, never, max_nodes), how
+            return *self.generate(request, bos, eos, never, max_nodes), torch.full((batch,), GREEDY, device=device)
+        how = torch.full((batch,), SEARCHED, dtype=torch.long, device=device)
         types, states, lengths, optimal = self._greedy(request, bos, eos, never, max_nodes, certify=True)
         how[optimal] = GREEDY
         rest = (~optimal).nonzero().squeeze(1)
