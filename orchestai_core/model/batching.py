@@ -85,9 +85,10 @@ def workflow_inputs(type_ids: list[list[int]], types: Vocab) -> tuple[torch.Tens
     nodes are real (B×N), the previous type at each step, BOS first (B×(N+1)), and the type emitted at each
     step, END last (B×(N+1)); padded with 0."""
     lengths = torch.tensor([len(t) for t in type_ids])
-    node_valid = torch.arange(int(lengths.max())).unsqueeze(0) < lengths.unsqueeze(1)
-    prev = pad_sequence([torch.tensor([types[BOS], *t]) for t in type_ids], batch_first=True)
-    emitted = pad_sequence([torch.tensor([*t, types[EOS]]) for t in type_ids], batch_first=True)
+    n_max = int(lengths.max())
+    node_valid = torch.arange(n_max).unsqueeze(0) < lengths.unsqueeze(1)
+    prev = torch.tensor([[types[BOS], *t] + [0] * (n_max - len(t)) for t in type_ids])
+    emitted = torch.tensor([[*t, types[EOS]] + [0] * (n_max - len(t)) for t in type_ids])
     return lengths, node_valid, prev, emitted
 
 
@@ -108,8 +109,8 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     token_lengths = torch.tensor([item.tokens.shape[0] for item in items])
     token_mask = torch.arange(tokens.shape[1]).unsqueeze(0) < token_lengths.unsqueeze(1)
     lengths, node_valid, prev, emitted = workflow_inputs([item.types for item in items], types)
-    worker_targets = pad_sequence([torch.tensor(item.workers, dtype=torch.long) for item in items], batch_first=True,
-                                  padding_value=-100)
+    worker_targets = torch.tensor([item.workers + [-100] * (n_max - len(item.workers)) for item in items],
+                                  dtype=torch.long)
     edge_targets = adjacency([item.parents for item in items], n_max)
     # Each step's previous type, how many times it occurs in the whole workflow (-100 at BOS and padding).
     totals = torch.nn.functional.one_hot(prev, len(types)).sum(1).gather(1, prev).float()
@@ -126,9 +127,5 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
 
 def _outcome_column(items: list[Encoded], name: str, n_max: int) -> torch.Tensor:
     """B×N float tensor of one outcome field, NaN where unknown and on padding."""
-    out = torch.full((len(items), n_max), math.nan)
-    for b, item in enumerate(items):
-        values = getattr(item, name)[:len(item.types)]
-        if values:
-            out[b, :len(values)] = torch.tensor(values, dtype=torch.float32)
-    return out
+    rows = [getattr(item, name)[:len(item.types)] for item in items]
+    return torch.tensor([row + [math.nan] * (n_max - len(row)) for row in rows], dtype=torch.float32)
