@@ -32,6 +32,24 @@ def test_fit_is_deterministic_and_round_trips_through_a_dict():
     assert back.types == one.types and np.allclose(back.probabilities(vectors), one.probabilities(vectors))
 
 
+
+def test_single_precision_fits_what_double_precision_fits():
+    # the fit runs in float32 by default: its probabilities must be those of the float64 fit, to well under a point
+    generator = torch.Generator().manual_seed(5)
+    vectors = torch.nn.functional.normalize(torch.randn(300, 32, generator=generator), dim=1)
+    directions = torch.randn(32, 6, generator=generator)
+    logits = vectors @ directions * 4
+    plans = [[f"t{j}" for j in range(6) if row[j] > 0] or ["t0"] for row in logits]
+    single = fit_presence(vectors, plans)
+    double = fit_presence(vectors, plans, dtype=torch.float64)
+    assert single.weight.dtype == torch.float32 and single.types == double.types
+    gap = np.abs(single.probabilities(vectors) - double.probabilities(vectors))
+    assert gap.max() < 0.01
+    # and it learnt the directions: most of the types present are predicted present
+    p = single.probabilities(vectors)
+    truth = np.array([[t in plan for t in single.types] for plan in plans])
+    assert ((p > 0.5) == truth).mean() > 0.9
+
 def test_expected_f1_by_hand():
     column = {"a": 0, "b": 1, "c": 2}
     p = np.array([1.0, 1.0, 0.0])  # certainly a and b, certainly not c

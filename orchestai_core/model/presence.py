@@ -8,8 +8,10 @@ the planner's own pooled reading of it (`PlannerModel.reading`, normalised), whi
 tell the types apart. A plan the classifier expects scores high on `expected_f1`, its node-F1 against a
 plan drawn from those probabilities.
 
-Fitted at the end of training (`consensus_fit.py`) by L-BFGS on the L2-penalised log-loss, in double
-precision (a convex problem: the same data give the same weights); kept in the checkpoint's consensus entry.
+Fitted at the end of training (`consensus_fit.py`) by L-BFGS on the L2-penalised log-loss (a convex problem: the
+same data give the same weights); kept in the checkpoint's consensus entry. In single precision: on the 2,422
+training requests of UltraTool the fit takes half the time of double precision's (2.6 against 5.4 s), and its
+probabilities lie within 0.012 of double's, less than what 200 more iterations of either would move them.
 """
 
 from __future__ import annotations
@@ -73,20 +75,21 @@ class TypePresence:
 
 
 def fit_presence(vectors: torch.Tensor, plans: Sequence[Sequence[str]], strength: float = STRENGTH,
-                 iterations: int = ITERATIONS) -> TypePresence:
-    """The classifier of the types in `plans` (each plan's step types), one per row of `vectors` (N×F)."""
+                 iterations: int = ITERATIONS, dtype: torch.dtype = torch.float32) -> TypePresence:
+    """The classifier of the types in `plans` (each plan's step types), one per row of `vectors` (N×F), fitted
+    in `dtype`."""
     if vectors.ndim != 2 or vectors.shape[0] != len(plans):
         raise ValueError(f"fitting type presence needs one vector per plan: got {vectors.shape[0]} vectors "
                          f"for {len(plans)} plans")
     types = sorted({t for plan in plans for t in plan})
     column = {t: j for j, t in enumerate(types)}
-    x = vectors.detach().to("cpu", torch.float64)
-    y = torch.zeros(len(plans), len(types), dtype=torch.float64)
+    x = vectors.detach().to("cpu", dtype).clone()  # a copy: vectors made under inference mode cannot be trained on
+    y = torch.zeros(len(plans), len(types), dtype=dtype)
     for i, plan in enumerate(plans):
         for t in plan:
             y[i, column[t]] = 1.0
-    weight = torch.zeros(x.shape[1], len(types), dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(len(types), dtype=torch.float64, requires_grad=True)
+    weight = torch.zeros(x.shape[1], len(types), dtype=dtype, requires_grad=True)
+    bias = torch.zeros(len(types), dtype=dtype, requires_grad=True)
     if types:
         optimiser = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=iterations, history_size=20,
                                       line_search_fn="strong_wolfe", tolerance_grad=1e-6)
