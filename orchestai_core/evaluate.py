@@ -54,16 +54,15 @@ def matched_workers(predicted: Graph, gold: Graph) -> list[tuple[str | None, str
 def score(predicted: Graph, gold: Graph, choice_probs: Sequence[float | None] = ()) -> dict:
     """Metrics of one predicted graph against its gold graph; `choice_probs`, the gold steps' `choice_prob`
     (None where not recorded), tell which logged workers the logging policy chose as its own."""
-    node = multiset_f1(Counter(predicted.types), Counter(gold.types))
-    edge = multiset_f1(predicted.edge_pairs(), gold.edge_pairs())
+    types, gold_types = Counter(predicted.types), Counter(gold.types)
+    pairs, gold_pairs = predicted.edge_pairs(), gold.edge_pairs()
     hits = [(j, predicted.workers[i] == gold.workers[j]) for i, j in matched_nodes(predicted, gold)
             if gold.workers[j] is not None]
     preferred = [hit for j, hit in hits if j < len(choice_probs) and choice_probs[j] is not None
                  and choice_probs[j] > PREFERRED]
     return {
-        "node_f1": node, "edge_f1": edge,
-        "exact_match": float(Counter(predicted.types) == Counter(gold.types)
-                             and predicted.edge_pairs() == gold.edge_pairs()),
+        "node_f1": multiset_f1(types, gold_types), "edge_f1": multiset_f1(pairs, gold_pairs),
+        "exact_match": float(types == gold_types and pairs == gold_pairs),
         "dag_valid": float(find_cycle(predicted.parents) is None),
         "worker_hits": sum(hit for _, hit in hits), "worker_total": len(hits),
         "preferred_hits": sum(preferred), "preferred_total": len(preferred),
