@@ -332,7 +332,13 @@ def test_the_training_summary_and_log_say_what_the_fit_kept(tmp_path, tiny_encod
     assert summary["model_weight"] == entry["model_weight"] and summary["presence_weight"] == entry["presence_weight"]
     kept = ConsensusSettings.from_dict(entry)
     assert set(summary["validation"]) == set(entry["validation"]) and kept.label in summary["validation"]
-    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("consensus decoding: "))
+    lines = capsys.readouterr().err.splitlines()
+    line = next(x for x in lines if x.startswith("consensus decoding: "))
+    # the run's log names its two quiet stretches, encoding before the first epoch and the fit after the last
+    where = {phase: next(i for i, x in enumerate(lines) if x.startswith(phase)) for phase in (
+        "encoding the 40 instructions once", "32 training and 8 validation logs", "epoch 2/2",
+        "fitting consensus decoding to the best checkpoint", "consensus decoding: ")}
+    assert list(where.values()) == sorted(where.values()), lines
     assert ConsensusSettings.from_dict(summary) == kept  # the summary holds the settings whole
     if kept.on:
         learnt = ", neighbours by the learnt similarity" if kept.learned else ""
