@@ -611,8 +611,10 @@ class Phase1Trainer:
             batch = collate(part, self.types)
             with self._autocast():
                 out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device),
-                                          batch["numbers"].to(self.device), beam=1)
-            for item, plan in zip(part, decode({k: v.cpu() for k, v in out.items()}, self.types, self.workers)):
+                                          batch["numbers"].to(self.device), beam=1, workers=self.learns_workers,
+                                          outcomes=False)  # the metrics read the selector's choices, if trained
+            out = {k: None if v is None else v.cpu() for k, v in out.items()}
+            for item, plan in zip(part, decode(out, self.types, self.workers)):
                 gold = Graph([self.types.items[t] for t in item.types],
                              [self.workers.items[w] if w >= 0 else None for w in item.workers], item.parents)
                 scores.append(score(plan.graph, gold))
