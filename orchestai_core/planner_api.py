@@ -58,7 +58,7 @@ from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.consensus import ConsensusSettings, choose
-from orchestai_core.model.decode import DecodedPlan, decode
+from orchestai_core.model.decode import DecodedPlan, decode, on_cpu
 from orchestai_core.model.decomposer import GREEDY, SEARCHED
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
@@ -335,7 +335,7 @@ class Planner:
     def _decode(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, cost_weight: float, beam: int,
                 leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], list[dict]]:
         """`_generate` after the encoder: the decoded plans and their per-step arrays."""
-        out = _on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
+        out = on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(decoded))]
@@ -371,7 +371,7 @@ class Planner:
         type_ids = [[self.types.get(t, self.types[UNK]) for t in p["types"][:limit]] for p in plans]
         parents = [[[q for q in ps if q < limit] for ps in p["parents"][:limit]] for p in plans]
         rows_of = torch.tensor(chosen, device=states.device)
-        out = _on_cpu(self.model.follow(states[rows_of], mask[rows_of].bool(), numbers[rows_of], type_ids, parents,
+        out = on_cpu(self.model.follow(states[rows_of], mask[rows_of].bool(), numbers[rows_of], type_ids, parents,
                                         self.plans_workers, self.has_outcomes))
         for j, (b, plan) in enumerate(zip(chosen, decode(out, self.types, self.workers, self.relative_cost,
                                                           cost_weight))):
@@ -587,8 +587,3 @@ def _budget(name: str, value) -> float | None:
 def _check_selection(selection: str | None) -> None:
     if selection is not None and selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
-
-
-def _on_cpu(outputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:
-    """The model's outputs moved to the CPU (None stays None: an output the planner leaves out)."""
-    return {k: None if v is None else v.cpu() for k, v in outputs.items()}

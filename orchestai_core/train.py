@@ -41,7 +41,7 @@ from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
 from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
-from orchestai_core.model.decode import decode
+from orchestai_core.model.decode import decode, on_cpu
 from orchestai_core.model.loss import planner_loss
 from orchestai_core.model.outcome import (
     MIN_COST_USD,
@@ -613,8 +613,7 @@ class Phase1Trainer:
                 out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device),
                                           batch["numbers"].to(self.device), beam=1, workers=self.learns_workers,
                                           outcomes=False)  # the metrics read the selector's choices, if trained
-            out = {k: None if v is None else v.cpu() for k, v in out.items()}
-            for item, plan in zip(part, decode(out, self.types, self.workers)):
+            for item, plan in zip(part, decode(on_cpu(out), self.types, self.workers)):
                 gold = Graph([self.types.items[t] for t in item.types],
                              [self.workers.items[w] if w >= 0 else None for w in item.workers], item.parents)
                 scores.append(score(plan.graph, gold))

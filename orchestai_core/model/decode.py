@@ -24,6 +24,12 @@ class DecodedPlan:
     follows: str | None = None  # consensus decoding: the training request whose plan this is
 
 
+def on_cpu(outputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:
+    """The model's outputs moved to the CPU, where `decode` reads them (None stays None: an output the model was
+    asked to leave out)."""
+    return {k: None if v is None else v.cpu() for k, v in outputs.items()}
+
+
 def decode(outputs: dict[str, torch.Tensor], types: Vocab, workers: Vocab, relative_cost: torch.Tensor | None = None,
            cost_weight: float = 0.0, top_k: int = 3) -> list[DecodedPlan]:
     """One DecodedPlan per batch row. `relative_cost` (types × workers, 0..1) feeds the cost weight. Without
