@@ -32,7 +32,6 @@ def test_fit_is_deterministic_and_round_trips_through_a_dict():
     assert back.types == one.types and np.allclose(back.probabilities(vectors), one.probabilities(vectors))
 
 
-
 def test_single_precision_fits_what_double_precision_fits():
     # the fit runs in float32 by default: its probabilities must be those of the float64 fit, to well under a point
     generator = torch.Generator().manual_seed(5)
@@ -49,6 +48,7 @@ def test_single_precision_fits_what_double_precision_fits():
     p = single.probabilities(vectors)
     truth = np.array([[t in plan for t in single.types] for plan in plans])
     assert ((p > 0.5) == truth).mean() > 0.9
+
 
 def test_expected_f1_by_hand():
     column = {"a": 0, "b": 1, "c": 2}
