@@ -92,18 +92,18 @@ def test_the_bundled_planner_takes_short_everyday_requests_in_its_domains():
         assert needed <= set(types) and len(types) <= len(needed) + 5, (request, types)
 
 
-@pytest.mark.xfail(strict=True, reason="a known gap of the planners trained on the corpus of 232 templates (README, "
-                                       "'A gap it has'): they plan no translation; strict, so a fix is noticed")
 @pytest.mark.parametrize("request_text", [
     "Summarize the attached report and translate the summary into French and German.",
     "Summarize board_minutes.pdf and translate the summary into French and German.",  # the Planner page's first example
 ])
-def test_the_bundled_planner_translates_the_summary(request_text):
+def test_the_bundled_planner_translates_the_summary_into_each_language(request_text):
+    """Every planner trained on the corpus of 232 templates dropped these translations until the numerals
+    reader read the list of two after the request's first "and" (README, "A gap it had")."""
     from orchestai_core.planner_api import Planner
 
     planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
     types = [s["type"] for s in planner.plan(request_text)["subtasks"]]
-    assert {"summarize", "translate"} <= set(types), types
+    assert "summarize" in types and types.count("translate") == 2, types
 
 
 def test_the_bundled_planner_keeps_sure_greedy_plans_and_plans_as_the_beam_alone_would():

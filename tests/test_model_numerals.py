@@ -44,6 +44,13 @@ def test_the_last_item_and_a_following_clause_are_not_a_second_enumeration():
     assert _read("caption a.jpg, b.jpg & c.jpg and tag them") == [("&", (0.0, 3.0))]
 
 
+def test_two_items_after_a_clause_joined_by_and_are_an_enumeration():
+    # the bundled planner dropped these translations while the list of two went unread (README, "A gap it had")
+    read = _read("summarize the report and translate the summary into French and German.")
+    assert read[-1] == ("and", (0.0, 2.0)) and len(read) == 2  # the first "and" may join two items too
+    assert _read("tag and describe the photos and send them to Ana & Ben")[-1] == ("&", (0.0, 2.0))
+
+
 def test_clauses_are_not_items():
     assert _read("write the report for the board, then email it to the whole team, then archive it") == []
 

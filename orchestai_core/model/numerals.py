@@ -81,11 +81,12 @@ def _enumerations(words: list[str]) -> list[tuple[int, int]]:
 
     Items are at most MAX_ITEM_WORDS words, separated by commas (a comma ends its word) and closed by a
     conjunction; ", and" is one separator. A conjunction with no comma before it joins two items
-    ("in Spanish and Arabic"), except right after an enumeration it closed ("a, b & c and tag them")."""
+    ("in Spanish and Arabic"), except right after a list with commas it closed ("a, b & c and tag them"):
+    after a lone "A and B" it does ("summarize the report and translate it into French and German")."""
     found = []
     separators = 0   # separators of the enumeration being read
     since = 0        # words since the last separator
-    closed = False   # the item being read is the last one of an enumeration just closed
+    closed = False   # the item being read is the last one of a list with commas just closed
     for i, word in enumerate(words):
         if word.strip(PUNCTUATION) in CONJUNCTIONS:
             joined = since == 0 and separators > 0  # ", and"
@@ -93,9 +94,7 @@ def _enumerations(words: list[str]) -> list[tuple[int, int]]:
             lone = separators == 0 and since > 0 and not closed  # "A and B": where A starts is not known
             if joined or listed or lone:
                 found.append((i, separators + (1 if joined else 2)))
-                closed = True
-            else:
-                closed = False
+            closed = joined or listed  # a list's last item is short; "A and B" ends anywhere
             separators, since = 0, 0
             continue
         since += 1
