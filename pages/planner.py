@@ -28,6 +28,7 @@ from workbench.services.planning import (
 from workbench.services.store import get_store
 
 st.title("Planner")
+TRADE_KEYS = ("planner_cost_weight", "planner_latency_weight", "planner_budget_usd", "planner_budget_latency_ms")
 
 
 def show_quality(checkpoint) -> None:
@@ -68,6 +69,8 @@ with right:
         st.stop()
     if fixed:
         st.caption(NO_CHOICE)
+        for key in TRADE_KEYS:  # shown, applied and recorded (the plan's meta, its export) as what they are: none
+            st.session_state[key] = 0.0
     cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight", disabled=fixed,
                             help="0 picks, for each step, the worker likeliest to succeed; higher values give up "
                                  "predicted success for cheaper workers (at w, avoiding the step's dearest worker "

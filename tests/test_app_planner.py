@@ -416,3 +416,32 @@ def test_a_cost_budget_keeps_the_plan_within_it_and_an_impossible_one_is_said(tr
     assert expected["est_cost_usd"] <= free / 2 and _metrics(at)["Est. cost"] == usd(expected["est_cost_usd"])
     at.number_input(key="planner_budget_usd").set_value(0.0000001).run()
     assert any("No plan keeps the budget" in w.value for w in at.warning)
+
+
+def test_weights_set_for_one_planner_are_cleared_for_one_that_chooses_no_worker(trained):
+    """Weights and budgets left from a planner that chooses workers are not kept, shown or recorded (the plan's
+    meta, its export) on one whose plans they cannot change."""
+    from dataclasses import replace
+
+    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+
+    best = trained / "checkpoints" / "phase1_best_model.pth"
+    checkpoint = load_checkpoint(best)
+    (trained / "checkpoints" / "run-2").mkdir()
+    steps_only = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"
+    save_checkpoint(replace(checkpoint, train_plans=[{**p, "workers": [None] * len(p["types"])}
+                                                     for p in checkpoint.train_plans]), steps_only)
+    at = _page()
+    at.selectbox(key="planner_checkpoint").set_value(str(best)).run()
+    at.slider(key="planner_cost_weight").set_value(2.5)
+    at.slider(key="planner_latency_weight").set_value(1.0)
+    at.number_input(key="planner_budget_usd").set_value(0.01)
+    at = _plan(at, EXAMPLES[1])
+    assert at.slider(key="planner_cost_weight").value == 2.5 and not at.slider(key="planner_cost_weight").disabled
+    at.selectbox(key="planner_checkpoint").set_value(str(steps_only)).run()
+    assert not at.exception and any("chooses no worker" in c.value for c in at.caption)
+    for key in ("planner_cost_weight", "planner_latency_weight"):
+        assert at.slider(key=key).disabled and at.slider(key=key).value == 0.0, key
+    for key in ("planner_budget_usd", "planner_budget_latency_ms"):
+        assert at.number_input(key=key).disabled and at.number_input(key=key).value == 0.0, key
+    assert at.session_state["planner_cost_weight"] == 0.0
