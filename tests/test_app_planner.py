@@ -240,20 +240,26 @@ def test_a_plan_without_workers_shows_its_steps_and_says_why_it_has_no_worker_or
     assert at.get("html") and not at.button(key="curate_t").disabled
 
 
-def test_weights_and_budgets_are_disabled_for_a_planner_that_chooses_no_worker(trained):
-    """A checkpoint whose training logs assign no worker plans steps and links only: its page disables the
-    quality/cost and speed weights and the budgets and says why; compared with one that chooses workers,
-    they apply again."""
+def _with_a_steps_only_checkpoint(home) -> tuple[Path, Path]:
+    """(the home's best checkpoint, a copy of it whose training logs assign no worker: it chooses none)."""
     from dataclasses import replace
 
     from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
 
-    best = trained / "checkpoints" / "phase1_best_model.pth"
+    best = home / "checkpoints" / "phase1_best_model.pth"
     checkpoint = load_checkpoint(best)
-    (trained / "checkpoints" / "run-2").mkdir()
-    steps_only = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"
+    (home / "checkpoints" / "run-2").mkdir()
+    steps_only = home / "checkpoints" / "run-2" / "phase1_best_model.pth"
     save_checkpoint(replace(checkpoint, train_plans=[{**p, "workers": [None] * len(p["types"])}
                                                      for p in checkpoint.train_plans]), steps_only)
+    return best, steps_only
+
+
+def test_weights_and_budgets_are_disabled_for_a_planner_that_chooses_no_worker(trained):
+    """A checkpoint whose training logs assign no worker plans steps and links only: its page disables the
+    quality/cost and speed weights and the budgets and says why; compared with one that chooses workers,
+    they apply again."""
+    best, steps_only = _with_a_steps_only_checkpoint(trained)
     stamp = best.stat().st_mtime + 60
     os.utime(steps_only, (stamp, stamp))  # the newest: the page's first choice
     assert not get_planner(steps_only).plans_workers and get_planner(best).plans_workers
@@ -421,16 +427,7 @@ def test_a_cost_budget_keeps_the_plan_within_it_and_an_impossible_one_is_said(tr
 def test_weights_set_for_one_planner_are_cleared_for_one_that_chooses_no_worker(trained):
     """Weights and budgets left from a planner that chooses workers are not kept, shown or recorded (the plan's
     meta, its export) on one whose plans they cannot change."""
-    from dataclasses import replace
-
-    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
-
-    best = trained / "checkpoints" / "phase1_best_model.pth"
-    checkpoint = load_checkpoint(best)
-    (trained / "checkpoints" / "run-2").mkdir()
-    steps_only = trained / "checkpoints" / "run-2" / "phase1_best_model.pth"
-    save_checkpoint(replace(checkpoint, train_plans=[{**p, "workers": [None] * len(p["types"])}
-                                                     for p in checkpoint.train_plans]), steps_only)
+    best, steps_only = _with_a_steps_only_checkpoint(trained)
     at = _page()
     at.selectbox(key="planner_checkpoint").set_value(str(best)).run()
     at.slider(key="planner_cost_weight").set_value(2.5)
