@@ -425,8 +425,8 @@ def test_a_cost_budget_keeps_the_plan_within_it_and_an_impossible_one_is_said(tr
 
 
 def test_weights_set_for_one_planner_are_cleared_for_one_that_chooses_no_worker(trained):
-    """Weights and budgets left from a planner that chooses workers are not kept, shown or recorded (the plan's
-    meta, its export) on one whose plans they cannot change."""
+    """Weights and budgets left from a planner that chooses workers are cleared on one whose plans they cannot
+    change: the page plans with what its widgets hold, and records it in the plan's meta and its export."""
     best, steps_only = _with_a_steps_only_checkpoint(trained)
     at = _page()
     at.selectbox(key="planner_checkpoint").set_value(str(best)).run()
