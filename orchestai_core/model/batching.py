@@ -87,8 +87,8 @@ def workflow_inputs(type_ids: list[list[int]], types: Vocab) -> tuple[torch.Tens
     lengths = torch.tensor([len(t) for t in type_ids])
     n_max = int(lengths.max())
     node_valid = torch.arange(n_max).unsqueeze(0) < lengths.unsqueeze(1)
-    prev = torch.tensor([[types[BOS], *t] + [0] * (n_max - len(t)) for t in type_ids])
-    emitted = torch.tensor([[*t, types[EOS]] + [0] * (n_max - len(t)) for t in type_ids])
+    prev = _padded([[types[BOS], *t] for t in type_ids], n_max + 1, 0)
+    emitted = _padded([[*t, types[EOS]] for t in type_ids], n_max + 1, 0)
     return lengths, node_valid, prev, emitted
 
 
@@ -109,8 +109,7 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
     token_lengths = torch.tensor([item.tokens.shape[0] for item in items])
     token_mask = torch.arange(tokens.shape[1]).unsqueeze(0) < token_lengths.unsqueeze(1)
     lengths, node_valid, prev, emitted = workflow_inputs([item.types for item in items], types)
-    worker_targets = torch.tensor([item.workers + [-100] * (n_max - len(item.workers)) for item in items],
-                                  dtype=torch.long)
+    worker_targets = _padded([item.workers for item in items], n_max, -100, torch.long)
     edge_targets = adjacency([item.parents for item in items], n_max)
     # Each step's previous type, how many times it occurs in the whole workflow (-100 at BOS and padding).
     totals = torch.nn.functional.one_hot(prev, len(types)).sum(1).gather(1, prev).float()
@@ -127,5 +126,10 @@ def collate(items: list[Encoded], types: Vocab) -> dict[str, torch.Tensor]:
 
 def _outcome_column(items: list[Encoded], name: str, n_max: int) -> torch.Tensor:
     """B×N float tensor of one outcome field, NaN where unknown and on padding."""
-    rows = [getattr(item, name)[:len(item.types)] for item in items]
-    return torch.tensor([row + [math.nan] * (n_max - len(row)) for row in rows], dtype=torch.float32)
+    return _padded([getattr(item, name)[:len(item.types)] for item in items], n_max, math.nan, torch.float32)
+
+
+def _padded(rows: list[list], width: int, fill: float, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """One tensor of the rows, each padded with `fill` to `width` (one call for the whole column: a tensor per
+    row costs more than the padding)."""
+    return torch.tensor([list(row) + [fill] * (width - len(row)) for row in rows], dtype=dtype)
