@@ -2,7 +2,7 @@
 
     python benchmarks/plan_bench.py --checkpoint checkpoints/phase1_best_model.pth [--int8] [--beam N]
     python benchmarks/plan_bench.py --checkpoint CKPT --data ../shared/data/ultratool/train.jsonl.gz \
-        --format taskbench [--no-consensus]
+        --format taskbench [--no-consensus] [--torch-rows]
 
 Prints one JSON line: single-instruction p50/p99 in ms, the encoder's own forward pass over the same
 instruction (p50; timed right after each plan, so both see the machine alike) and the ratio of the two;
@@ -47,12 +47,15 @@ def main() -> None:
     parser.add_argument("--format", default="log", choices=("log", "taskbench"), help="what --data holds")
     parser.add_argument("--no-consensus", action="store_true", help="the model's plans as decoded")
     parser.add_argument("--repeats", type=int, default=3, help="batched passes of the planner and of the encoder")
+    parser.add_argument("--torch-rows", action="store_true",
+                        help="decode single plans by the torch step too (no NumPy row decoding: the code before it)")
     args = parser.parse_args()
 
     if args.threads:
         torch.set_num_threads(args.threads)
     planner = Planner.load(args.checkpoint, args.device, int8=args.int8, beam=args.beam,
                            consensus=not args.no_consensus)
+    planner.model.decomposer.row_decoding = not args.torch_rows
     texts = instructions(args.data, args.format, args.n)
     def encode(part: list[str]):  # the encoder's share of planning: tokenizing and the frozen pass
         return planner.encoder.frozen_states(**planner.encoder.tokenize(part, planner.device))
@@ -92,7 +95,8 @@ def main() -> None:
         "encoder_batched_per_s": round(len(texts) / statistics.median(encoder_batched_s), 1),
         "batched_over_encoder": round(statistics.median(ratios), 2),
         "batched_over_encoder_range": [round(min(ratios), 2), round(max(ratios), 2)], "repeats": args.repeats,
-        "consensus": planner.consensus.on, "data": args.data or "synthetic (seed 424242)",
+        "consensus": planner.consensus.on, "row_decoding": not args.torch_rows,
+        "data": args.data or "synthetic (seed 424242)",
     }))
 
 

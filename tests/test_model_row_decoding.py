@@ -1,0 +1,127 @@
+"""Greedy decoding of one request in NumPy (`model/row_decoding.py`) is the torch decoder's: the same types,
+lengths and certificates, the same node states, on random weights (padding, counts, plans cut at the step
+limit) and on the bundled planner's plans."""
+
+import pytest
+import torch
+
+import orchestai_core.model.decomposer as decomposer_module
+from orchestai_core.model.decomposer import GREEDY, SEARCHED, TaskDecomposer
+from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
+
+TYPES = Vocab([*TYPE_SPECIALS, *[f"t{i}" for i in range(8)]])
+ARGS = (TYPES["<bos>"], TYPES["<eos>"], [TYPES["<pad>"], TYPES["<bos>"], TYPES["<unk>"]])
+
+
+def _requests(seed: int, end: float = 1.0, rows: int = 12, tokens: int = 9):
+    """A random decomposer and `rows` one-row requests: some padded, some writing numbers and lists. `end` is
+    END's logit bias: random weights seldom end a plan without it."""
+    torch.manual_seed(seed)
+    decomposer = TaskDecomposer(len(TYPES), 16, 8, 12, 0.0, count_heads=2).eval()
+    with torch.no_grad():
+        decomposer.out[-1].weight.mul_(4.0)  # confident steps: plans of different lengths, some certified
+        decomposer.out[-1].bias[TYPES["<eos>"]] = end
+    states, mask = torch.randn(rows, tokens, 16) * 2, torch.ones(rows, tokens, dtype=torch.bool)
+    mask[1::3, 5:] = False
+    numbers = torch.zeros(rows, tokens, 2)
+    numbers[::2, 2, 0] = torch.arange(0, rows, 2).float()
+    numbers[1::4, 4, 1] = 3.0
+    request = decomposer.read(states, mask, numbers)
+    return decomposer, [request.rows(torch.tensor([b])) for b in range(rows)]
+
+
+def _both(decomposer, call, *args, **kwargs):
+    """`call(*args, **kwargs)` with row decoding, then with the torch step only."""
+    decomposer.row_decoding = True
+    fast = call(*args, **kwargs)
+    decomposer.row_decoding = False
+    try:
+        return fast, call(*args, **kwargs)
+    finally:
+        decomposer.row_decoding = True
+
+
+def _assert_same(fast, slow):
+    for a, b in zip(fast, slow):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        if a.is_floating_point():
+            assert torch.allclose(a, b, atol=1e-5)
+        else:
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("max_nodes", [12, 3])
+def test_one_row_decodes_as_the_torch_step_does(max_nodes):
+    lengths, certified = set(), set()
+    for seed, end in [(0, 1.0), (0, 1.5), (2, 1.5), (3, 1.0)]:  # plans of 1 to 12 steps, certified or not
+        decomposer, requests = _requests(seed, end)
+        for request in requests:
+            with torch.inference_mode():
+                fast, slow = _both(decomposer, decomposer._greedy, request, *ARGS, max_nodes, certify=True)
+                _assert_same(fast, slow)
+                _assert_same(*_both(decomposer, decomposer.generate, request, *ARGS, max_nodes))
+                _assert_same(*_both(decomposer, decomposer.decode, request, *ARGS, max_nodes, 3))
+            lengths.add(int(fast[2]))
+            certified.add(bool(fast[3]))
+    assert len(lengths) >= 3 and max_nodes in lengths and certified == {True, False}
+
+
+def test_a_plan_cut_at_the_step_limit_is_not_certified_and_goes_to_the_search():
+    decomposer, requests = _requests(3, rows=3)
+    with torch.no_grad():
+        decomposer.out[-1].bias[TYPES["<eos>"]] = -30.0  # END is never the likeliest choice
+    for request in requests:
+        with torch.inference_mode():
+            types, _, lengths, optimal = decomposer._greedy(request, *ARGS, 4, certify=True)
+            how = decomposer.decode(request, *ARGS, 4, 3)[-1]
+        assert int(lengths) == 4 and not bool(optimal) and how.tolist() == [SEARCHED]
+
+
+def test_only_one_float32_row_in_inference_on_the_cpu_decodes_in_numpy(monkeypatch):
+    calls = []
+    real = decomposer_module.greedy_row
+    monkeypatch.setattr(decomposer_module, "greedy_row", lambda *a: calls.append(1) or real(*a))
+    decomposer, requests = _requests(4, rows=2)
+    with torch.inference_mode():
+        assert decomposer.decode(requests[0], *ARGS, 12, 3)[-1].tolist() in ([GREEDY], [SEARCHED])
+        assert len(calls) == 1
+        both = type(requests[0])(*(torch.cat([a, b]) for a, b in zip(vars(requests[0]).values(),
+                                                                       vars(requests[1]).values())))
+        decomposer.generate(both, *ARGS, 12)  # a batch: torch
+        decomposer.train()
+        decomposer.generate(requests[0], *ARGS, 12)  # training (dropout): torch
+        decomposer.eval()
+        half = type(requests[0])(*(v.bfloat16() if v.is_floating_point() else v for v in vars(requests[0]).values()))
+        decomposer.bfloat16().generate(half, *ARGS, 12)  # bfloat16: torch
+    assert len(calls) == 1
+
+
+def _leaves(value, path: str = ""):
+    """(path, leaf) of every number, string, bool and None in a plan."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def test_the_bundled_planner_plans_the_same_with_and_without_row_decoding():
+    """The same plans: steps, workers, links and decodings alike; estimates alike to rounding (their node
+    states differ in the sixth decimal, which moves a latency of 10 s by a tenth of a millisecond)."""
+    from orchestai_core.config import load_config
+    from orchestai_core.planner_api import Planner
+    from orchestai_core.synth import generate_logs
+
+    planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
+    for log in generate_logs(30, seed=11):
+        fast, slow = (dict(_leaves(plan)) for plan in _both(planner.model.decomposer, planner.plan, log["instruction"]))
+        assert fast.keys() == slow.keys()
+        for path, value in fast.items():
+            if isinstance(value, float) and "planning_ms" not in path:
+                assert value == pytest.approx(slow[path], rel=1e-4, abs=1e-4), path
+            elif "planning_ms" not in path:
+                assert value == slow[path], path
+    assert planner.decoded["greedy"] > 0 and planner.decoded["greedy"] % 2 == 0 and planner.decoded["search"] % 2 == 0
