@@ -28,7 +28,9 @@ from workbench.services.planning import (
 from workbench.services.store import get_store
 
 st.title("Planner")
-TRADE_KEYS = ("planner_cost_weight", "planner_latency_weight", "planner_budget_usd", "planner_budget_latency_ms")
+# The widgets' keys of how workers are traded off; all four are cleared for a planner that chooses no worker.
+COST_KEY, LATENCY_KEY, BUDGET_USD_KEY, BUDGET_MS_KEY = TRADE_KEYS = (
+    "planner_cost_weight", "planner_latency_weight", "planner_budget_usd", "planner_budget_latency_ms")
 
 
 def show_quality(checkpoint) -> None:
@@ -71,17 +73,17 @@ with right:
         st.caption(NO_CHOICE)
         for key in TRADE_KEYS:  # shown, applied and recorded (the plan's meta, its export) as what they are: none
             st.session_state[key] = 0.0
-    cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key="planner_cost_weight", disabled=fixed,
+    cost_weight = st.slider("Quality ↔ cost", 0.0, 5.0, 0.0, 0.25, key=COST_KEY, disabled=fixed,
                             help="0 picks, for each step, the worker likeliest to succeed; higher values give up "
                                  "predicted success for cheaper workers (at w, avoiding the step's dearest worker "
                                  "is worth w of success probability).")
-    latency_weight = st.slider("Quality ↔ speed", 0.0, 5.0, 0.0, 0.25, key="planner_latency_weight", disabled=fixed,
+    latency_weight = st.slider("Quality ↔ speed", 0.0, 5.0, 0.0, 0.25, key=LATENCY_KEY, disabled=fixed,
                                help="The same trade for latency: higher values prefer faster workers.")
     with st.expander("Budgets per plan"):
         budget_usd = st.number_input("Cost budget (USD, 0 = none)", min_value=0.0, value=0.0, step=0.001,
-                                     format="%.4f", key="planner_budget_usd", disabled=fixed)
+                                     format="%.4f", key=BUDGET_USD_KEY, disabled=fixed)
         budget_ms = st.number_input("Latency budget (critical path, ms, 0 = none)", min_value=0.0, value=0.0,
-                                    step=1000.0, key="planner_budget_latency_ms", disabled=fixed)
+                                    step=1000.0, key=BUDGET_MS_KEY, disabled=fixed)
     beam = st.selectbox("Decoding", BEAM_CHOICES, format_func=beam_label, key="planner_beam",
                         help="How many partial plans are kept while decoding. 1 (greedy) is fastest; a wider beam "
                              "finds more probable plans and takes longer. Default: the width the checkpoint was "
