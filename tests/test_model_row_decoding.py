@@ -2,6 +2,8 @@
 lengths and certificates, the same node states, on random weights (padding, counts, plans cut at the step
 limit) and on the bundled planner's plans."""
 
+import warnings
+
 import pytest
 import torch
 
@@ -75,6 +77,18 @@ def test_a_plan_cut_at_the_step_limit_is_not_certified_and_goes_to_the_search():
             types, _, lengths, optimal = decomposer._greedy(request, *ARGS, 4, certify=True)
             how = decomposer.decode(request, *ARGS, 4, 3)[-1]
         assert int(lengths) == 4 and not bool(optimal) and how.tolist() == [SEARCHED]
+
+
+def test_far_out_counts_decode_alike_and_without_warnings():
+    """What remains to emit far below zero (a type expected -100 times) saturates the decoder's sigmoids: the
+    row's arithmetic must neither overflow (a RuntimeWarning in the workbench's log) nor differ from torch."""
+    decomposer, requests = _requests(0, rows=3)
+    with torch.no_grad():
+        decomposer.mix.weight[:, -1] = -100.0
+    for request in requests:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("error")
+            _assert_same(*_both(decomposer, decomposer._greedy, request, *ARGS, 12, certify=True))
 
 
 def test_only_one_float32_row_in_inference_on_the_cpu_decodes_in_numpy(monkeypatch):

@@ -27,9 +27,14 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().numpy()
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function as ½ + ½·tanh(x/2): no overflow (and no warning) far from 0, where 1/(1 + e^−x) has."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
 def _lstm(gates: np.ndarray, c: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
     """(h, c) of an LSTM cell from its summed gates [input, forget, cell, output] (torch's order)."""
-    s = 1.0 / (1.0 + np.exp(-gates))
+    s = _sigmoid(gates)
     c = s[hidden:2 * hidden] * c + s[:hidden] * np.tanh(gates[2 * hidden:3 * hidden])
     return s[3 * hidden:] * np.tanh(c), c
 
@@ -76,7 +81,7 @@ def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_no
         seen[prev] += 1
         occurrence = int(seen[prev])
         left[:-1], left[-1] = counts - occurrence, totals[prev] - occurrence  # `_remaining`
-        features = np.concatenate([np.clip(left, -4.0, 4.0), 1.0 / (1.0 + np.exp(2.0 - 4.0 * left))])
+        features = np.concatenate([np.clip(left, -4.0, 4.0), _sigmoid(4.0 * (left - 0.5))])
         remaining = np.tanh(remaining_w @ features + remaining_b)
         first_in[:emb], first_in[emb:2 * emb] = type_emb[prev], pos_emb[step]
         first_in[2 * emb:3 * emb], first_in[3 * emb:] = occ_emb[min(occurrence, most_occurrences)], remaining
