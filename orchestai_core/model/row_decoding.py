@@ -66,8 +66,7 @@ def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_no
     out_w, out_b = _array(d.out[0].weight), _array(d.out[0].bias)
     logit_w, logit_b = _array(d.out[-1].weight), _array(d.out[-1].bias)
 
-    banned = np.zeros(d.n_types, f32)
-    banned[never] = -np.inf
+    banned = _array(d._banned(never, request.mask.device))
     tokens = keys.shape[0]
     padded = np.zeros(tokens + 2 * half, f32)  # the previous weights with `half` zeros each side
     previous, coverage = padded[half:half + tokens], np.zeros(tokens, f32)
