@@ -16,8 +16,8 @@ ARGS = (TYPES["<bos>"], TYPES["<eos>"], [TYPES["<pad>"], TYPES["<bos>"], TYPES["
 
 
 def _requests(seed: int, end: float = 1.0, rows: int = 12, tokens: int = 9):
-    """A random decomposer and `rows` one-row requests: some padded, some writing numbers and lists. `end` is
-    END's logit bias: random weights seldom end a plan without it."""
+    """A random decomposer, a batch of `rows` requests (some padded, some writing numbers and lists) and each of
+    them alone as a one-row request. `end` is END's logit bias: random weights seldom end a plan without it."""
     torch.manual_seed(seed)
     decomposer = TaskDecomposer(len(TYPES), 16, 8, 12, 0.0, count_heads=2).eval()
     with torch.no_grad():
@@ -29,7 +29,7 @@ def _requests(seed: int, end: float = 1.0, rows: int = 12, tokens: int = 9):
     numbers[::2, 2, 0] = torch.arange(0, rows, 2).float()
     numbers[1::4, 4, 1] = 3.0
     request = decomposer.read(states, mask, numbers)
-    return decomposer, [request.rows(torch.tensor([b])) for b in range(rows)]
+    return decomposer, request, [request.rows(torch.tensor([b])) for b in range(rows)]
 
 
 def _both(decomposer, call, *args, **kwargs):
@@ -56,7 +56,7 @@ def _assert_same(fast, slow):
 def test_one_row_decodes_as_the_torch_step_does(max_nodes):
     lengths, certified = set(), set()
     for seed, end in [(0, 1.0), (0, 1.5), (2, 1.5), (3, 1.0)]:  # plans of 1 to 12 steps, certified or not
-        decomposer, requests = _requests(seed, end)
+        decomposer, _, requests = _requests(seed, end)
         for request in requests:
             with torch.inference_mode():
                 fast, slow = _both(decomposer, decomposer._greedy, request, *ARGS, max_nodes, certify=True)
@@ -69,7 +69,7 @@ def test_one_row_decodes_as_the_torch_step_does(max_nodes):
 
 
 def test_a_plan_cut_at_the_step_limit_is_not_certified_and_goes_to_the_search():
-    decomposer, requests = _requests(3, rows=3)
+    decomposer, _, requests = _requests(3, rows=3)
     with torch.no_grad():
         decomposer.out[-1].bias[TYPES["<eos>"]] = -30.0  # END is never the likeliest choice
     for request in requests:
@@ -82,7 +82,7 @@ def test_a_plan_cut_at_the_step_limit_is_not_certified_and_goes_to_the_search():
 def test_far_out_counts_decode_alike_and_without_warnings():
     """What remains to emit far below zero (a type expected -100 times) saturates the decoder's sigmoids: the
     row's arithmetic must neither overflow (a RuntimeWarning in the workbench's log) nor differ from torch."""
-    decomposer, requests = _requests(0, rows=3)
+    decomposer, _, requests = _requests(0, rows=3)
     with torch.no_grad():
         decomposer.mix.weight[:, -1] = -100.0
     for request in requests:
@@ -95,12 +95,10 @@ def test_only_one_float32_row_in_inference_on_the_cpu_decodes_in_numpy(monkeypat
     calls = []
     real = decomposer_module.greedy_row
     monkeypatch.setattr(decomposer_module, "greedy_row", lambda *a: calls.append(1) or real(*a))
-    decomposer, requests = _requests(4, rows=2)
+    decomposer, both, requests = _requests(4, rows=2)
     with torch.inference_mode():
         assert decomposer.decode(requests[0], *ARGS, 12, 3)[-1].tolist() in ([GREEDY], [SEARCHED])
         assert len(calls) == 1
-        both = type(requests[0])(*(torch.cat([a, b]) for a, b in zip(vars(requests[0]).values(),
-                                                                       vars(requests[1]).values())))
         decomposer.generate(both, *ARGS, 12)  # a batch: torch
         decomposer.train()
         decomposer.generate(requests[0], *ARGS, 12)  # training (dropout): torch
