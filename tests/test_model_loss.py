@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from orchestai_core.model.loss import acyclicity, planner_loss
+from orchestai_core.model.loss import acyclicity, imitated_workers, planner_loss
 
 
 def test_acyclicity_is_zero_on_a_dag_and_positive_on_a_cycle():
@@ -114,3 +114,20 @@ def test_acyclicity_is_plain_notears_where_no_row_sum_exceeds_one():
     cycle[0, 0, 1] = cycle[0, 1, 2] = cycle[0, 2, 0] = 0.9  # row sums of A∘A are 0.81
     expected = torch.linalg.matrix_exp(cycle[0] * cycle[0]).diagonal().sum() - 3
     assert acyclicity(cycle, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_imitation_learns_the_logging_policys_own_choices_and_not_its_explorations():
+    nan = float("nan")
+    targets = torch.tensor([[3, 1, 2, -100], [0, 2, 1, 3]])
+    probs = torch.tensor([[0.91, 0.5, 0.02, nan], [nan, 0.51, 0.49, 1.0]])  # 0.5 is not above PREFERRED
+    assert imitated_workers(targets, probs).tolist() == [[3, -100, -100, -100], [0, 2, -100, 3]]
+    assert torch.equal(imitated_workers(targets, probs, explored_too=True), targets)
+    inputs = list(_inputs(True, nodes=4))
+    inputs[3] = targets
+    moved = targets.clone()
+    moved[0, 2], moved[1, 2] = 0, 0  # other workers at the explored steps
+    own = planner_loss(*inputs[:3], imitated_workers(targets, probs), *inputs[4:], lambda_dag=0.3)
+    assert planner_loss(*inputs[:3], imitated_workers(moved, probs), *inputs[4:], lambda_dag=0.3)["workers"].item() \
+        == own["workers"].item()
+    every = planner_loss(*inputs, lambda_dag=0.3)["workers"].item()
+    assert planner_loss(*inputs[:3], moved, *inputs[4:], lambda_dag=0.3)["workers"].item() != every

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -449,6 +450,34 @@ def test_logs_without_workers_or_outcomes_leave_the_selector_and_outcome_model_o
     resumed.setup(rows, resume=True)  # the weight average and the optimizer hold the same trained weights
     assert resumed.epoch == 2 and resumed.train(fit_consensus=False)["epochs"] == 3
     assert all(torch.equal(before[k], resumed.model.state_dict()[k]) for k in heads)
+
+
+def test_the_selector_imitates_the_logging_policys_own_choices_and_the_outcome_model_learns_from_every_step(
+        trained):
+    """A step the logging policy explored (choice_prob ≤ 0.5) ran a worker at random: which one it was changes
+    nothing the selector learns, unless `imitate_explored`, and still changes what the outcome model learns."""
+    trainer = trained[4]
+    items = [item for item in trainer.val_items if any(p <= 0.5 for p in item.choice_probs)][:4]
+    assert items, "the synthetic logging policy explores"
+    other = []
+    for item in items:
+        workers = [(w + 1) % len(trainer.workers) if p <= 0.5 and w >= 0 else w
+                   for w, p in zip(item.workers, item.choice_probs)]
+        other.append(replace(item, workers=workers))
+    trainer.model.eval()
+    logged = trainer._batch_loss(collate(items, trainer.types))
+    moved = trainer._batch_loss(collate(other, trainer.types))
+    assert logged["workers"].item() == moved["workers"].item()
+    assert logged["outcome_success"].item() != moved["outcome_success"].item()
+    trainer.cfg.imitate_explored = True
+    try:
+        every = trainer._batch_loss(collate(items, trainer.types))
+        assert every["workers"].item() != logged["workers"].item()
+        assert every["workers"].item() != trainer._batch_loss(collate(other, trainer.types))["workers"].item()
+    finally:
+        trainer.cfg.imitate_explored = TrainConfig.imitate_explored
+    with pytest.raises(ValueError, match="imitate_explored must be true or false, got 'yes'"):
+        TrainConfig.from_dict({"imitate_explored": "yes"})
 
 
 def test_logs_with_workers_and_outcomes_train_both_heads(trained):
