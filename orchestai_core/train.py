@@ -42,7 +42,7 @@ from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.model.decode import decode, on_cpu
-from orchestai_core.model.loss import imitated_workers, planner_loss
+from orchestai_core.model.loss import imitation_weights, planner_loss
 from orchestai_core.model.outcome import (
     MIN_COST_USD,
     MIN_LATENCY_MS,
@@ -58,6 +58,7 @@ from orchestai_core.planner_api import Planner
 from orchestai_core.store import Store, now_iso
 
 ENCODE_PRECISIONS = ("auto", "float32", "bfloat16")
+IMITATION_WEIGHTS = ("choice_prob", "equal")
 VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
 
 
@@ -83,8 +84,8 @@ class TrainConfig:
     lambda_count: float = 0.1         # weight of the auxiliary count loss (training only)
     type_smoothing: float = 0.0       # label smoothing of the type cross-entropy (training only)
     worker_smoothing: float = 0.05    # of the worker cross-entropy: logged choices are a little noisy
-    imitate_explored: bool = False    # the selector also imitates the logged workers the logging policy explored
-                                      # (choice_prob ≤ 0.5); off: only its own choices (`imitated_workers`)
+    imitation_weights: str = "choice_prob"  # each logged worker's part in the selector's loss: its choice_prob
+                                      # (1 where not recorded: `imitation_weights`) | equal (every one alike)
     dag_scaled: bool = False          # NOTEARS on A∘A / n instead of A∘A
     weight_average: float = 0.98      # decay of the running average of the weights that validation and
                                       # checkpoints use (0 = off)
@@ -126,8 +127,9 @@ class TrainConfig:
         if config.encode_precision not in ENCODE_PRECISIONS:
             raise ValueError(f"encode_precision must be one of {', '.join(ENCODE_PRECISIONS)}, "
                              f"got {config.encode_precision!r}")
-        if not isinstance(config.imitate_explored, bool):
-            raise ValueError(f"imitate_explored must be true or false, got {config.imitate_explored!r}")
+        if config.imitation_weights not in IMITATION_WEIGHTS:
+            raise ValueError(f"imitation_weights must be one of {', '.join(IMITATION_WEIGHTS)}, "
+                             f"got {config.imitation_weights!r}")
         if config.train_data_size < 0:
             raise ValueError(f"train_data_size must be 0 (every log) or a number of logs, got {config.train_data_size}")
         return config
@@ -386,19 +388,21 @@ class Phase1Trainer:
     def _batch_loss(self, batch: dict, net=None, training: bool = False) -> dict[str, torch.Tensor]:
         """The loss of a batch and its components. `training` adds label smoothing, the count loss and
         lambda_outcome × the outcome losses; the validation loss is the plain L (types, workers, edges,
-        λ·DAG), so the outcome terms, reported beside it, do not pick the best checkpoint. Both imitate the logged
-        workers of `imitated_workers`: the logging policy's own choices, not its explorations (`imitate_explored`)."""
+        λ·DAG), so the outcome terms, reported beside it, do not pick the best checkpoint. Both weigh each logged
+        worker by its choice_prob (`imitation_weights`): an exploration counts as little as it was likely."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         cfg = self.cfg
         with self._autocast():
             type_logits, worker_logits, edge_logits, totals, outcomes = (net or self.model)(
                 batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"],
                 batch["node_valid"], workers=self.learns_workers, outcomes=self.learns_outcomes)
-            imitated = imitated_workers(batch["worker_targets"], batch["choice_probs_targets"], cfg.imitate_explored)
-            losses = planner_loss(type_logits, batch["type_targets"], worker_logits, imitated,
+            weights = None if cfg.imitation_weights == "equal" else \
+                imitation_weights(batch["worker_targets"], batch["choice_probs_targets"])
+            losses = planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
                                   edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
                                   cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
-                                  cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0)
+                                  cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0,
+                                  weights)
             terms = outcome_loss(outcomes, batch["worker_targets"], batch["success_targets"], batch["costs_targets"],
                                  batch["latencies_targets"],
                                  propensity_weights(batch["choice_probs_targets"], cfg.outcome_clip))

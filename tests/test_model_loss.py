@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from orchestai_core.model.loss import acyclicity, imitated_workers, planner_loss
+from orchestai_core.model.loss import acyclicity, imitation_weights, planner_loss
 
 
 def test_acyclicity_is_zero_on_a_dag_and_positive_on_a_cycle():
@@ -116,18 +116,28 @@ def test_acyclicity_is_plain_notears_where_no_row_sum_exceeds_one():
     assert acyclicity(cycle, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_imitation_learns_the_logging_policys_own_choices_and_not_its_explorations():
+
+def test_imitation_weighs_each_logged_worker_by_the_probability_it_was_chosen_with():
     nan = float("nan")
     targets = torch.tensor([[3, 1, 2, -100], [0, 2, 1, 3]])
-    probs = torch.tensor([[0.91, 0.5, 0.02, nan], [nan, 0.51, 0.49, 1.0]])  # 0.5 is not above PREFERRED
-    assert imitated_workers(targets, probs).tolist() == [[3, -100, -100, -100], [0, 2, -100, 3]]
-    assert torch.equal(imitated_workers(targets, probs, explored_too=True), targets)
+    probs = torch.tensor([[0.91, 0.5, 0.01, nan], [nan, 0.4, 0.02, 1.0]])
+    weights = imitation_weights(targets, probs)
+    assert weights.flatten().tolist() == pytest.approx([0.91, 0.5, 0.01, 0.0, 1.0, 0.4, 0.02, 1.0])
     inputs = list(_inputs(True, nodes=4))
     inputs[3] = targets
-    moved = targets.clone()
-    moved[0, 2], moved[1, 2] = 0, 0  # other workers at the explored steps
-    own = planner_loss(*inputs[:3], imitated_workers(targets, probs), *inputs[4:], lambda_dag=0.3)
-    assert planner_loss(*inputs[:3], imitated_workers(moved, probs), *inputs[4:], lambda_dag=0.3)["workers"].item() \
-        == own["workers"].item()
-    every = planner_loss(*inputs, lambda_dag=0.3)["workers"].item()
-    assert planner_loss(*inputs[:3], moved, *inputs[4:], lambda_dag=0.3)["workers"].item() != every
+    out = planner_loss(*inputs, lambda_dag=0.3, worker_weights=weights)
+    each = torch.nn.functional.cross_entropy(inputs[2].detach().flatten(0, 1), targets.flatten(), ignore_index=-100,
+                                             reduction="none")
+    assert out["workers"].item() == pytest.approx(((each * weights.flatten()).sum() / weights.sum()).item())
+    assert out["workers"].item() != pytest.approx(planner_loss(*inputs, lambda_dag=0.3)["workers"].item())
+    explored = targets.clone()
+    explored[0, 2] = explored[1, 2] = 0  # other workers where the policy was exploring (1 % and 2 %)
+    own = targets.clone()
+    own[0, 0] = own[1, 0] = 0  # other workers where it chose its own (91 % and unrecorded)
+    moved = planner_loss(*inputs[:3], explored, *inputs[4:], lambda_dag=0.3, worker_weights=weights)["workers"]
+    changed = planner_loss(*inputs[:3], own, *inputs[4:], lambda_dag=0.3, worker_weights=weights)["workers"]
+    assert abs(moved.item() - out["workers"].item()) < 0.1 * abs(changed.item() - out["workers"].item())
+    nothing = planner_loss(*inputs, lambda_dag=0.3, worker_weights=torch.zeros(2, 4))
+    assert nothing["workers"].item() == 0.0
+    nothing["loss"].backward()
+    assert inputs[2].grad is not None and torch.count_nonzero(inputs[2].grad) == 0

@@ -452,32 +452,42 @@ def test_logs_without_workers_or_outcomes_leave_the_selector_and_outcome_model_o
     assert all(torch.equal(before[k], resumed.model.state_dict()[k]) for k in heads)
 
 
-def test_the_selector_imitates_the_logging_policys_own_choices_and_the_outcome_model_learns_from_every_step(
+def test_the_selector_weighs_each_logged_worker_by_its_choice_prob_and_the_outcome_model_learns_from_every_step(
         trained):
-    """A step the logging policy explored (choice_prob ≤ 0.5) ran a worker at random: which one it was changes
-    nothing the selector learns, unless `imitate_explored`, and still changes what the outcome model learns."""
+    """The worker term of the loss (in training and validation) is the choice_prob-weighted mean of the logged
+    workers' cross-entropy, and `imitation_weights: equal` the plain mean; relabelling the steps the policy explored
+    moves the outcome losses, which learn from every step."""
+    import torch
+
+    from orchestai_core.model.loss import imitation_weights, planner_loss
+
     trainer = trained[4]
     items = [item for item in trainer.val_items if any(p <= 0.5 for p in item.choice_probs)][:4]
     assert items, "the synthetic logging policy explores"
-    other = []
-    for item in items:
-        workers = [(w + 1) % len(trainer.workers) if p <= 0.5 and w >= 0 else w
-                   for w, p in zip(item.workers, item.choice_probs)]
-        other.append(replace(item, workers=workers))
+    batch = collate(items, trainer.types)
     trainer.model.eval()
-    logged = trainer._batch_loss(collate(items, trainer.types))
-    moved = trainer._batch_loss(collate(other, trainer.types))
-    assert logged["workers"].item() == moved["workers"].item()
-    assert logged["outcome_success"].item() != moved["outcome_success"].item()
-    trainer.cfg.imitate_explored = True
+    with torch.no_grad():
+        outputs = trainer.model(batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"],
+                                batch["emitted"], batch["node_valid"])
+
+    def worker_term(weights):
+        return planner_loss(*outputs[:1], batch["type_targets"], outputs[1], batch["worker_targets"], outputs[2],
+                            batch["edge_targets"], batch["node_valid"], 0.3, worker_weights=weights)["workers"].item()
+    weighted = worker_term(imitation_weights(batch["worker_targets"], batch["choice_probs_targets"]))
+    logged = trainer._batch_loss(batch)
+    assert logged["workers"].item() == pytest.approx(weighted, rel=1e-5)
+    assert weighted != pytest.approx(worker_term(None), rel=1e-3)
+    trainer.cfg.imitation_weights = "equal"
     try:
-        every = trainer._batch_loss(collate(items, trainer.types))
-        assert every["workers"].item() != logged["workers"].item()
-        assert every["workers"].item() != trainer._batch_loss(collate(other, trainer.types))["workers"].item()
+        assert trainer._batch_loss(batch)["workers"].item() == pytest.approx(worker_term(None), rel=1e-5)
     finally:
-        trainer.cfg.imitate_explored = TrainConfig.imitate_explored
-    with pytest.raises(ValueError, match="imitate_explored must be true or false, got 'yes'"):
-        TrainConfig.from_dict({"imitate_explored": "yes"})
+        trainer.cfg.imitation_weights = TrainConfig.imitation_weights
+    other = [replace(item, workers=[(w + 1) % len(trainer.workers) if p <= 0.5 and w >= 0 else w
+                                    for w, p in zip(item.workers, item.choice_probs)]) for item in items]
+    moved = trainer._batch_loss(collate(other, trainer.types))
+    assert moved["outcome_success"].item() != logged["outcome_success"].item()
+    with pytest.raises(ValueError, match="imitation_weights must be one of choice_prob, equal, got 'none'"):
+        TrainConfig.from_dict({"imitation_weights": "none"})
 
 
 def test_logs_with_workers_and_outcomes_train_both_heads(trained):

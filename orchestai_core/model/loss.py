@@ -6,8 +6,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from orchestai_core.examples import PREFERRED
-
 
 def acyclicity(adjacency: torch.Tensor, valid: torch.Tensor, scaled: bool = False) -> torch.Tensor:
     """NOTEARS h(A) = tr(exp(S)) − n of S = A∘A per graph (B×N×N, entries in [0, 1]); zero exactly on DAGs.
@@ -28,19 +26,20 @@ def acyclicity(adjacency: torch.Tensor, valid: torch.Tensor, scaled: bool = Fals
     return torch.linalg.matrix_exp(squared).diagonal(dim1=-2, dim2=-1).sum(-1) - a.shape[-1]
 
 
-def imitated_workers(worker_targets: torch.Tensor, choice_probs: torch.Tensor,
-                     explored_too: bool = False) -> torch.Tensor:
-    """The logged workers (B×N ids, -100 where none) that the selector learns to imitate: each one whose
-    `choice_prob` (B×N, NaN where not recorded) is unknown or above PREFERRED, the logging policy's own choices.
+def imitation_weights(worker_targets: torch.Tensor, choice_probs: torch.Tensor) -> torch.Tensor:
+    """B×N: how much imitating each logged worker (B×N ids, -100 where none) counts: the probability with which
+    the logging policy chose it (`choice_prob`, B×N, NaN where not recorded), 1 where that is not recorded, 0 where
+    there is no worker.
 
-    A step the logging policy explored (chose with probability PREFERRED or less) ran a worker at random, which
-    no reading of the request predicts: imitating it teaches the selector to memorise noise. On the bundled corpus
-    (one choice in ten explored) the validation loss of the worker term rose from the 13th epoch on while the
-    types kept improving, and the best checkpoint by validation loss stopped at 18 of 50 epochs. Such steps still
-    teach the outcome model, which reweights them by 1/choice_prob. `explored_too` imitates them all."""
-    if explored_too:
-        return worker_targets
-    return worker_targets.masked_fill(choice_probs <= PREFERRED, -100)
+    A policy that explores runs, now and then, a worker at random, which no reading of the request predicts: a
+    selector that imitates every logged worker alike learns to memorise those draws. On the bundled corpus (one
+    choice in ten explored) its validation loss rose from the 13th epoch on while the types kept improving, so the
+    best checkpoint by validation loss stopped at epoch 17 of 50. Weighted by `choice_prob`, an exploration counts
+    as little as it was likely (about 0.01 there, against 0.91 for the policy's own choice), and the selector learns
+    the policy's preferences, sharpened (the expected loss is least at q ∝ π², whose likeliest worker is π's). The
+    explored steps still teach the outcome model, which reweights them by 1/choice_prob."""
+    weights = torch.nan_to_num(choice_probs.float(), nan=1.0)
+    return weights.masked_fill(worker_targets == -100, 0.0)
 
 
 def count_loss(totals: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -54,16 +53,22 @@ def count_loss(totals: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_logits, edge_targets, valid,
                  lambda_dag: float, type_smoothing: float = 0.0, worker_smoothing: float = 0.0,
                  dag_scaled: bool = False, totals=None, count_targets=None,
-                 lambda_count: float = 0.0) -> dict[str, torch.Tensor]:
+                 lambda_count: float = 0.0, worker_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Loss components and their total. Targets are -100 where there is nothing to learn (padding,
     or logs that recorded no worker); a batch without any worker adds a zero worker term, and so do
-    `worker_logits` None (a run that leaves the selector out).
+    `worker_logits` None (a run that leaves the selector out). `worker_weights` (B×N, `imitation_weights`) make
+    the worker term a weighted mean over the logged steps; None weighs them alike.
     The smoothing rates are label smoothing of the two cross-entropies (for training, not validation)."""
     types = F.cross_entropy(type_logits.flatten(0, 1).float(), type_targets.flatten(), ignore_index=-100,
                             label_smoothing=type_smoothing)
     if worker_logits is None:  # a run whose logs record no worker leaves the selector out
         workers = type_logits.new_zeros((), dtype=torch.float32)
-    elif (worker_targets != -100).any():
+    elif worker_weights is not None and bool((worker_weights > 0).any()):
+        each = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
+                               label_smoothing=worker_smoothing, reduction="none")
+        weights = worker_weights.flatten().to(each.dtype)
+        workers = (each * weights).sum() / weights.sum()
+    elif worker_weights is None and (worker_targets != -100).any():
         workers = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
                                   label_smoothing=worker_smoothing)
     else:
