@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestai_core.dag import Graph, find_cycle
-from orchestai_core.examples import PREFERRED
 from orchestai_core.model.retrieval import PlanIndex
 
 NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
+PREFERRED = 0.5  # a logged choice more likely than this was the logging policy's own, not an exploration
 
 
 def multiset_f1(predicted: Counter, gold: Counter) -> float:

@@ -27,8 +27,6 @@ class Example:
     statuses: list[str | None] = field(default_factory=list)  # success | failed | skipped | None (not recorded)
 
 
-PREFERRED = 0.5  # a logged choice more likely than this was the logging policy's own, not an exploration
-
 SHOWN_IDS = 5  # ids named in a cut's message
 
 

@@ -151,8 +151,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, evaluate_planner
-    from orchestai_core.examples import PREFERRED
+    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, PREFERRED, evaluate_planner
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped, fmt)

@@ -11,8 +11,8 @@ import zlib
 from dataclasses import dataclass, field
 
 from orchestai_core.dag import Graph
-from orchestai_core.evaluate import Case, evaluate_planner
-from orchestai_core.examples import PREFERRED, Example, Skipped, skipped_message
+from orchestai_core.evaluate import PREFERRED, Case, evaluate_planner
+from orchestai_core.examples import Example, Skipped, skipped_message
 from orchestai_core.ingest import UnreadableFileError, read_records
 from orchestai_core.outcomes.report import PolicyReport, has_outcome_model, policy_report
 from orchestai_core.store import LogFilter, Store
