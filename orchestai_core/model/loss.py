@@ -35,7 +35,7 @@ def imitation_weights(worker_targets: torch.Tensor, choice_probs: torch.Tensor) 
     selector that imitates every logged worker alike learns to memorise those draws. On the bundled corpus (one
     choice in ten explored) its validation loss rose from the 13th epoch on while the types kept improving, so the
     best checkpoint by validation loss stopped at epoch 17 of 50. Weighted by `choice_prob`, an exploration counts
-    as little as it was likely (about 0.01 there, against 0.91 for the policy's own choice), and the selector learns
+    as little as it was likely (0.02 to 0.1 there, against 0.9 for the policy's own choice), and the selector learns
     the policy's preferences, sharpened (the expected loss is least at q ∝ π², whose likeliest worker is π's). The
     explored steps still teach the outcome model, which reweights them by 1/choice_prob."""
     weights = torch.nan_to_num(choice_probs.float(), nan=1.0)
