@@ -116,7 +116,6 @@ def test_acyclicity_is_plain_notears_where_no_row_sum_exceeds_one():
     assert acyclicity(cycle, torch.ones(1, 3, dtype=torch.bool)).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-
 def test_imitation_weighs_each_logged_worker_by_the_probability_it_was_chosen_with():
     nan = float("nan")
     targets = torch.tensor([[3, 1, 2, -100], [0, 2, 1, 3]])

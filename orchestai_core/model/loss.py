@@ -61,16 +61,15 @@ def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_
     The smoothing rates are label smoothing of the two cross-entropies (for training, not validation)."""
     types = F.cross_entropy(type_logits.flatten(0, 1).float(), type_targets.flatten(), ignore_index=-100,
                             label_smoothing=type_smoothing)
+    if worker_weights is None:  # every logged worker alike
+        worker_weights = worker_targets != -100
     if worker_logits is None:  # a run whose logs record no worker leaves the selector out
         workers = type_logits.new_zeros((), dtype=torch.float32)
-    elif worker_weights is not None and bool((worker_weights > 0).any()):
+    elif bool((worker_weights > 0).any()):
         each = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
                                label_smoothing=worker_smoothing, reduction="none")
         weights = worker_weights.flatten().to(each.dtype)
         workers = (each * weights).sum() / weights.sum()
-    elif worker_weights is None and (worker_targets != -100).any():
-        workers = F.cross_entropy(worker_logits.flatten(0, 1).float(), worker_targets.flatten(), ignore_index=-100,
-                                  label_smoothing=worker_smoothing)
     else:
         workers = worker_logits.sum().float() * 0.0  # keeps the selector in the graph (DDP needs every gradient)
     pair = valid.unsqueeze(-1) & valid.unsqueeze(-2)
