@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    ORCHESTAI_DB=/data/orchestai.db
+    ORCHESTAI_DB=/data/orchestai.db \
+    ORCHESTAI_TOKEN_CACHE=/data/token_states
 
 WORKDIR /app
 COPY requirements.txt pyproject.toml README.md ./

@@ -56,6 +56,7 @@ from orchestai_core.model.vocab import TYPE_SPECIALS, Vocab
 from orchestai_core.plan_stats import PlanStats
 from orchestai_core.planner_api import Planner
 from orchestai_core.store import Store, now_iso
+from orchestai_core.token_cache import TokenCache, encoder_fingerprint
 
 ENCODE_PRECISIONS = ("auto", "float32", "bfloat16")
 IMITATION_WEIGHTS = ("choice_prob", "equal")
@@ -198,8 +199,13 @@ class Phase1Trainer:
 
     def __init__(self, train: TrainConfig, model: PlannerConfig, out_dir: str | os.PathLike, device: str = "auto",
                  store: Store | None = None, run_id: int | None = None, catalogue: Catalogue | None = None,
-                 progress: bool = True):
+                 progress: bool = True, token_cache: TokenCache | None = None):
+        """`token_cache`: where the frozen encoder's token states are kept between runs (None: encode every
+        instruction; `token_cache.py`)."""
         self.cfg, self.model_cfg = train, model
+        self.token_cache = token_cache
+        self.cache_counts = {"found": 0, "encoded": 0}  # of the instructions setup encoded or found in the cache
+        self._fingerprint: str | None = None  # of the frozen encoder, keying the cache (`encoder_fingerprint`)
         self.out_dir = Path(out_dir)
         self.rank, self.local_rank, self.world = distributed_context()
         self.is_main = self.rank == 0
@@ -258,9 +264,15 @@ class Phase1Trainer:
             self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         # the longest quiet stretch before the first epoch (20 s on 3,000 requests here): the log says what it is
         self._say(f"encoding the {len(self.train_examples) + len(self.val_examples)} instructions once: the frozen "
-                  f"encoder's token states are kept for every epoch")
+                  f"encoder's token states are kept for every epoch"
+                  + (f" and between runs ({self.token_cache.folder})" if self.token_cache else ""))
         self.train_items = self._encode(self.train_examples)
         self.val_items = self._encode(self.val_examples)
+        if self.token_cache is not None:
+            self._say(f"token states: {self.cache_counts['found']} found in the cache, "
+                      f"{self.cache_counts['encoded']} encoded")
+            if self.is_main:
+                self.token_cache.trim()
         if state is None:
             self._outcome_priors()  # before the running average copies the weights
         self.outcome_steps = sum(1 for item in self.train_items
@@ -361,21 +373,39 @@ class Phase1Trainer:
     @torch.no_grad()
     def _encode(self, examples: list[Example], chunk: int = 64) -> list[Encoded]:
         """Run the frozen part of the encoder once per dataset and keep each instruction's token states (float32,
-        computed in `encode_dtype`)."""
+        computed in `encode_dtype`). With a token cache, the states it holds are read instead of computed, and
+        those computed are added to it (by the main process)."""
         encoder = self.model.encoder.eval()
         dtype = self.encode_dtype()
+        cache = self.token_cache
+        if cache is not None and self._fingerprint is None:  # once per run: it reads every weight
+            self._fingerprint = encoder_fingerprint(encoder, dtype, self.device.type)
+        fingerprint = self._fingerprint
         order = sorted(range(len(examples)), key=lambda i: len(examples[i].instruction))  # little padding
         cached: dict[int, Encoded] = {}
         for start in range(0, len(order), chunk):
             part = [examples[i] for i in order[start:start + chunk]]
             batch, tokens, words = encoder.tokenize_words([e.instruction for e in part], self.device)
-            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
-                states = encoder.frozen_states(**batch).float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
+            keys = [cache.key(fingerprint, e.instruction) for e in part] if cache is not None else []
+            found = [cache.load(k, n, encoder.hidden_size) for k, n in zip(keys, lengths)] if keys \
+                else [None] * len(part)
+            missing = [j for j, states in enumerate(found) if states is None]
+            if missing:  # only these go through the encoder, padded to the longest of them
+                rows = torch.tensor(missing, device=self.device)
+                width = max(lengths[j] for j in missing)
+                with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
+                    states = encoder.frozen_states(**{k: v[rows, :width] for k, v in batch.items()}).float().cpu()
+                for j, s in zip(missing, states):
+                    found[j] = s[:lengths[j]].clone()
+                    if cache is not None and self.is_main:
+                        cache.save(keys[j], found[j])
+            self.cache_counts["found"] += len(part) - len(missing)
+            self.cache_counts["encoded"] += len(missing)
             numbers = self.model.numbers(tokens, words)
-            for i, e, s, v, n in zip(order[start:start + chunk], part, states, numbers, lengths):
+            for i, e, s, v, n in zip(order[start:start + chunk], part, found, numbers, lengths):
                 cap = self.model_cfg.max_nodes
-                cached[i] = Encoded(s[:n].clone(), v[:n].clone(), *encode_labels(e, self.types, self.workers, cap),
+                cached[i] = Encoded(s, v[:n].clone(), *encode_labels(e, self.types, self.workers, cap),
                                     *encode_outcomes(e, cap))
         return [cached[i] for i in range(len(examples))]
 
@@ -534,6 +564,7 @@ class Phase1Trainer:
                                                                "logs": self.capped.total,
                                                                "left_out": self.capped.left_out},
                    "skipped": len(self.skipped),
+                   "token_cache": dict(self.cache_counts) if self.token_cache is not None else None,
                    "last_metrics": self.history[-1] if self.history else None}
         if fit_consensus and status == "completed" and self.is_main and (self.out_dir / BEST).is_file():
             summary["consensus"] = self._fit_consensus()

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -59,6 +60,22 @@ def write_lines(tmp_path):
         path.write_bytes(sep.join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines))
         return path
     return write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def token_cache_folder(tmp_path_factory):
+    """Training that a test runs (in process or by the CLI) keeps its token states in this session's own folder,
+    never in the project's cache/."""
+    from orchestai_core.token_cache import ENV
+
+    folder = tmp_path_factory.mktemp("token-cache")
+    previous = os.environ.get(ENV)
+    os.environ[ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = previous
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,8 @@ def write_workbench_config(folder: Path, encoder: str, epochs: int = 2) -> Path:
     config = load_config()  # the project's own, paths made absolute (corpus and catalogue stay shared)
     config.pop("_config_path")
     config["paths"].update(database=str(folder / "workbench.db"), checkpoints=str(folder / "checkpoints"),
-                           runs=str(folder / "runs"),  # no bundled planner unless a test puts one there
+                           runs=str(folder / "runs"), token_cache=str(folder / "token-cache"),
+                           # no bundled planner unless a test puts one there
                            default_planner=str(folder / "bundled" / "default_planner.pth"))
     config["training"]["phase1_supervised"].update(num_epochs=epochs, batch_size=8, head_learning_rate=5e-3,
                                                    val_metrics_max=8, log_every=1, encode_precision="float32")

@@ -72,19 +72,23 @@ def _skipped_pairs(skipped: list) -> list[dict]:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True,
               help="With --data: refuse the file if any log in it is invalid (default: skip them).")
+@click.option("--no-token-cache", is_flag=True,
+              help="Encode every instruction, neither reading nor writing the token-state cache (paths.token_cache).")
 @format_option
 def train(config_path, data, db_path, status, epochs, patience, out_dir, resume, seed, device, run_id, quiet, strict,
-          fmt):
+          no_token_cache, fmt):
     """Phase-1 supervised training of the planner; the last line printed is a JSON summary.
 
     Under torchrun every process runs this command; only the first one records the run and prints."""
     from orchestai_core.store import StoreError
+    from orchestai_core.token_cache import TokenCache
     from orchestai_core.train import Phase1Trainer, distributed_context, training_settings
 
     config = open_config(config_path)
     changes = {k: v for k, v in (("num_epochs", epochs), ("patience", patience), ("seed", seed)) if v is not None}
     try:
         train_cfg, model_cfg = training_settings(config, **changes)
+        token_cache = None if no_token_cache else TokenCache.from_config(config)
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"config: {exc}") from None
     main_process = distributed_context()[0] == 0
@@ -110,7 +114,8 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
                 store.runs.get(run_id)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
-    trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet)
+    trainer = Phase1Trainer(train_cfg, model_cfg, out, device, store, run_id, progress=not quiet,
+                            token_cache=token_cache)
     try:
         trainer.setup(examples, resume=resume, skipped=skipped)
         summary = trainer.train()
