@@ -53,6 +53,8 @@ class Checkpoint:
     rng: Any = None
     elapsed: float = 0.0         # seconds trained, carried across resumes
     outcome_steps: int = 0       # training steps with a logged outcome (0: the outcome model learnt nothing)
+    numerals_version: int | None = None  # the numerals reader training read with (model/numerals.py READER_VERSION;
+                                         # None: trained without it, or before checkpoints recorded it)
     # Consensus decoding (model/consensus.py): `vectors` (one normalised embedding per train_plans entry),
     # the fitted ConsensusSettings fields and `validation` (metrics of each setting tried); None before fitting.
     consensus: dict | None = None

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
+
 from orchestai_core.dag import Graph, find_cycle
 from orchestai_core.model.retrieval import PlanIndex
 
@@ -106,26 +108,29 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
     examples the planner cannot take whole (`cut`, sentences). `progress(done, total)` is called after
     each batch planned; `cases`, when given, receives every example's Case (for error analysis).
     Each example is left out of its own consensus vote and baseline (leave-one-out, by its id): evaluating on
-    logs the planner's index keeps (its validation logs) never votes for nor copies a log's own plan."""
-    planned = evaluate_cases(planner, examples, batch_size, progress)
+    logs the planner's index keeps (its validation logs) never votes for nor copies a log's own plan.
+    The encoder reads each instruction once: the baseline looks its neighbours up by the vectors of the pass
+    that planned it."""
+    planned, vectors = _planned(planner, examples, batch_size, progress)
     if cases is not None:
         cases.extend(planned)
     result = summarise_cases(planned)
-    result["baseline"] = nearest_neighbour_baseline(planner, examples)
+    result["baseline"] = nearest_neighbour_baseline(planner, examples, vectors)
     result["cut"] = [c.message for c in planner.model.cuts(examples)]
     return result
 
 
-def nearest_neighbour_baseline(planner, examples) -> dict:
+def nearest_neighbour_baseline(planner, examples, vectors: torch.Tensor | None = None) -> dict:
     """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings; those
     of the planner's index when it has one: every log it learnt from, validation logs included), each example
-    leaving its own log out."""
+    leaving its own log out. `vectors`: the examples' embeddings (`Planner.embed`'s), when already computed."""
     index = getattr(planner, "index", None)
     if index is None and planner.train_plans:
         index = PlanIndex(planner.embed([t["instruction"] for t in planner.train_plans]), planner.train_plans)
     if index is None or not len(index) or not examples:
         return aggregate([])
-    indices, _ = index.nearest(planner.embed([e.instruction for e in examples]), 1, [e.id for e in examples])
+    queries = planner.embed([e.instruction for e in examples]) if vectors is None else vectors
+    indices, _ = index.nearest(queries, 1, [e.id for e in examples])
     return aggregate([score(index.graphs[near[0]], Graph(e.types, e.workers, e.parents), e.choice_probs)
                       for e, near in zip(examples, indices) if near])
 
@@ -146,16 +151,28 @@ class Case:
 def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> list[Case]:
     """Plan every example and score it, each left out of its own consensus vote; `progress(done, total)` is
     called after each batch."""
-    cases: list[Case] = []
-    for start in range(0, len(examples), batch_size):
-        part = examples[start:start + batch_size]
-        for e, plan in zip(part, planner.decode_batch([x.instruction for x in part], leave_out=[x.id for x in part])):
+    return _planned(planner, examples, batch_size, progress)[0]
+
+
+def _planned(planner, examples, batch_size: int, progress) -> tuple[list[Case], torch.Tensor]:
+    """`evaluate_cases`, and the examples' embeddings (N×E) from the same pass of the encoder. Batches hold
+    instructions of similar length (little padding); cases and vectors come back in the examples' order."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].instruction))
+    cases: list[Case | None] = [None] * len(examples)
+    vectors: list[torch.Tensor | None] = [None] * len(examples)
+    for start in range(0, len(order), batch_size):
+        part = order[start:start + batch_size]
+        plans, embedded = planner.decode_and_embed([examples[i].instruction for i in part],
+                                                   leave_out=[examples[i].id for i in part])
+        for i, plan, vector in zip(part, plans, embedded):
+            e = examples[i]
             gold = Graph(e.types, e.workers, e.parents)
-            cases.append(Case(e.id, e.instruction, e.template, plan.graph, gold,
-                              score(plan.graph, gold, e.choice_probs), plan.raw_acyclic))
+            cases[i] = Case(e.id, e.instruction, e.template, plan.graph, gold,
+                            score(plan.graph, gold, e.choice_probs), plan.raw_acyclic)
+            vectors[i] = vector
         if progress is not None:
-            progress(len(cases), len(examples))
-    return cases
+            progress(min(start + batch_size, len(order)), len(examples))
+    return cases, torch.stack(vectors) if vectors else torch.zeros(0, 0)
 
 
 def summarise_cases(cases: Sequence[Case]) -> dict:

@@ -60,6 +60,7 @@ from orchestai_core.model.beam import check_beam
 from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode, on_cpu
 from orchestai_core.model.decomposer import GREEDY, SEARCHED
+from orchestai_core.model.numerals import reader_note
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
@@ -120,6 +121,8 @@ class Planner:
                            else self.index.with_vectors(self.similarity.project(self.index.vectors)))
         self.decoded = Counter()  # plans decoded so far, by how they were found (`DECODINGS`)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
+        # trained with another numerals reader than this code's: said wherever the planner is used
+        self.numerals_note = reader_note(checkpoint.numerals_version) if self.config.numerals else None
         if int8:
             self.quantize()
 
@@ -311,17 +314,26 @@ class Planner:
         """Raw decoded plans for a batch; instructions longer than `max_length` tokens are truncated.
         `beam` overrides the planner's width for this call. `leave_out`: per text, the id of the log it
         comes from, whose own plan the consensus vote must not read (evaluating on logs the index holds)."""
-        return self._generate(self._checked(texts), cost_weight, self._beam(beam), leave_out)[0]
+        return self.decode_and_embed(texts, cost_weight, beam, leave_out)[0]
+
+    @torch.inference_mode()
+    def decode_and_embed(self, texts: list[str], cost_weight: float = 0.0, beam: int | None = None,
+                         leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], torch.Tensor]:
+        """`decode_batch`, and each instruction's `embed` vector (B×E, on the CPU) from the same pass of the
+        encoder: what an evaluation's nearest-neighbour baseline reads, without encoding every instruction twice."""
+        decoded, _, _, vectors = self._generate(self._checked(texts), cost_weight, self._beam(beam), leave_out)
+        return decoded, vectors.cpu()
 
     def _generate(self, texts: list[str], cost_weight: float, beam: int, leave_out: list[str | None] | None = None
-                  ) -> tuple[list[DecodedPlan], list[dict], list[bool]]:
-        """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, and whether
-        each instruction was longer than the encoder reads (`max_length` tokens)."""
+                  ) -> tuple[list[DecodedPlan], list[dict], list[bool], torch.Tensor]:
+        """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, whether each
+        instruction was longer than the encoder reads (`max_length` tokens), and their `embed` vectors (B×E)."""
         batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
         truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
-        return *self._decode(states, mask, numbers, cost_weight, beam, leave_out), truncated
+        decoded, rows, vectors = self._decode(states, mask, numbers, cost_weight, beam, leave_out)
+        return decoded, rows, truncated, vectors
 
     @torch.inference_mode()
     def decode_encoded(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor,
@@ -333,22 +345,24 @@ class Planner:
         return self._decode(states.to(device), mask.to(device), numbers.to(device), 0.0, self._beam(beam))[0]
 
     def _decode(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, cost_weight: float, beam: int,
-                leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], list[dict]]:
-        """`_generate` after the encoder: the decoded plans and their per-step arrays."""
+                leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], list[dict], torch.Tensor]:
+        """`_generate` after the encoder: the decoded plans, their per-step arrays and the instructions' `embed`
+        vectors (what the consensus vote looks neighbours up by)."""
         out = on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(decoded))]
+        vectors = pool(self.encoder.tuned_states(states, mask).float(), mask)
         if self.consensus.on:
-            self._vote(states, mask, numbers, out["reading"], decoded, rows, cost_weight, leave_out)
-        return decoded, rows
+            self._vote(states, mask, numbers, vectors, out["reading"], decoded, rows, cost_weight, leave_out)
+        return decoded, rows, vectors
 
-    def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, readings: torch.Tensor,
-              decoded: list[DecodedPlan], rows: list[dict], cost_weight: float,
+    def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, vectors: torch.Tensor,
+              readings: torch.Tensor, decoded: list[DecodedPlan], rows: list[dict], cost_weight: float,
               leave_out: list[str | None] | None = None) -> None:
         """Consensus decoding: replace, in place, the decoded plans that lose the vote by the training plan
-        that wins it, with the selector's and the outcome model's outputs for this instruction."""
-        vectors = pool(self.encoder.tuned_states(states, mask), mask)
+        that wins it, with the selector's and the outcome model's outputs for this instruction. `vectors`: the
+        instructions' `embed` vectors."""
         learnt = self.consensus.learned and self.similarity is not None
         index = self.vote_index if learnt else self.index
         indices, sims = index.nearest(self.similarity.project(vectors) if learnt else vectors, self.consensus.k,
@@ -438,7 +452,7 @@ class Planner:
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             began = time.perf_counter()
-            decoded, rows, truncated = self._generate([texts[i] for i in part], choice.cost_weight, beam)
+            decoded, rows, truncated, _ = self._generate([texts[i] for i in part], choice.cost_weight, beam)
             for i, d, row in zip(part, decoded, rows):
                 plans[i] = self._to_plan(ids[i] if ids else f"plan-{i + 1}", texts[i], d, row, choice)
             ms = (time.perf_counter() - began) * 1000 / len(part)

@@ -43,6 +43,7 @@ from orchestai_core.model.batching import Encoded, bucketed_batches, collate, en
 from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.model.decode import decode, on_cpu
 from orchestai_core.model.loss import imitation_weights, planner_loss
+from orchestai_core.model.numerals import READER_VERSION
 from orchestai_core.model.outcome import (
     MIN_COST_USD,
     MIN_LATENCY_MS,
@@ -685,7 +686,8 @@ class Phase1Trainer:
                 average=self.average.state_dict() if resumable else None,
                 optimizer=self.optimizer.state_dict() if with_optimizer else None,
                 scaler=self.scaler.state_dict() if self.scaler is not None and with_optimizer else None,
-                rng=torch.get_rng_state(), elapsed=self.elapsed(), outcome_steps=self.outcome_steps), path)
+                rng=torch.get_rng_state(), elapsed=self.elapsed(), outcome_steps=self.outcome_steps,
+                numerals_version=READER_VERSION if self.model_cfg.numerals else None), path)
 
     def _write_metrics(self, rows: list[dict]) -> None:
         if self.store is not None and self.run_id is not None and rows:

@@ -36,10 +36,14 @@ COST_KEY, LATENCY_KEY, BUDGET_USD_KEY, BUDGET_MS_KEY = TRADE_KEYS = (
 def show_quality(checkpoint) -> None:
     """What the chosen planner scored on logs it never trained on: every planner shown carries it."""
     try:
-        quality = planner_quality(checkpoint, get_planner(checkpoint.path))
+        planner = get_planner(checkpoint.path)
+        quality = planner_quality(checkpoint, planner)
     except CheckpointError as exc:
         st.warning(md_escape(exc))
         st.stop()
+    if planner.numerals_note:
+        st.warning(md_escape(planner.numerals_note[0].upper() + planner.numerals_note[1:]) + ".",
+                   icon=":material/warning:")
     if quality is None:
         st.caption("Held-out quality unknown: this checkpoint recorded no validation.")
     elif quality.poor:

@@ -114,9 +114,9 @@ def test_a_running_evaluation_shows_its_progress_then_its_results(checkpoint, st
         def __init__(self, planner):
             self.planner, self.gate = planner, threading.Event()
 
-        def decode_batch(self, texts, leave_out=None):
+        def decode_and_embed(self, texts, leave_out=None):
             assert self.gate.wait(60)
-            return self.planner.decode_batch(texts, leave_out=leave_out)
+            return self.planner.decode_and_embed(texts, leave_out=leave_out)
 
         def __getattr__(self, name):
             return getattr(self.planner, name)

@@ -442,3 +442,26 @@ def test_weights_set_for_one_planner_are_cleared_for_one_that_chooses_no_worker(
     for key in ("planner_budget_usd", "planner_budget_latency_ms"):
         assert at.number_input(key=key).disabled and at.number_input(key=key).value == 0.0, key
     assert at.session_state["planner_cost_weight"] == 0.0
+
+
+def test_a_planner_trained_with_another_numerals_reader_says_its_plans_may_differ(home, tiny_checkpoint):
+    from dataclasses import replace
+
+    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+    from orchestai_core.model.numerals import READER_VERSION
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    assert checkpoint.numerals_version == READER_VERSION  # training records the reader it read with
+    (home / "checkpoints").mkdir()
+    save_checkpoint(replace(checkpoint, numerals_version=READER_VERSION - 1),
+                    home / "checkpoints" / "phase1_best_model.pth")
+    at = _page()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert f"numerals reader of version {READER_VERSION - 1}" in warning and "train it again" in warning
+    _plan(at, EXAMPLES[0])  # it still plans
+    assert _dag_nodes(at.get("html")[0])
+    shutil.copy(tiny_checkpoint, home / "checkpoints" / "phase1_best_model.pth")  # its own reader: nothing to say
+    _load.clear()
+    at = _page()
+    assert not any("numerals reader" in w.value for w in at.warning)

@@ -30,3 +30,29 @@ def test_newest_best_skips_last_checkpoints_and_handles_a_missing_folder(tmp_pat
     _touch(run_folder(tmp_path, 1) / "phase1_best_model.pth", 1000)
     _touch(run_folder(tmp_path, 2) / "last.pth", 5000)
     assert newest_best(tmp_path).run_id == 1
+
+
+def test_a_checkpoint_records_its_numerals_reader_and_plan_warns_when_this_code_reads_otherwise(tmp_path,
+                                                                                              tiny_checkpoint):
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from orchestai_core.checkpoints import load_checkpoint, save_checkpoint
+    from orchestai_core.cli import main
+    from orchestai_core.model.numerals import READER_VERSION
+    from orchestai_core.planner_api import Planner
+
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    assert checkpoint.numerals_version == READER_VERSION and Planner(checkpoint, "cpu").numerals_note is None
+    for version, said in ((READER_VERSION - 1, True), (None, False)):  # None: from before checkpoints recorded it
+        path = tmp_path / f"reader-{version}.pth"
+        save_checkpoint(replace(checkpoint, numerals_version=version), path)
+        result = CliRunner().invoke(main, ["plan", "--checkpoint", str(path), "--device", "cpu",
+                                           "translate the report into French and German"])
+        assert result.exit_code == 0, result.output
+        assert ("numerals reader of version" in result.output) == said
+        assert '"subtasks"' in result.output  # the plan is still made
+    unread = replace(checkpoint, numerals_version=READER_VERSION - 1,
+                     model_config={**checkpoint.model_config, "numerals": False})
+    assert Planner(unread, "cpu").numerals_note is None  # a planner that reads no numbers has nothing to say

@@ -6,9 +6,17 @@ import json
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from orchestai_core.dag import Graph
-from orchestai_core.evaluate import Case, evaluate_cases, evaluate_planner, score, summarise_cases
+from orchestai_core.evaluate import (
+    Case,
+    evaluate_cases,
+    evaluate_planner,
+    nearest_neighbour_baseline,
+    score,
+    summarise_cases,
+)
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
 from workbench.services.evaluation import (
@@ -76,7 +84,7 @@ def test_job_in_the_background_reports_metrics_baseline_and_cases(planner, examp
 
 def test_a_failing_job_keeps_its_error_instead_of_hanging(examples):
     class Broken:
-        def decode_batch(self, texts, leave_out=None):
+        def decode_and_embed(self, texts, leave_out=None):
             raise RuntimeError("CUDA out of memory\nmore detail")
 
     job = EvaluationJob(Broken(), examples, "broken", "synthetic")
@@ -251,3 +259,22 @@ def test_the_policys_own_choices_get_a_row_when_the_logs_record_choice_prob():
     own = rows["Worker accuracy on the logging policy's own choices (choice_prob > 0.5)"]
     assert own["model"] == pytest.approx(1 / 2) and own["nearest-neighbour baseline"] == 0.25
     assert own["target"] == "—" and rows["Worker accuracy (selection)"]["model"] == pytest.approx(2 / 3)
+
+
+def test_an_evaluation_encodes_each_instruction_once_and_its_baseline_reads_that_pass(planner, examples, monkeypatch):
+    encoder = type(planner.encoder)
+    original, rows = encoder.frozen_states, []
+
+    def counted(self, *args, **kwargs):
+        rows.append(len(args[0] if args else kwargs["input_ids"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(encoder, "frozen_states", counted)
+    report = evaluate_planner(planner, examples, batch_size=4)
+    assert sum(rows) == len(examples)  # planned and baseline-embedded by one pass (once embedded twice)
+    texts = [e.instruction for e in examples]
+    _, vectors = planner.decode_and_embed(texts)
+    assert torch.allclose(vectors, planner.embed(texts), atol=1e-5)  # the pass's vectors are `embed`'s
+    rows.clear()
+    assert nearest_neighbour_baseline(planner, examples) == report["baseline"]  # embedding them apart: the same
+    assert sum(rows) == len(examples)

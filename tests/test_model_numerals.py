@@ -5,7 +5,7 @@ import torch
 
 from orchestai_core.model.decomposer import CountReader
 from orchestai_core.model.loss import count_loss
-from orchestai_core.model.numerals import token_numbers, word_ids, word_value
+from orchestai_core.model.numerals import READER_VERSION, reader_note, token_numbers, word_ids, word_value
 
 
 @pytest.mark.parametrize("word, value", [
@@ -135,3 +135,26 @@ def test_model_settings_refuse_what_they_cannot_mean(setting, message):
 
     with pytest.raises(ValueError, match=message):
         PlannerConfig.from_dict(setting)
+
+
+# What the reader gives for a few requests, pinned with its version: a change to the reader fails here until
+# READER_VERSION is bumped (and these readings updated), so that checkpoints trained before it say so.
+PINNED = {
+    "summarize the report and translate the summary into french and german": [("and", (0.0, 2.0)),
+                                                                              ("and", (0.0, 2.0))],
+    "reconcile seven files, then email maria": [("seven", (7.0, 0.0))],
+    "translate it into polish, korean, hindi & french and also email it": [("&", (0.0, 4.0))],
+    "compare acme, globex and initech for twenty-one days": [("and", (0.0, 3.0)), ("twenty-one", (21.0, 0.0))],
+}
+
+
+def test_the_readings_are_pinned_to_the_readers_version():
+    assert (READER_VERSION, {text: _read(text) for text in PINNED}) == (3, PINNED), \
+        "the numerals reader reads differently: bump READER_VERSION and update PINNED"
+
+
+def test_a_planner_trained_with_another_reader_gets_a_note_naming_both_versions():
+    assert reader_note(None) is None and reader_note(READER_VERSION) is None
+    note = reader_note(READER_VERSION - 1)
+    assert f"version {READER_VERSION - 1}" in note and f"version {READER_VERSION}:" in note
+    assert "may differ from its validation figures" in note

@@ -319,9 +319,12 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
     from orchestai_core.planner_api import Planner
 
     try:
-        return Planner.load(checkpoint, device, int8=int8, beam=beam, selection=selection, consensus=consensus)
+        planner = Planner.load(checkpoint, device, int8=int8, beam=beam, selection=selection, consensus=consensus)
     except ValueError as exc:  # CheckpointError, a device that is not there, or int8 off CPU
         raise click.ClickException(str(exc)) from None
+    if planner.numerals_note:
+        click.echo(f"warning: {checkpoint}: {planner.numerals_note}", err=True)
+    return planner
 
 
 @click.command()

@@ -23,6 +23,11 @@ COMMAS = (",", ";")
 CONJUNCTIONS = {"and", "&", "or", "plus"}
 MAX_ITEM_WORDS = 6  # a list item is a few words; a longer stretch between separators is a clause
 PUNCTUATION = ",;:.!?()[]\"'"
+# What `token_numbers` reads, versioned: a checkpoint records the version it learnt from (Checkpoint.numerals_version),
+# and a planner read by another one says its plans may differ from its validation figures (`reader_note`).
+# 1: numbers and list sizes per token; 2: per word; 3: a list of two after a clause joined by "and".
+# Bump it with any change to what the reader gives (tests/test_model_numerals.py pins its readings of a few requests).
+READER_VERSION = 3
 
 
 def _piece(token: str) -> str:
@@ -121,3 +126,13 @@ def token_numbers(tokens: list[str], ids: list[int]) -> list[tuple[float, float]
         first = words[k][1]
         out[first] = (out[first][0], float(items))
     return out
+
+
+def reader_note(trained_with: int | None) -> str | None:
+    """What a planner trained with reader version `trained_with` (None: not recorded, or trained without the
+    reader) should tell its user under this code's `READER_VERSION`; None when nothing differs that it knows of."""
+    if trained_with is None or trained_with == READER_VERSION:
+        return None
+    return (f"this planner learnt from the numerals reader of version {trained_with}, and this code reads numbers "
+            f"and lists with version {READER_VERSION}: its plans of requests that count things may differ from its "
+            f"validation figures; train it again to plan as it was measured")
