@@ -127,8 +127,9 @@ class TokenCache:
         except OSError:
             pass
 
-    def trim(self) -> int:
-        """Delete the entries used longest ago until the cache holds at most `max_bytes`; returns bytes freed."""
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        """(last use, size, path) of every entry; not another run's write in progress, nor anything else the
+        folder holds."""
         entries = []
         for path in self.folder.glob(f"??/*{SUFFIX}"):
             if path.name.startswith("."):  # another run's write in progress
@@ -138,6 +139,17 @@ class TokenCache:
             except OSError:
                 continue
             entries.append((stat.st_mtime, stat.st_size, path))
+        return entries
+
+    def usage(self) -> dict:
+        """How much the cache holds: its folder, entries, bytes, and the most it keeps (bytes)."""
+        entries = self._entries()
+        return {"folder": str(self.folder), "entries": len(entries), "bytes": sum(size for _, size, _ in entries),
+                "max_bytes": self.max_bytes}
+
+    def trim(self) -> int:
+        """Delete the entries used longest ago until the cache holds at most `max_bytes`; returns bytes freed."""
+        entries = self._entries()
         total = sum(size for _, size, _ in entries)
         freed = 0
         for _, size, path in sorted(entries, key=lambda entry: entry[0]):
@@ -146,3 +158,11 @@ class TokenCache:
             path.unlink(missing_ok=True)
             freed += size
         return freed
+
+    def clear(self) -> dict:
+        """Delete every entry (nothing else in the folder); what was deleted: entries and bytes. A run that was
+        reading them encodes what it no longer finds."""
+        entries = self._entries()
+        for _, _, path in entries:
+            path.unlink(missing_ok=True)
+        return {"entries": len(entries), "bytes": sum(size for _, size, _ in entries)}

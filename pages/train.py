@@ -5,6 +5,7 @@ import streamlit as st
 from orchestai_core.config import load_config
 from workbench.components.flash import flash, show_flashes
 from workbench.components.run_monitor import run_monitor
+from workbench.components.token_cache_panel import token_cache_panel
 from workbench.components.train_form import train_form
 from workbench.services.store import get_store
 from workbench.services.training import (
@@ -35,6 +36,8 @@ if request is not None:
             st.rerun()
         except LaunchError as exc:
             st.error(f"Not started: {exc}")
+
+token_cache_panel(config)
 
 refresh_runs(store)
 runs = store.runs.list()

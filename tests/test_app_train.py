@@ -239,3 +239,40 @@ def test_the_monitor_draws_losses_on_a_log_axis_that_a_toggle_turns_linear(workb
     toggle.set_value(False).run()
     assert not at.exception
     assert '"type":"linear"' in at.get("plotly_chart")[0].proto.spec.replace(" ", "")
+
+
+def test_the_token_state_cache_shows_what_it_holds_and_clear_empties_it(workbench, tmp_path, monkeypatch):
+    import torch
+
+    from orchestai_core.token_cache import ENV, TokenCache
+
+    monkeypatch.setenv(ENV, str(tmp_path / "states"))
+    cache = TokenCache.from_config(load_config())
+    for text in ("summarize this pdf", "transcribe the call"):
+        cache.save(cache.key("f", text), torch.zeros(300, 384))
+    at = _page()
+    assert not at.exception
+    shown = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "2 instructions' token states, 900 KB of at most 2,048 MB" in shown and str(tmp_path / "states") in shown
+    _button(at, "clear_token_cache").click().run()
+    assert not at.exception and cache.usage()["entries"] == 0
+    assert "Cleared the token states of 2 instructions (900 KB)." in [t.value for t in at.toast]
+    assert _button(at, "clear_token_cache").disabled  # nothing left to clear
+    monkeypatch.setenv("ORCHESTAI_CONFIG", _config_with(tmp_path, {"max_gb": 0}))
+    at = _page()
+    assert "Off (token_cache.max_gb is 0" in " ".join(c.value for c in at.caption).replace("\\", "")
+    monkeypatch.setenv("ORCHESTAI_CONFIG", _config_with(tmp_path, {"max_gb": "lots"}))
+    at = _page()
+    assert not at.exception
+    assert "token_cache.max_gb must be a number ≥ 0" in " ".join(w.value for w in at.warning).replace("\\", "")
+
+
+def _config_with(tmp_path, section):
+    """The workbench's config with another token_cache section, written beside it; its path."""
+    import yaml
+
+    config = yaml.safe_load(Path(os.environ["ORCHESTAI_CONFIG"]).read_text())
+    config["token_cache"] = section
+    path = tmp_path / f"config-{len(list(tmp_path.glob('config-*')))}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)

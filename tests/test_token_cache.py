@@ -170,3 +170,31 @@ def test_orchestai_train_fills_the_cache_then_reads_it_and_no_token_cache_leaves
     config.write_text(yaml.safe_dump(settings))
     result = CliRunner().invoke(main, ["train", "--config", str(config), "--data", str(data)])
     assert result.exit_code == 1 and "token_cache.max_gb must be a number ≥ 0" in result.output
+
+
+def test_usage_counts_the_entries_and_clear_deletes_them_and_nothing_else(tmp_path, monkeypatch):
+    cache = TokenCache(tmp_path, 2**20)
+    for text in ("a", "b", "c"):
+        cache.save(cache.key("f", text), torch.zeros(4, 8))
+    (tmp_path / "notes.txt").write_text("a user's file")
+    size = cache._path(cache.key("f", "a")).stat().st_size
+    assert cache.usage() == {"folder": str(tmp_path), "entries": 3, "bytes": 3 * size, "max_bytes": 2**20}
+    assert cache.clear() == {"entries": 3, "bytes": 3 * size}
+    assert cache.usage()["entries"] == 0 and (tmp_path / "notes.txt").exists()
+    monkeypatch.setenv(ENV, str(tmp_path))
+    cache.save(cache.key("f", "a"), torch.zeros(4, 8))
+    shown = CliRunner().invoke(main, ["token-cache"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["entries"] == 1
+    cleared = CliRunner().invoke(main, ["token-cache", "--clear"])
+    assert cleared.exit_code == 0 and json.loads(cleared.output)["cleared"] == {"entries": 1, "bytes": size}
+    assert cache.usage()["entries"] == 0
+
+
+def test_a_folder_that_cannot_be_written_leaves_training_going(tmp_path, tiny_encoder):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache's folder should be")
+    trainer = Phase1Trainer(tiny_train_config(num_epochs=1), tiny_model_config(tiny_encoder), tmp_path / "out", "cpu",
+                            progress=False, token_cache=TokenCache(blocked, 2**30))
+    trainer.setup(_examples(12))
+    assert trainer.cache_counts == {"found": 0, "encoded": 12} and blocked.is_file()
+    assert trainer.train(fit_consensus=False)["status"] == "completed"

@@ -14,5 +14,5 @@ def main() -> None:
 
 
 for command in (data.init, data.import_cmd, data.export, data.synth, data.stats, model.train, model.eval_cmd,
-                model.plan, bundle.bundle_planner):
+                model.plan, model.token_cache, bundle.bundle_planner):
     main.add_command(command)

@@ -398,3 +398,22 @@ def _instructions(path: str) -> tuple[list[str], list[str]]:
         ids.append(str(item.get("id", f"plan-{n}")))
         texts.append(text)
     return ids, texts
+
+
+@click.command("token-cache")
+@config_option
+@click.option("--clear", is_flag=True, help="Delete every entry (training encodes the instructions again).")
+def token_cache(config_path, clear):
+    """The training token-state cache (paths.token_cache): its folder, entries and size as JSON; --clear empties it."""
+    from orchestai_core.token_cache import TokenCache
+
+    config = open_config(config_path)
+    try:
+        cache = TokenCache.from_config(config)
+    except ValueError as exc:
+        raise click.ClickException(f"config: {exc}") from None
+    if cache is None:
+        raise click.ClickException("no token-state cache: token_cache.max_gb is 0 or no folder is configured "
+                                   "(paths.token_cache, env ORCHESTAI_TOKEN_CACHE)")
+    cleared = cache.clear() if clear else None
+    click.echo(json.dumps({**cache.usage(), **({"cleared": cleared} if clear else {})}))
