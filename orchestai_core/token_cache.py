@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class TokenCache:
         if not isinstance(section, dict):
             raise ConfigError("token_cache must be a mapping (max_gb: …)")
         max_gb = section.get("max_gb", 2.0)
-        if isinstance(max_gb, bool) or not isinstance(max_gb, (int, float)) or not max_gb >= 0:
+        if isinstance(max_gb, bool) or not isinstance(max_gb, (int, float)) or not 0 <= max_gb < math.inf:
             raise ConfigError(f"token_cache.max_gb must be a number ≥ 0 (0 = no cache), got {max_gb!r}")
         if not max_gb:
             return None
@@ -89,6 +90,7 @@ class TokenCache:
         return cls(Path(folder), int(max_gb * 2**30)) if folder else None
 
     def key(self, fingerprint: str, text: str) -> str:
+        """The entry of `text`'s states under an encoder's `encoder_fingerprint`."""
         return hashlib.sha256(f"{fingerprint}\n{text}".encode()).hexdigest()
 
     def _path(self, key: str) -> Path:

@@ -142,7 +142,7 @@ def test_the_config_names_the_folder_and_size_and_zero_turns_it_off(tmp_path, mo
     assert TokenCache.from_config({"paths": {}}) is None  # a config from before the cache names no folder
     monkeypatch.setenv(ENV, str(tmp_path / "env"))
     assert TokenCache.from_config(config).folder == tmp_path / "env"
-    for bad in (-1, "two", True):
+    for bad in (-1, "two", True, float("inf"), float("nan")):
         with pytest.raises(ConfigError, match="token_cache.max_gb must be a number ≥ 0"):
             TokenCache.from_config({**config, "token_cache": {"max_gb": bad}})
 
