@@ -112,9 +112,9 @@ class TokenCache:
             pass
         return torch.from_numpy(array)
 
-    def save(self, key: str, states: torch.Tensor) -> None:
-        """Keep `states` (tokens × width) under `key`, atomically; a folder that cannot be written is left alone
-        (training goes on without the cache)."""
+    def save(self, key: str, states: torch.Tensor) -> int:
+        """Keep `states` (tokens × width) under `key`, atomically; the bytes written (0 when the folder cannot be
+        written: training goes on without the cache)."""
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,8 +126,9 @@ class TokenCache:
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
+            return path.stat().st_size
         except OSError:
-            pass
+            return 0
 
     def _entries(self) -> list[tuple[float, int, Path]]:
         """(last use, size, path) of every entry; not another run's write in progress, nor anything else the

@@ -205,7 +205,9 @@ class Phase1Trainer:
         instruction; `token_cache.py`)."""
         self.cfg, self.model_cfg = train, model
         self.token_cache = token_cache
-        self.cache_counts = {"found": 0, "encoded": 0}  # of the instructions setup encoded or found in the cache
+        # of the instructions setup found in the cache, encoded, and encoded but not kept (the cache full)
+        self.cache_counts = {"found": 0, "encoded": 0, "not_kept": 0}
+        self._cache_written = 0  # bytes this run added to the cache
         self._fingerprint: str | None = None  # of the frozen encoder, keying the cache (`encoder_fingerprint`)
         self.out_dir = Path(out_dir)
         self.rank, self.local_rank, self.world = distributed_context()
@@ -270,8 +272,11 @@ class Phase1Trainer:
         self.train_items = self._encode(self.train_examples)
         self.val_items = self._encode(self.val_examples)
         if self.token_cache is not None:
+            full = self.cache_counts["not_kept"]
             self._say(f"token states: {self.cache_counts['found']} found in the cache, "
-                      f"{self.cache_counts['encoded']} encoded")
+                      f"{self.cache_counts['encoded']} encoded"
+                      + (f", {full} of them not kept (this run filled the cache's "
+                         f"{self.token_cache.max_bytes / 2**30:.2g} GB: token_cache.max_gb)" if full else ""))
             if self.is_main:
                 self.token_cache.trim()
         if state is None:
@@ -399,8 +404,11 @@ class Phase1Trainer:
                     states = encoder.frozen_states(**{k: v[rows, :width] for k, v in batch.items()}).float().cpu()
                 for j, s in zip(missing, states):
                     found[j] = s[:lengths[j]].clone()
-                    if cache is not None and self.is_main:
-                        cache.save(keys[j], found[j])
+                    if cache is not None and self.is_main:  # up to the cache's size: more would be trimmed again
+                        if self._cache_written < cache.max_bytes:
+                            self._cache_written += cache.save(keys[j], found[j])
+                        else:
+                            self.cache_counts["not_kept"] += 1
             self.cache_counts["found"] += len(part) - len(missing)
             self.cache_counts["encoded"] += len(missing)
             numbers = self.model.numbers(tokens, words)

@@ -96,7 +96,7 @@ def test_a_second_run_reads_every_state_and_trains_on_the_same_numbers(tmp_path,
     uncached.setup(examples)
     first = _trainer(tiny_encoder, tmp_path / "cache", tmp_path / "first")
     first.setup(examples)
-    assert first.cache_counts == {"found": 0, "encoded": 40} and len(_entries(tmp_path / "cache")) == 40
+    assert first.cache_counts == {"found": 0, "encoded": 40, "not_kept": 0} and len(_entries(tmp_path / "cache")) == 40
     assert all(torch.equal(a, b) for a, b in zip(_states(first), _states(uncached)))  # a cold run: as without it
     first.train(fit_consensus=False)
 
@@ -105,9 +105,9 @@ def test_a_second_run_reads_every_state_and_trains_on_the_same_numbers(tmp_path,
     monkeypatch.setattr(InstructionEncoder, "frozen_states", lambda self, **kw: calls.append(1) or original(self, **kw))
     second = _trainer(tiny_encoder, tmp_path / "cache", tmp_path / "second")
     second.setup(examples)
-    assert calls == [] and second.cache_counts == {"found": 40, "encoded": 0}
+    assert calls == [] and second.cache_counts == {"found": 40, "encoded": 0, "not_kept": 0}
     assert all(torch.equal(a, b) for a, b in zip(_states(second), _states(first)))
-    assert second.train(fit_consensus=False)["token_cache"] == {"found": 40, "encoded": 0}
+    assert second.train(fit_consensus=False)["token_cache"] == {"found": 40, "encoded": 0, "not_kept": 0}
     trained = [load_checkpoint(tmp_path / run / "phase1_best_model.pth").model for run in ("first", "second")]
     assert trained[0].keys() == trained[1].keys()
     assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
@@ -126,7 +126,7 @@ def test_only_new_or_damaged_instructions_are_encoded_again(tmp_path, tiny_encod
     more = _examples(30) + _examples(6, seed=6)
     trainer = _trainer(tiny_encoder, folder, tmp_path / "b")
     trainer.setup(more)
-    assert trainer.cache_counts == {"found": 27, "encoded": 9} and sum(encoded) == 9
+    assert trainer.cache_counts == {"found": 27, "encoded": 9, "not_kept": 0} and sum(encoded) == 9
     assert all(path.stat().st_size > 100 for path in damaged)  # rewritten
     reference = _trainer(tiny_encoder, folder, tmp_path / "c", cache=False)
     reference.setup(more)
@@ -162,9 +162,9 @@ def test_orchestai_train_fills_the_cache_then_reads_it_and_no_token_cache_leaves
         return json.loads(result.output.strip().splitlines()[-1])
 
     assert run("--no-token-cache")["token_cache"] is None and not folder.exists()
-    assert run()["token_cache"] == {"found": 0, "encoded": 24}
+    assert run()["token_cache"] == {"found": 0, "encoded": 24, "not_kept": 0}
     assert len(_entries(folder)) == 24
-    assert run()["token_cache"] == {"found": 24, "encoded": 0}
+    assert run()["token_cache"] == {"found": 24, "encoded": 0, "not_kept": 0}
     settings = yaml.safe_load(config.read_text())
     settings["token_cache"] = {"max_gb": -2}
     config.write_text(yaml.safe_dump(settings))
@@ -196,5 +196,18 @@ def test_a_folder_that_cannot_be_written_leaves_training_going(tmp_path, tiny_en
     trainer = Phase1Trainer(tiny_train_config(num_epochs=1), tiny_model_config(tiny_encoder), tmp_path / "out", "cpu",
                             progress=False, token_cache=TokenCache(blocked, 2**30))
     trainer.setup(_examples(12))
-    assert trainer.cache_counts == {"found": 0, "encoded": 12} and blocked.is_file()
+    assert trainer.cache_counts == {"found": 0, "encoded": 12, "not_kept": 0} and blocked.is_file()
+    assert trainer.train(fit_consensus=False)["status"] == "completed"
+
+
+def test_a_run_stops_adding_states_once_it_has_filled_the_cache(tmp_path, tiny_encoder, capsys):
+    examples = _examples(20)
+    probe = TokenCache(tmp_path / "probe", 2**30)
+    entry = probe.save("x" * 64, torch.zeros(40, 32))  # about the size of one of these instructions' states
+    trainer = Phase1Trainer(tiny_train_config(num_epochs=1), tiny_model_config(tiny_encoder), tmp_path / "out", "cpu",
+                            progress=False, token_cache=TokenCache(tmp_path / "small", 5 * entry))
+    trainer.setup(examples)
+    kept, full = len(_entries(tmp_path / "small")), trainer.cache_counts["not_kept"]
+    assert 3 <= kept <= 8 and 10 <= full < 20 and trainer.cache_counts["encoded"] == 20
+    assert f"{full} of them not kept (this run filled the cache's" in capsys.readouterr().err
     assert trainer.train(fit_consensus=False)["status"] == "completed"
