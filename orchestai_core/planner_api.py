@@ -321,18 +321,20 @@ class Planner:
                          leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], torch.Tensor]:
         """`decode_batch`, and each instruction's `embed` vector (B×E, on the CPU) from the same pass of the
         encoder: what an evaluation's nearest-neighbour baseline reads, without encoding every instruction twice."""
-        decoded, _, _, vectors = self._generate(self._checked(texts), cost_weight, self._beam(beam), leave_out)
+        decoded, _, _, vectors = self._generate(self._checked(texts), cost_weight, self._beam(beam), leave_out,
+                                                embed=True)
         return decoded, vectors.cpu()
 
-    def _generate(self, texts: list[str], cost_weight: float, beam: int, leave_out: list[str | None] | None = None
-                  ) -> tuple[list[DecodedPlan], list[dict], list[bool], torch.Tensor]:
+    def _generate(self, texts: list[str], cost_weight: float, beam: int, leave_out: list[str | None] | None = None,
+                  embed: bool = False) -> tuple[list[DecodedPlan], list[dict], list[bool], torch.Tensor | None]:
         """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, whether each
-        instruction was longer than the encoder reads (`max_length` tokens), and their `embed` vectors (B×E)."""
+        instruction was longer than the encoder reads (`max_length` tokens), and, with `embed` or consensus on,
+        their `embed` vectors (B×E; else None)."""
         batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
         truncated = self.encoder.truncated(texts, mask)
         numbers = self.model.numbers(tokens, words).to(self.device)
-        decoded, rows, vectors = self._decode(states, mask, numbers, cost_weight, beam, leave_out)
+        decoded, rows, vectors = self._decode(states, mask, numbers, cost_weight, beam, leave_out, embed)
         return decoded, rows, truncated, vectors
 
     @torch.inference_mode()
@@ -345,14 +347,16 @@ class Planner:
         return self._decode(states.to(device), mask.to(device), numbers.to(device), 0.0, self._beam(beam))[0]
 
     def _decode(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, cost_weight: float, beam: int,
-                leave_out: list[str | None] | None = None) -> tuple[list[DecodedPlan], list[dict], torch.Tensor]:
+                leave_out: list[str | None] | None = None, embed: bool = False
+                ) -> tuple[list[DecodedPlan], list[dict], torch.Tensor | None]:
         """`_generate` after the encoder: the decoded plans, their per-step arrays and the instructions' `embed`
-        vectors (what the consensus vote looks neighbours up by)."""
+        vectors (what the consensus vote looks neighbours up by), worked out only with `embed` or consensus on:
+        planning alone needs none, and under fine-tuned top layers they cost those layers' pass again."""
         out = on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(decoded))]
-        vectors = pool(self.encoder.tuned_states(states, mask).float(), mask)
+        vectors = pool(self.encoder.tuned_states(states, mask).float(), mask) if embed or self.consensus.on else None
         if self.consensus.on:
             self._vote(states, mask, numbers, vectors, out["reading"], decoded, rows, cost_weight, leave_out)
         return decoded, rows, vectors
