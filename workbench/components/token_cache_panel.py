@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from orchestai_core.config import ConfigError
+from orchestai_core.token_cache import TokenCache
 from workbench.components.flash import flash
 from workbench.components.text import md_escape
-from workbench.services.training import token_cache
 
 
 def _mb(size: int) -> str:
@@ -19,7 +19,7 @@ def token_cache_panel(config: dict) -> None:
     off, and what is wrong with its settings when they are."""
     with st.expander("Token-state cache"):
         try:
-            cache = token_cache(config)
+            cache = TokenCache.from_config(config)
         except ConfigError as exc:
             st.warning(md_escape(exc))
             return

@@ -25,7 +25,6 @@ from orchestai_core.device import Device, available_devices, device_key, resolve
 from orchestai_core.export import write_jsonl
 from orchestai_core.model.planner import PlannerConfig
 from orchestai_core.store import LogFilter, Store, StoreError
-from orchestai_core.token_cache import TokenCache
 from orchestai_core.train import TrainConfig, training_settings
 from workbench.services.processes import is_training_alive, terminate, wait_until_started
 
@@ -120,11 +119,6 @@ def data_filter(request: TrainRequest) -> LogFilter:
 
 
 # ---------------------------------------------------------------------------- launching
-def token_cache(config: dict) -> TokenCache | None:
-    """The token-state cache the runs launched here read and fill (None when the config turns it off)."""
-    return TokenCache.from_config(config)
-
-
 def run_dir(config: dict, run_id: int) -> Path:
     """The run's own folder under `paths.runs`: data snapshot, config and log file."""
     return run_folder(config["paths"]["runs"], run_id)
