@@ -137,3 +137,32 @@ def test_the_bundled_planner_plans_the_same_with_and_without_row_decoding():
             elif "planning_ms" not in path:
                 assert value == slow[path], path
     assert planner.decoded["greedy"] > 0 and planner.decoded["greedy"] % 2 == 0 and planner.decoded["search"] % 2 == 0
+
+
+def test_weights_changed_after_a_plan_are_read_by_the_next_one():
+    """The row's arrangement of the weights is kept between plans (`row_weights`), and arranged again once a
+    weight changes: in place, as an optimizer step or loading a checkpoint changes it, or by a new tensor."""
+    from orchestai_core.model.row_decoding import row_weights
+
+    decomposer, _, requests = _requests(0, rows=4)
+    with torch.inference_mode():
+        first = row_weights(decomposer)
+        assert row_weights(decomposer) is first  # unchanged weights: the same arrangement
+        before = [decomposer._greedy(r, *ARGS, 12, certify=True) for r in requests]
+    with torch.no_grad():
+        decomposer.out[-1].bias[TYPES["t3"]] += 3.0  # in place: every plan now leans to t3
+    with torch.inference_mode():
+        assert row_weights(decomposer) is not first
+        for request in requests:
+            _assert_same(*_both(decomposer, decomposer._greedy, request, *ARGS, 12, certify=True))
+        assert any(not torch.equal(decomposer._greedy(r, *ARGS, 12)[0], b[0]) for r, b in zip(requests, before))
+    state = {k: v.clone() for k, v in decomposer.state_dict().items()}
+    state["lstm2.weight_hh_l0"] = torch.randn_like(state["lstm2.weight_hh_l0"])
+    decomposer.load_state_dict(state)
+    with torch.inference_mode():
+        for request in requests:
+            _assert_same(*_both(decomposer, decomposer._greedy, request, *ARGS, 12, certify=True))
+    decomposer.lstm.weight_hh_l0 = torch.nn.Parameter(torch.randn_like(decomposer.lstm.weight_hh_l0))  # a new tensor
+    with torch.inference_mode():
+        for request in requests:
+            _assert_same(*_both(decomposer, decomposer._greedy, request, *ARGS, 12, certify=True))
