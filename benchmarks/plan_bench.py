@@ -4,8 +4,9 @@
     python benchmarks/plan_bench.py --checkpoint CKPT --data ../shared/data/ultratool/train.jsonl.gz \
         --format taskbench [--no-consensus] [--torch-rows]
 
-Prints one JSON line: single-instruction p50/p99 in ms, the encoder's own forward pass over the same
-instruction (p50; timed right after each plan, so both see the machine alike) and the ratio of the two;
+Prints one JSON line: single-instruction p50/p99/mean in ms, the encoder's own forward pass over the same
+instruction (p50; timed right after each plan, so both see the machine alike) and the ratios of the two (the
+plan's p50, p99 and mean over the encoder's p50, p50 and mean: the p99 is a plan the beam searched);
 batched instructions per second, the encoder's own batched throughput over the same batches and the ratio
 (the median of `--repeats` alternating passes of each, with their range: a pass that meets one of Python's
 full garbage collections is slower), and `decoded`: how many of the single plans decoding settled greedily (provably
@@ -89,8 +90,11 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "single_ms_p50": round(statistics.median(single), 2),
         "single_ms_p99": round(percentile(single, 0.99), 2),
+        "single_ms_mean": round(statistics.mean(single), 2),
         "encoder_ms_p50": round(statistics.median(encoder), 2),
         "plan_over_encoder_p50": round(statistics.median(single) / statistics.median(encoder), 2),
+        "plan_p99_over_encoder_p50": round(percentile(single, 0.99) / statistics.median(encoder), 2),
+        "plan_mean_over_encoder_mean": round(statistics.mean(single) / statistics.mean(encoder), 2),
         "batched_per_s": round(len(texts) / statistics.median(batched_s), 1), "batch_size": args.batch_size,
         "encoder_batched_per_s": round(len(texts) / statistics.median(encoder_batched_s), 1),
         "batched_over_encoder": round(statistics.median(ratios), 2),

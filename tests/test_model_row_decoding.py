@@ -68,6 +68,50 @@ def test_one_row_decodes_as_the_torch_step_does(max_nodes):
     assert len(lengths) >= 3 and max_nodes in lengths and certified == {True, False}
 
 
+@pytest.mark.parametrize("width", [2, 3, 5])
+def test_one_row_searches_as_the_torch_beam_does(width):
+    """The beam over one row in NumPy (`beam_row`) finds the torch beam's plan, length and node states, on
+    random weights (whose beams end early) and on the bundled planner's requests (plans of many lengths, and
+    cut at the step limit)."""
+    for seed, end in [(0, 1.0), (0, -3.0), (3, -6.0)]:
+        decomposer, _, requests = _requests(seed, end)
+        for request in requests:
+            with torch.inference_mode():
+                _assert_same(*_both(decomposer, decomposer._beam, request, *ARGS, 12, width))
+                _assert_same(*_both(decomposer, decomposer.beam_search, request, *ARGS, 12, width))
+    planner, requests = _bundled_requests(["Summarize board_minutes.pdf and translate the summary into French "
+                                           "and German.", "transcribe the meeting recording and email the action "
+                                           "items to the team", "summarize this pdf for me",
+                                           "Reconcile these seven invoices against the ledger, then write a short "
+                                           "report for the CFO and schedule a review meeting."])
+    types, lengths = planner.model.types, set()
+    args = (types["<bos>"], types["<eos>"], [types["<pad>"], types["<bos>"], types["<unk>"]])
+    for request in requests:
+        for max_nodes in (64, 3):
+            with torch.inference_mode():
+                fast, slow = _both(planner.model.decomposer, planner.model.decomposer._beam, request, *args,
+                                   max_nodes, width)
+            _assert_same(fast, slow)
+            lengths.add(int(fast[2]))
+    assert len(lengths) >= 3 and 3 in lengths
+
+
+def _bundled_requests(texts: list[str]):
+    """The bundled planner and its decomposer's reading of each text, as one-row requests."""
+    from orchestai_core.config import load_config
+    from orchestai_core.planner_api import Planner
+
+    planner = Planner.load(load_config()["paths"]["default_planner"], "cpu")
+    requests = []
+    with torch.inference_mode():
+        for text in texts:
+            batch, tokens, words = planner.encoder.tokenize_words([text], "cpu")
+            states = planner.encoder.frozen_states(**batch)
+            numbers = planner.model.numbers(tokens, words)
+            requests.append(planner.model._request(states, batch["attention_mask"].bool(), numbers)[1])
+    return planner, requests
+
+
 def test_a_plan_cut_at_the_step_limit_is_not_certified_and_goes_to_the_search():
     decomposer, _, requests = _requests(3, rows=3)
     with torch.no_grad():
@@ -92,9 +136,10 @@ def test_far_out_counts_decode_alike_and_without_warnings():
 
 
 def test_only_one_float32_row_in_inference_on_the_cpu_decodes_in_numpy(monkeypatch):
-    calls = []
-    real = decomposer_module.greedy_row
+    calls, searches = [], []
+    real, real_beam = decomposer_module.greedy_row, decomposer_module.beam_row
     monkeypatch.setattr(decomposer_module, "greedy_row", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(decomposer_module, "beam_row", lambda *a: searches.append(1) or real_beam(*a))
     decomposer, both, requests = _requests(4, rows=2)
     with torch.inference_mode():
         assert decomposer.decode(requests[0], *ARGS, 12, 3)[-1].tolist() in ([GREEDY], [SEARCHED])
@@ -104,8 +149,13 @@ def test_only_one_float32_row_in_inference_on_the_cpu_decodes_in_numpy(monkeypat
         decomposer.generate(requests[0], *ARGS, 12)  # training (dropout): torch
         decomposer.eval()
         half = type(requests[0])(*(v.bfloat16() if v.is_floating_point() else v for v in vars(requests[0]).values()))
+        searched = len(searches)  # 1 if decode's greedy plan above was not certified, else 0
+        decomposer.beam_search(requests[0], *ARGS, 12, 3)
+        assert len(searches) == searched + 1
+        decomposer.beam_search(both, *ARGS, 12, 3)  # a batch: torch
         decomposer.bfloat16().generate(half, *ARGS, 12)  # bfloat16: torch
-    assert len(calls) == 1
+        decomposer.beam_search(half, *ARGS, 12, 3)
+    assert len(calls) == 1 and len(searches) == searched + 1
 
 
 def _leaves(value, path: str = ""):

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from orchestai_core.model.row_decoding import greedy_row
+from orchestai_core.model.row_decoding import beam_row, greedy_row
 
 MAX_OCCURRENCE = 64
 GREEDY, SEARCHED = 0, 1  # how `decode` found a plan: greedy decoding (provably the beam's plan), the search
@@ -356,6 +356,11 @@ class TaskDecomposer(nn.Module):
         Rows that have ended leave the batch, so a long plan costs only its own steps."""
         return self._nodes(*self._greedy(request, bos, eos, never, max_nodes))
 
+    def _one_row(self, request: Request) -> bool:
+        """Whether `request` is one float32 row decoded in inference on the CPU: what `row_decoding` does."""
+        return self.row_decoding and request.mask.shape[0] == 1 and request.mask.device.type == "cpu" \
+            and not self.training and request.keys.dtype == torch.float32
+
     def _greedy(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, certify: bool = False
                 ) -> tuple[torch.Tensor, ...]:
         """`generate` before the node embeddings: type ids, node states (B×N×2H) and lengths; with `certify`,
@@ -363,8 +368,7 @@ class TaskDecomposer(nn.Module):
         by step). A plan cut at `max_nodes` is not. One float32 row in inference on the CPU (planning one
         instruction) is decoded in NumPy (`row_decoding`), the same steps at a third of the cost."""
         batch, device = request.mask.shape[0], request.mask.device
-        if self.row_decoding and batch == 1 and device.type == "cpu" and not self.training \
-                and request.keys.dtype == torch.float32:
+        if self._one_row(request):
             found = greedy_row(self, request, bos, eos, never, max_nodes, MARGIN)
             return found if certify else found[:3]
         state = self._start(request)
@@ -421,7 +425,10 @@ class TaskDecomposer(nn.Module):
 
     def _beam(self, request: Request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`beam_search` before the node embeddings: type ids, node states (B×N×2H) and lengths."""
+        """`beam_search` before the node embeddings: type ids, node states (B×N×2H) and lengths. One float32
+        row in inference on the CPU is searched in NumPy (`row_decoding`)."""
+        if self._one_row(request):
+            return beam_row(self, request, bos, eos, never, max_nodes, width)
         batch, device = request.mask.shape[0], request.mask.device
         k, v = width, self.n_types
         copies = torch.arange(batch, device=device).repeat_interleave(k)

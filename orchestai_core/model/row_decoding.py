@@ -1,4 +1,5 @@
-"""Greedy decoding of one request on the CPU, in NumPy: `TaskDecomposer._greedy` for a batch of one.
+"""Decoding one request on the CPU, in NumPy: `TaskDecomposer._greedy` (`greedy_row`) and `_beam` (`beam_row`)
+for a batch of one.
 
 Planning one instruction decodes one row, a step at a time: about 20 steps of some 60 tiny operations each
 (vectors of 128, matrices of 512 × 384 at most). Torch spends several microseconds dispatching each of them,
@@ -20,9 +21,12 @@ overhead. This module is the same step as `TaskDecomposer._step` (and the same c
 - log-probabilities drop END at the first step after the softmax, as the beam scores them (`_log_probs`);
   only the chosen type's and the best other's are worked out.
 
-`TaskDecomposer._greedy` uses it for one float32 row in inference on the CPU, and the torch step for
-everything else (batches, training, a GPU, bfloat16); `tests/test_model_row_decoding.py` holds the two to the
-same plans. A change to `_step` must be made here too: that test fails until it is.
+The beam's few hypotheses are the rows of its step's matrices; each of its matrix products is one
+matrix-vector product a row (`_times`), which for three rows runs faster than one matrix product.
+
+`TaskDecomposer._greedy` and `_beam` use them for one float32 row in inference on the CPU, and the torch step
+for everything else (batches, training, a GPU, bfloat16); `tests/test_model_row_decoding.py` holds the two to
+the same plans. A change to `_step` must be made here too: that test fails until it is.
 """
 
 from __future__ import annotations
@@ -155,33 +159,56 @@ def _lstm(gates: np.ndarray, c: np.ndarray, hidden: int, h_out: np.ndarray) -> n
     return c
 
 
+@dataclass
+class _Request:
+    """What the row steps read of one request, worked out once before its first step."""
+
+    keys: np.ndarray           # T×H (the sentinel last)
+    values: np.ndarray         # T×H
+    salience: np.ndarray       # T×K
+    masked: np.ndarray | None  # T bools: padding (None: none)
+    counts: np.ndarray         # C−1: the count reader's counts
+    totals: np.ndarray         # V: `TaskDecomposer.all_totals`
+    first_state: np.ndarray    # 4H: h1, c1, h2, c2 (`TaskDecomposer._initial`)
+    request_gates: np.ndarray  # 4H: the pooled request's share of the first layer's gates, with its bias
+    attend: np.ndarray         # (T + F)×H: [keys · query weights; location weights]
+    attend_b: np.ndarray       # T + F
+    logit_b: np.ndarray        # V: the output bias, −inf on the types never emitted
+
+
+def _request(w: RowWeights, request, never: list[int]) -> _Request:
+    keys, values, salience = _array(request.keys[0]), _array(request.values[0]), _array(request.salience[0])
+    mask, pooled, counts = _array(request.mask[0]), _array(request.pooled[0]), _array(request.counts[0])
+    tokens = keys.shape[0]
+    attend = np.empty((tokens + len(w.location_b), keys.shape[1]), np.float32)
+    torch.mm(request.keys[0], torch.from_numpy(w.query_w), out=torch.from_numpy(attend[:tokens]))
+    attend[tokens:] = w.location_w
+    logit_b = w.logit_b.copy()
+    logit_b[never] = -np.inf
+    return _Request(keys, values, salience, None if mask.all() else ~mask, counts, _totals(w, pooled, counts),
+                    np.tanh(w.init_w @ pooled + w.init_b), w.request_gates @ pooled + w.bias1, attend,
+                    np.concatenate([keys @ w.query_b, w.location_b]), logit_b)
+
+
 def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_nodes: int, margin: float
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """What `TaskDecomposer._greedy(request, …, certify=True)` returns for a request of one row (float32, CPU):
     type ids (1×max_nodes), node states (1×max_nodes×2H), the length (1) and whether the plan provably is
     the most probable one (1 bool; `margin` as the decoder's `MARGIN`)."""
     w, f32 = row_weights(decomposer), np.float32
-    keys, values, salience = _array(request.keys[0]), _array(request.values[0]), _array(request.salience[0])
-    mask, pooled, counts = _array(request.mask[0]), _array(request.pooled[0]), _array(request.counts[0])
+    r = _request(w, request, never)
+    keys, values, salience, masked, totals = r.keys, r.values, r.salience, r.masked, r.totals
+    request_gates, attend, attend_b, logit_b = r.request_gates, r.attend, r.attend_b, r.logit_b
     hidden, emb = w.query_w.shape[0], w.remaining_w.shape[0]
-    tokens, n_counts, most_occurrences = keys.shape[0], len(counts) + 1, len(w.occurrence_gates) - 1
-    h1, c1, h2, c2 = np.split(np.tanh(w.init_w @ pooled + w.init_b), 4)  # `TaskDecomposer._initial`
-    totals = _totals(w, pooled, counts)
-    request_gates = w.request_gates @ pooled + w.bias1
-    attend = np.empty((tokens + len(w.location_b), hidden), f32)  # [keys · query weights; location weights]
-    torch.mm(request.keys[0], torch.from_numpy(w.query_w), out=torch.from_numpy(attend[:tokens]))
-    attend[tokens:] = w.location_w
-    attend_b = np.concatenate([keys @ w.query_b, w.location_b])
+    tokens, n_counts, most_occurrences = keys.shape[0], len(r.counts) + 1, len(w.occurrence_gates) - 1
+    h1, c1, h2, c2 = np.split(r.first_state, 4)
     width = len(w.location_b) - 2  # the shifted previous weights; then coverage and what lies before
     half = width // 2
-    logit_b = w.logit_b.copy()
-    logit_b[never] = -np.inf
 
     padded = np.zeros(tokens + 2 * half, f32)  # the previous weights with `half` zeros each side
     previous, uncovered_left = padded[half:half + tokens], np.ones(tokens, f32)  # 1 − coverage
-    masked = None if mask.all() else ~mask
     seen = np.zeros(len(w.logit_b), np.int64)
-    left_counts = np.append(counts, f32(0.0))
+    left_counts = np.append(r.counts, f32(0.0))
     features = np.empty(2 * n_counts, f32)
     # The second layer's input [h1, context, uncovered]; the output layer's [h2, context, remaining, uncovered].
     second_in, out_in = np.empty(w.input2.shape[1], f32), np.empty(w.out_w.shape[1], f32)
@@ -248,3 +275,111 @@ def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_no
         prev = choice
     return (torch.from_numpy(types).unsqueeze(0), torch.from_numpy(states).unsqueeze(0),
             torch.tensor([length]), torch.tensor([optimal]))
+
+
+def beam_row(decomposer, request, bos: int, eos: int, never: list[int], max_nodes: int, width: int
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What `TaskDecomposer._beam(request, …, width)` returns for a request of one row (float32, CPU): type ids
+    (1×S), node states (1×S×2H) and the length (1). The same search, its `width` hypotheses as the rows of
+    each step's matrices: a hypothesis ends when END is its best continuation's rival no more, and the search
+    stops once no partial plan can beat the best finished one (scores only fall as a plan grows)."""
+    w, f32 = row_weights(decomposer), np.float32
+    r = _request(w, request, never)
+    k, n_types = width, len(w.logit_b)
+    hidden, tokens, most_occurrences = w.query_w.shape[0], r.keys.shape[0], len(w.occurrence_gates) - 1
+    span = len(w.location_b) - 2  # the shifted previous weights; then coverage and what lies before
+    half = span // 2
+    rows = np.arange(k)
+    h1, c1, h2, c2 = (np.repeat(x[None], k, 0) for x in np.split(r.first_state, 4))
+    padded = np.zeros((k, tokens + 2 * half), f32)  # each row's previous weights with `half` zeros each side
+    uncovered_left = np.ones((k, tokens), f32)  # 1 − coverage
+    seen = np.zeros((k, n_types), np.int64)
+    left_counts = np.append(r.counts, f32(0.0))
+    prev = np.full(k, bos)
+    scores = np.full(k, -np.inf)
+    scores[0] = 0.0  # one hypothesis to start from, not k copies of it
+    best, best_row, length = -math.inf, 0, 0
+    steps = []  # per emitted step: each new row's type, the row it extends and that row's node state
+    for step in range(max_nodes + 1):
+        seen[rows, prev] += 1
+        occurrence = seen[rows, prev]
+        left = left_counts[None, :] - occurrence[:, None].astype(f32)  # `_remaining`
+        left[:, -1] = r.totals[prev] - occurrence
+        features = np.concatenate([np.clip(left, -4.0, 4.0), np.tanh(2.0 * left - 1.0)], 1)
+        remaining = np.tanh(features @ w.remaining_w.T + w.remaining_b)
+        gates = w.type_gates[prev] + w.position_gates[step] + w.occurrence_gates[np.minimum(occurrence,
+                                                                                            most_occurrences)]
+        gates += r.request_gates
+        gates += _times(w.remaining_gates, remaining)
+        gates += _times(w.recurrent1, h1)
+        h1, c1 = _lstm_rows(gates, c1, hidden)
+
+        scored = h1 @ r.attend.T + r.attend_b  # `LocationAttention.prepare`, then `step`
+        attention, location = scored[:, :tokens], scored[:, tokens:]
+        if r.masked is not None:
+            attention[:, r.masked] = np.finfo(f32).min
+        for j in range(span):  # the shifted previous weights, one shift at a time
+            attention += location[:, j:j + 1] * padded[:, j:j + tokens]
+        previous = padded[:, half:half + tokens]
+        attention -= location[:, span:span + 1] * uncovered_left
+        attention += location[:, span + 1:span + 2] * np.cumsum(previous, 1)
+        attention -= attention.max(1, keepdims=True)
+        np.exp(attention, out=attention)
+        attention /= attention.sum(1, keepdims=True)
+        uncovered_left -= attention
+        previous[:] = attention
+        context = attention @ r.values
+        uncovered = np.maximum(uncovered_left, 0.0) @ r.salience
+
+        gates = _times(w.input2, np.concatenate([h1, context, uncovered], 1))
+        gates += _times(w.recurrent2, h2)
+        gates += w.bias2
+        h2, c2 = _lstm_rows(gates, c2, hidden)
+        out = np.tanh(_times(w.out_w, np.concatenate([h2, context, remaining, uncovered], 1)) + w.out_b)
+        logits = out @ w.logit_w.T + r.logit_b
+        top = logits.max(1, keepdims=True)  # `_log_probs`: log-softmax, then no END at the first step
+        log_probs = logits - (top + np.log(np.exp(logits - top).sum(1, keepdims=True)))
+        if step == 0:
+            log_probs[:, eos] = -np.inf
+
+        total = scores[:, None] + log_probs  # k×V
+        which = int(total[:, eos].argmax())
+        if total[which, eos] > best:
+            best, best_row, length = float(total[which, eos]), which, step
+        if step == max_nodes:
+            break
+        total[:, eos] = -np.inf
+        flat = total.ravel()
+        index = np.argsort(-flat, kind="stable")[:k]
+        scores = flat[index]
+        if not scores[0] > best:  # no partial plan can still win
+            break
+        source, choice = index // n_types, index % n_types
+        steps.append((choice, source, np.concatenate([h2, context], 1)[source]))
+        h1, c1, h2, c2 = h1[source], c1[source], h2[source], c2[source]
+        padded, uncovered_left, seen, prev = padded[source], uncovered_left[source], seen[source], choice
+    # Follow the winner back from the row it ended on.
+    types, states = np.zeros(max(1, length), np.int64), np.zeros((max(1, length), 2 * hidden), f32)
+    row = best_row
+    for step in reversed(range(length)):
+        choice, source, node = steps[step]
+        types[step], states[step], row = choice[row], node[row], source[row]
+    return torch.from_numpy(types).unsqueeze(0), torch.from_numpy(states).unsqueeze(0), torch.tensor([length])
+
+
+def _times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """R×M: `matrix` (M×N) times each of `rows` (R×N), one matrix-vector product a row: for the beam's few rows
+    these run faster than one matrix product."""
+    out = np.empty((len(rows), matrix.shape[0]), np.float32)
+    for i, row in enumerate(rows):
+        np.dot(matrix, row, out=out[i])
+    return out
+
+
+def _lstm_rows(gates: np.ndarray, c: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_lstm` over rows (R×4H gates, R×H cells): (h, c)."""
+    t = np.tanh(gates)
+    s = t * 0.5
+    s += 0.5
+    c = s[:, hidden:2 * hidden] * c + s[:, :hidden] * t[:, 2 * hidden:3 * hidden]
+    return s[:, 3 * hidden:] * np.tanh(c), c
