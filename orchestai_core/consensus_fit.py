@@ -10,6 +10,11 @@ them strictly better than the plain cosine to be kept.
 What the planner then reads learns from every log it was given: its index holds the validation plans beside
 the training plans, and the classifier and the similarity, when the vote reads them, are fitted again on both
 with the same settings. What `fit` returns is the checkpoint's `consensus` entry.
+
+Then `fit_order` fits the step order (`model/ordering.py`) on the training plans' orders, plans the validation
+logs as the planner would plan unseen requests (consensus as fitted, from the training logs alone), and keeps
+the weight that re-orders those plans best, or none (0, off) when no weight plans them strictly better. Its
+entry is the consensus entry's `order`.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from orchestai_core.dag import Graph
+from orchestai_core.evaluate import aggregate, score
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded
 from orchestai_core.model.consensus import K_LEARNED, SHARPNESS, SHARPNESS_LEARNED, K, fit_settings, planning_value
+from orchestai_core.model.ordering import WEIGHTS, fit_step_order
 from orchestai_core.model.presence import TypePresence, fit_presence
 from orchestai_core.model.retrieval import PlanIndex
 from orchestai_core.model.similarity import fit_similarity
@@ -63,14 +70,16 @@ def _padded(items: Sequence[Encoded], device) -> tuple[torch.Tensor, torch.Tenso
 
 def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],
         validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None,
-        validation_items: Sequence[Encoded] | None = None) -> dict:
+        validation_items: Sequence[Encoded] | None = None, with_held_out: bool = False) -> dict | tuple[dict, dict]:
     """The `consensus` entry of `planner`'s checkpoint: the vectors (fp16) of its training plans and then of
     `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier and
     the learnt similarity when the settings read them, and each setting's validation metrics. `train` and
     `validation_readings` are the requests' (index vectors, type-presence inputs), as `readings_from_items` or
     `Planner.read` give (the latter is run when `validation_readings` is None); `validation_items`, the
     validation requests' cached token states (`Encoded`, in `validation`'s order), spare encoding them again
-    to plan them. `planner` must have been loaded with consensus off."""
+    to plan them. `planner` must have been loaded with consensus off. `with_held_out`: also return the entry the
+    settings were fitted with, which knows the training logs only (their vectors, and the classifier and the
+    similarity fitted on them): what plans the validation logs as if unseen, for `fit_order`."""
     if planner.consensus.on:
         raise ValueError("fit consensus on a planner loaded with consensus=False: it must plan alone")
     validation = list(validation)
@@ -112,8 +121,14 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
         kept_presence = fit_presence(every_input, every_types).to_dict()
     if settings.learned:
         kept_similarity = fit_similarity(every_vector, every_types).to_dict()
-    return {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept_presence,
-            "similarity": kept_similarity, **settings.to_dict(), "validation": table}
+    entry = {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept_presence,
+             "similarity": kept_similarity, **settings.to_dict(), "validation": table}
+    if not with_held_out:
+        return entry
+    held_out = {**entry, "vectors": train_vectors.half(), "validation_plans": [],
+                "presence": presence.to_dict() if settings.on and settings.presence_weight else None,
+                "similarity": similarity.to_dict() if settings.learned else None}
+    return entry, held_out
 
 
 def _candidates(index: PlanIndex, queries: torch.Tensor, k: int, model_plans: Sequence[Graph],
@@ -125,3 +140,47 @@ def _candidates(index: PlanIndex, queries: torch.Tensor, k: int, model_plans: Se
     neighbours = [[index.graphs[i] for i in near] for near in indices]
     scores = [presence.scores([plan, *near], row) for plan, near, row in zip(model_plans, neighbours, expected)]
     return neighbours, sims, scores
+
+
+def fit_order(planner, fitted, train_items: Sequence[Encoded], validation: Sequence[Example],
+              validation_items: Sequence[Encoded]) -> dict | None:
+    """The `order` entry of a checkpoint's consensus entry (`model/ordering.py`): the step order fitted on the
+    training plans' orders (`train_items`, cached token states and type ids of `planner`'s vocabulary), its
+    weight the one of `WEIGHTS` that re-orders the validation logs' plans best (mean of node-F1 and edge-F1),
+    or 0 when none plans them strictly better than their own orders, and the metrics of each (`validation`).
+    `planner`: loaded with consensus off (its encoder reads the types' names); `fitted`: the same checkpoint
+    planning with consensus as fitted from the training logs alone (`fit`'s held-out entry), which plans the
+    validation logs as it would plan unseen requests. None when no training plan has two steps of different
+    types."""
+    plans = [[planner.types.items[t] for t in item.types] for item in train_items]
+    names = sorted({t for plan in plans for t in plan})
+    if not names:
+        return None
+    vectors = planner.embed([name.replace("_", " ") for name in names])
+    order = fit_step_order([item.tokens for item in train_items], plans, dict(zip(names, vectors)))
+    if order is None:
+        return None
+    order = order.to(fitted.device)
+    examples = list(validation[:MAX_VALIDATION])
+    items = list(validation_items[:len(examples)])
+    gold = [Graph(e.types, e.workers, e.parents) for e in examples]
+    candidates = {0.0: [], **{w: [] for w in WEIGHTS}}
+    for start in range(0, len(items), BATCH):
+        part = range(start, min(start + BATCH, len(items)))
+        states, mask, numbers = _padded([items[i] for i in part], fitted.device)
+        decoded = fitted.decode_encoded(states, mask, numbers, leave_out=[examples[i].id for i in part])
+        for weight, found in candidates.items():
+            plans_now = list(decoded)
+            if weight:
+                order.weight = weight
+                fitted.reorder(states, mask, plans_now, [{} for _ in plans_now], order)
+            found.extend(plan.graph for plan in plans_now)
+    table = {("order off" if not w else f"order {w:g}"): aggregate([score(p, g) for p, g in zip(found, gold)])
+             for w, found in candidates.items()}
+    best, best_value = 0.0, planning_value(table["order off"])
+    for weight in WEIGHTS:
+        value = planning_value(table[f"order {weight:g}"])
+        if value > best_value + 1e-9:
+            best, best_value = weight, value
+    order.weight = best
+    return {**order.to_dict(), "validation": table}

@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 from orchestai_core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
+from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
@@ -61,6 +62,7 @@ from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode, on_cpu
 from orchestai_core.model.decomposer import GREEDY, SEARCHED
 from orchestai_core.model.numerals import reader_note
+from orchestai_core.model.ordering import StepOrder, best_order, describe
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
@@ -116,6 +118,10 @@ class Planner:
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus, self.presence = self._consensus(checkpoint, consensus)
         self.similarity = self._similarity(checkpoint)
+        self.order = self._order(checkpoint, consensus)
+        saved_order = (checkpoint.consensus or {}).get("order") if consensus else None
+        # the step order fitted at the end of training, in words (None: the checkpoint has none, or plans as decoded)
+        self.order_note = describe(saved_order.get("weight")) if saved_order else None
         # what the vote reads neighbours from: the index under the learnt similarity when it reads one
         self.vote_index = (self.index if self.similarity is None
                            else self.index.with_vectors(self.similarity.project(self.index.vectors)))
@@ -204,6 +210,18 @@ class Planner:
             raise ValueError(f"its learnt similarity reads vectors of width {similarity.width}, where its index "
                              f"holds vectors of width {self.index.vectors.shape[1]}")
         return similarity
+
+    def _order(self, checkpoint: Checkpoint, wanted: bool) -> StepOrder | None:
+        """The step order fitted at the end of training (`model/ordering.py`), when it re-orders plans: fitted with
+        a weight above 0, and the planner plans as trained (`consensus` wanted)."""
+        saved = (checkpoint.consensus or {}).get("order")
+        if not wanted or not saved or not saved.get("weight"):
+            return None
+        order = StepOrder.from_dict(saved).to(self.device)
+        if order.names.shape[1] != self.encoder.hidden_size:
+            raise ValueError(f"its step order reads token states of width {order.names.shape[1]}, where this "
+                             f"planner's encoder gives {self.encoder.hidden_size}")
+        return order
 
     def _type_runs(self, train_plans: list[dict]) -> dict[str, np.ndarray]:
         """Per type, how many steps of that type the training logs ran on each worker (k counts)."""
@@ -339,12 +357,13 @@ class Planner:
 
     @torch.inference_mode()
     def decode_encoded(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor,
-                       beam: int | None = None) -> list[DecodedPlan]:
+                       beam: int | None = None, leave_out: list[str | None] | None = None) -> list[DecodedPlan]:
         """`decode_batch` from what the encoder made of the instructions, as training caches it: frozen-encoder
         token states (B×T×E), their attention mask (B×T) and the numbers their words write (B×T×2); nothing is
-        encoded again."""
+        encoded again. `leave_out` as in `decode_batch`."""
         device = self.device
-        return self._decode(states.to(device), mask.to(device), numbers.to(device), 0.0, self._beam(beam))[0]
+        return self._decode(states.to(device), mask.to(device), numbers.to(device), 0.0, self._beam(beam),
+                            leave_out)[0]
 
     def _decode(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, cost_weight: float, beam: int,
                 leave_out: list[str | None] | None = None, embed: bool = False
@@ -359,7 +378,25 @@ class Planner:
         vectors = pool(self.encoder.tuned_states(states, mask).float(), mask) if embed or self.consensus.on else None
         if self.consensus.on:
             self._vote(states, mask, numbers, vectors, out["reading"], decoded, rows, cost_weight, leave_out)
+        if self.order is not None:
+            self.reorder(states, mask, decoded, rows)
         return decoded, rows, vectors
+
+    def reorder(self, states: torch.Tensor, mask: torch.Tensor, decoded: list[DecodedPlan], rows: list[dict],
+                order: StepOrder | None = None) -> None:
+        """Re-order, in place, the chain plans whose requests ask for their steps in another order
+        (`model/ordering.py`; `order`, default the planner's): their steps, each with its workers' scores and
+        per-step arrays. `states` and `mask`: the requests' frozen-encoder token states (B×T×E) and mask (B×T)."""
+        order = self.order if order is None else order
+        places = order.places(states, mask, [plan.graph.types for plan in decoded])
+        for b, (plan, where) in enumerate(zip(decoded, places)):
+            g = plan.graph
+            steps = best_order(g.types, g.parents, where, order.weight)
+            if steps is None:
+                continue
+            graph = Graph([g.types[i] for i in steps], [g.workers[i] for i in steps], g.parents)
+            decoded[b] = replace(plan, graph=graph, worker_probs=[plan.worker_probs[i] for i in steps])
+            rows[b] = {k: v[steps] for k, v in rows[b].items()}
 
     def _vote(self, states: torch.Tensor, mask: torch.Tensor, numbers: torch.Tensor, vectors: torch.Tensor,
               readings: torch.Tensor, decoded: list[DecodedPlan], rows: list[dict], cost_weight: float,

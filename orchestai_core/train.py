@@ -34,7 +34,7 @@ import torch.distributed as dist
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
-from orchestai_core.consensus_fit import fit, readings_from_items
+from orchestai_core.consensus_fit import fit, fit_order, readings_from_items
 from orchestai_core.dag import Graph
 from orchestai_core.device import native_bf16, pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
@@ -44,6 +44,7 @@ from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.model.decode import decode, on_cpu
 from orchestai_core.model.loss import imitation_weights, planner_loss
 from orchestai_core.model.numerals import READER_VERSION
+from orchestai_core.model.ordering import fitted_order
 from orchestai_core.model.outcome import (
     MIN_COST_USD,
     MIN_LATENCY_MS,
@@ -590,7 +591,11 @@ class Phase1Trainer:
         checkpoint = load_checkpoint(path)
         planner = Planner(checkpoint, str(self.device), consensus=False)
         train, validation = (readings_from_items(planner, items) for items in (self.train_items, self.val_items))
-        entry = fit(planner, train, self.val_examples, validation, self.val_items)
+        entry, held_out = fit(planner, train, self.val_examples, validation, self.val_items, with_held_out=True)
+        fitted = Planner(replace(checkpoint, consensus=held_out), str(self.device))
+        order = fit_order(planner, fitted, self.train_items, self.val_examples, self.val_items)
+        if order is not None:
+            entry["order"] = order
         save_checkpoint(replace(checkpoint, consensus=entry), path)
         table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
                  for k, v in entry["validation"].items()}
@@ -599,7 +604,13 @@ class Phase1Trainer:
                    else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}"
                         + (", neighbours by the learnt similarity" if settings.learned else ""))
         self._say(f"consensus decoding: {verdict}; {fitted_figures(table, settings)}")
-        return {**settings.to_dict(), "validation": table}
+        summary = {**settings.to_dict(), "validation": table}
+        if order is not None:
+            order_table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
+                           for k, v in order["validation"].items()}
+            self._say(f"step order: {fitted_order(order['weight'], order_table)}")
+            summary["order"] = {"weight": order["weight"], "validation": order_table}
+        return summary
 
     def _say(self, line: str) -> None:
         """A line for the run's log (stderr), from the main process only."""

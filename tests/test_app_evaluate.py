@@ -93,8 +93,11 @@ def test_evaluation_on_accepted_logs_shows_metrics_targets_and_errors(checkpoint
         expected["baseline"]["edge_f1"])
     assert "6 logs (accepted logs)" in at.caption[0].value.replace("\\", "")
     # whether the figures are the model's plans or the consensus vote's, as `orchestai eval` says it
-    words = get_planner(checkpoint).consensus.describe()
-    assert any(c.value.replace("\\", "") == f"Consensus decoding: {words}" for c in at.caption)
+    planner = get_planner(checkpoint)
+    words = planner.consensus.describe()
+    order = planner.order_note  # the step order the run fitted (`model/ordering.py`), said after it
+    assert order is not None and order.startswith(("on (", "off ("))
+    assert any(c.value.replace("\\", "") == f"Consensus decoding: {words}; step order {order}" for c in at.caption)
     templates = _frame(at, "templates")
     assert sorted(templates["template"]) == sorted(expected["per_template"])
     assert list(templates["error"]) == sorted(templates["error"], reverse=True)

@@ -168,6 +168,18 @@ def test_the_monitor_says_what_the_consensus_fit_kept(workbench):
     assert ("Consensus decoding fitted on validation: on (the model's plan and its 20 nearest training plans vote, "
             "nearest by the similarity learnt from the plans; model weight 0.25, type-presence weight 0.2); "
             "validation node-F1 0.790 by the model alone, 0.839 as kept") in captions
+    assert not any(c.startswith("Step order") for c in captions)  # a run from before step orders
+    fitted["order"] = {"weight": 8.0, "validation": {"order off": {"node_f1": 0.84, "edge_f1": 0.61},
+                                                     "order 8": {"node_f1": 0.84, "edge_f1": 0.64}}}
+    store.runs.update(run_id, summary={"status": "completed", "consensus": fitted})
+    captions = [c.value.replace("\\", "") for c in _page().caption]
+    assert ("Step order fitted on validation: on (a chain's steps re-ordered towards the order its request asks for "
+            "them, weight 8); validation edge-F1 0.610 in the orders as planned, 0.640 re-ordered") in captions
+    fitted["order"] = {"weight": 0.0, "validation": {"order off": {"node_f1": 0.84, "edge_f1": 0.61}}}
+    store.runs.update(run_id, summary={"status": "completed", "consensus": fitted})
+    captions = [c.value.replace("\\", "") for c in _page().caption]
+    assert ("Step order fitted on validation: off (each plan's steps run in the order planned: re-ordering planned "
+            "validation no better)") in captions
     # a run whose fit kept the model's plans says so
     store.runs.update(run_id, summary={"status": "completed", "consensus": {
         "model_weight": None, "validation": {"off": {"node_f1": 0.955, "edge_f1": 0.938}}}})

@@ -12,6 +12,7 @@ from orchestai_core.dag import Graph, find_cycle
 from orchestai_core.evaluate import aggregate, evaluate_planner, score
 from orchestai_core.examples import Example
 from orchestai_core.model.consensus import ConsensusSettings
+from orchestai_core.model.ordering import describe as describe_order
 from orchestai_core.model.presence import TypePresence
 from orchestai_core.model.retrieval import PlanIndex
 from orchestai_core.model.similarity import LearnedSimilarity
@@ -313,6 +314,8 @@ def test_cli_plan_and_eval_say_and_switch_consensus(tmp_path, checkpoint):
     assert text.exit_code == 0, text.output
     assert "consensus decoding: on (the model's plan and its 1 nearest training plans vote; model weight 0.0)" \
         in text.output
+    order = checkpoint.consensus.get("order")  # the step order its training fitted (`model/ordering.py`)
+    assert order is not None and f"step order: {describe_order(order['weight'])}" in text.output
     alone = runner.invoke(main, ["eval", "--checkpoint", str(forced), "--data", str(data), "--json",
                                  "--no-consensus"])
     assert alone.exit_code == 0 and json.loads(alone.stdout)["consensus"]["model_weight"] is None
@@ -346,3 +349,9 @@ def test_the_training_summary_and_log_say_what_the_fit_kept(tmp_path, tiny_encod
     else:
         assert line.startswith("consensus decoding: off (the model alone plans validation best);")
     assert f"{summary['validation'][kept.label]['node_f1']:.3f} as kept" in line
+    # then the step order (`model/ordering.py`): its weight, or off, in the log and the summary as in the checkpoint
+    order = next(x for x in lines if x.startswith("step order: "))
+    assert lines.index(order) == lines.index(line) + 1
+    assert summary["order"]["weight"] == entry["order"]["weight"] and set(summary["order"]["validation"]) == \
+        set(entry["order"]["validation"])
+    assert order.startswith(f"step order: {describe_order(entry['order']['weight'])}")

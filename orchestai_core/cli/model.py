@@ -188,6 +188,8 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     click.echo(f"raw adjacency already acyclic: {_fmt(result['raw_acyclic'])}")
     if consensus is not None:
         click.echo(f"consensus decoding: {consensus.describe()}")
+    if getattr(planner, "order_note", None):
+        click.echo(f"step order: {planner.order_note}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
     if set(result["per_template"]) != {NO_TEMPLATE}:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from orchestai_core.checkpoints import LAST
 from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
+from orchestai_core.model.ordering import fitted_order
 from orchestai_core.store import Store
 from workbench.components.flash import flash
 from workbench.components.loss_chart import components_figure, loss_figure, val_metrics_figure
@@ -38,6 +39,10 @@ def _header(run: dict) -> None:
         figures = fitted_figures(fitted.get("validation") or {}, settings)
         st.caption(f"Consensus decoding fitted on validation: {md_escape(settings.describe())}"
                    + (f"; {figures}" if figures else ""))
+        order = fitted.get("order")
+        if order:
+            st.caption("Step order fitted on validation: "
+                       + md_escape(fitted_order(order.get("weight"), order.get("validation") or {})))
 
 
 def _figures(run: dict, metrics: list[dict]) -> None:

@@ -234,9 +234,11 @@ class EvaluationJob:
             self.phase = "off-policy"
             policy, note = self._policy()
             consensus = getattr(self.planner, "consensus", None)  # a stand-in planner (tests) may have none
+            order = getattr(self.planner, "order_note", None)
             self.report = EvaluationReport(self.checkpoint, self.dataset, metrics, baseline, cases,
                                            time.perf_counter() - began, cut, policy, note,
-                                           consensus and consensus.describe())
+                                           consensus and consensus.describe() + (f"; step order {order}" if order
+                                                                                 else ""))
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         finally:
