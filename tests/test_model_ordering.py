@@ -44,13 +44,40 @@ def test_best_order_follows_the_places_when_they_outweigh_the_plans_own_order():
     assert best_order(["a", "b", "c"], CHAIN3, [0.1, 0.5, 0.9], 16.0) is None  # already in the request's order
 
 
+def test_best_order_finds_the_best_of_every_order():
+    """The dynamic programme finds an order of the best score, checked against weighing all of them."""
+    import itertools
+    import random
+
+    rng = random.Random(0)
+    for _ in range(200):
+        n = rng.randint(2, 6)
+        places, weight = [rng.random() for _ in range(n)], rng.choice([1.0, 4.0, 16.0])
+        prefer = [[(1.0 if a < b else -1.0) + weight * (places[b] - places[a]) for b in range(n)] for a in range(n)]
+        top = max(_score(prefer, order) for order in itertools.permutations(range(n)))
+        found = best_order(list("abcdef"[:n]), [[]] + [[i] for i in range(n - 1)], places, weight)
+        own = _score(prefer, list(range(n)))
+        if found is None:
+            assert own == pytest.approx(top)  # the plan's own order is among the best
+        else:
+            assert sorted(found) == list(range(n)) and _score(prefer, found) == pytest.approx(top)
+            assert top > own + 1e-9  # another order scores strictly more than the plan's own
+
+
+def _score(prefer: list[list[float]], order: list[int]) -> float:
+    return sum(prefer[order[i]][order[j]] for i in range(len(order)) for j in range(i + 1, len(order)))
+
+
 def test_best_order_keeps_what_it_cannot_weigh():
     assert best_order(["a", "b", "c"], CHAIN3, [0.9, 0.1, 0.5], 0.0) is None  # weight 0: off
     assert best_order(["a", "b", "c"], CHAIN3, None, 16.0) is None  # no places (a type the order never learnt)
     assert best_order(["a", "b", "c"], [[], [0], [0]], [0.9, 0.1, 0.5], 16.0) is None  # branches, not a chain
     assert best_order(["a"], [[]], [0.5], 16.0) is None
     n = MAX_PERMUTED + 1
-    assert best_order(list("abcdefgh"), [[]] + [[i] for i in range(n - 1)], list(np.linspace(1, 0, n)), 16.0) is None
+    assert best_order(list("abcdefghi")[:n], [[]] + [[i] for i in range(n - 1)], list(np.linspace(1, 0, n)),
+                      16.0) is None
+    assert best_order(list("abcdefghi")[:n - 1], [[]] + [[i] for i in range(n - 2)], list(np.linspace(1, 0, n - 1)),
+                      16.0) == list(range(n - 2, -1, -1))  # the longest chain it re-orders
     assert is_chain(CHAIN3) and is_chain([[]]) and not is_chain([[], [], [1]]) and not is_chain([[], [0], [0, 1]])
 
 
