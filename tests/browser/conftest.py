@@ -175,6 +175,15 @@ class Visit:
         frame.wait_for_function("window.dagNodes !== undefined")
         return frame
 
+    def download(self, button) -> Path:
+        """The file a download button gives, clicked once the app's run has ended: a click on a button that a
+        run still in progress is drawing again can be lost (the tab then never sees a download)."""
+        button.wait_for()
+        self.page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+        with self.page.expect_download() as download:
+            button.click()
+        return Path(download.value.path())
+
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

@@ -3,7 +3,6 @@ one node per row of the sub-task table, with the planning-time badge shown."""
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -63,9 +62,8 @@ def test_markup_in_an_instruction_stays_text(app_url, visit):
 def test_the_downloaded_plan_matches_the_drawn_dag(app_url, visit):
     _plan(visit, app_url, INSTRUCTION)
     frame = visit.dag_frame()
-    with visit.page.expect_download() as download:
-        visit.page.get_by_role("button", name=re.compile("Download the plan")).click()
-    plan = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    plan = json.loads(visit.download(visit.page.get_by_role("button", name=re.compile("Download the plan")))
+                      .read_text(encoding="utf-8"))
     assert plan["instruction"] == INSTRUCTION
     assert sorted(frame.evaluate("window.dagNodes.getIds()")) == sorted(t["id"] for t in plan["subtasks"])
     assert set(plan) >= {"id", "subtasks", "est_cost_usd", "est_latency_ms", "critical_path", "meta"}
