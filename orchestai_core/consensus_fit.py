@@ -29,7 +29,7 @@ from orchestai_core.evaluate import aggregate, score
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded
 from orchestai_core.model.consensus import K_LEARNED, SHARPNESS, SHARPNESS_LEARNED, K, fit_settings, planning_value
-from orchestai_core.model.ordering import WEIGHTS, fit_step_order
+from orchestai_core.model.ordering import WEIGHTS, fit_step_order, label, reordered
 from orchestai_core.model.presence import TypePresence, fit_presence
 from orchestai_core.model.retrieval import PlanIndex
 from orchestai_core.model.similarity import fit_similarity
@@ -164,22 +164,21 @@ def fit_order(planner, fitted, train_items: Sequence[Encoded], validation: Seque
     examples = list(validation[:MAX_VALIDATION])
     items = list(validation_items[:len(examples)])
     gold = [Graph(e.types, e.workers, e.parents) for e in examples]
-    candidates = {0.0: [], **{w: [] for w in WEIGHTS}}
+    candidates = {0.0: [], **{w: [] for w in WEIGHTS}}  # per weight, the validation plans it re-orders to
     for start in range(0, len(items), BATCH):
         part = range(start, min(start + BATCH, len(items)))
         states, mask, numbers = _padded([items[i] for i in part], fitted.device)
-        decoded = fitted.decode_encoded(states, mask, numbers, leave_out=[examples[i].id for i in part])
+        plans_now = [d.graph for d in fitted.decode_encoded(states, mask, numbers,
+                                                             leave_out=[examples[i].id for i in part])]
+        places = order.places(states, mask, [plan.types for plan in plans_now])
         for weight, found in candidates.items():
-            plans_now = list(decoded)
-            if weight:
-                order.weight = weight
-                fitted.reorder(states, mask, plans_now, [{} for _ in plans_now], order)
-            found.extend(plan.graph for plan in plans_now)
-    table = {("order off" if not w else f"order {w:g}"): aggregate([score(p, g) for p, g in zip(found, gold)])
-             for w, found in candidates.items()}
-    best, best_value = 0.0, planning_value(table["order off"])
+            for plan, where in zip(plans_now, places):
+                moved = reordered(plan, where, weight)
+                found.append(plan if moved is None else moved[0])
+    table = {label(w): aggregate([score(p, g) for p, g in zip(found, gold)]) for w, found in candidates.items()}
+    best, best_value = 0.0, planning_value(table[label(0.0)])
     for weight in WEIGHTS:
-        value = planning_value(table[f"order {weight:g}"])
+        value = planning_value(table[label(weight)])
         if value > best_value + 1e-9:
             best, best_value = weight, value
     order.weight = best

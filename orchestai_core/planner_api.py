@@ -53,7 +53,6 @@ import numpy as np
 import torch
 
 from orchestai_core.checkpoints import Checkpoint, CheckpointError, load_checkpoint
-from orchestai_core.dag import Graph
 from orchestai_core.device import pick_device
 from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
@@ -62,7 +61,7 @@ from orchestai_core.model.consensus import ConsensusSettings, choose
 from orchestai_core.model.decode import DecodedPlan, decode, on_cpu
 from orchestai_core.model.decomposer import GREEDY, SEARCHED
 from orchestai_core.model.numerals import reader_note
-from orchestai_core.model.ordering import StepOrder, best_order, describe
+from orchestai_core.model.ordering import StepOrder, describe, reordered
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
@@ -118,8 +117,8 @@ class Planner:
         self.val_ids = checkpoint.val_ids  # the logs held out for validation
         self.index, self.consensus, self.presence = self._consensus(checkpoint, consensus)
         self.similarity = self._similarity(checkpoint)
-        self.order = self._order(checkpoint, consensus)
-        saved_order = (checkpoint.consensus or {}).get("order") if consensus else None
+        saved_order = (checkpoint.consensus or {}).get("order") if consensus else None  # None: plans as decoded
+        self.order = self._order(saved_order)
         # the step order fitted at the end of training, in words (None: the checkpoint has none, or plans as decoded)
         self.order_note = describe(saved_order.get("weight")) if saved_order else None
         # what the vote reads neighbours from: the index under the learnt similarity when it reads one
@@ -211,11 +210,10 @@ class Planner:
                              f"holds vectors of width {self.index.vectors.shape[1]}")
         return similarity
 
-    def _order(self, checkpoint: Checkpoint, wanted: bool) -> StepOrder | None:
-        """The step order fitted at the end of training (`model/ordering.py`), when it re-orders plans: fitted with
-        a weight above 0, and the planner plans as trained (`consensus` wanted)."""
-        saved = (checkpoint.consensus or {}).get("order")
-        if not wanted or not saved or not saved.get("weight"):
+    def _order(self, saved: dict | None) -> StepOrder | None:
+        """The step order fitted at the end of training (`model/ordering.py`, its checkpoint entry `saved`), when it
+        re-orders plans: fitted with a weight above 0."""
+        if not saved or not saved.get("weight"):
             return None
         order = StepOrder.from_dict(saved).to(self.device)
         if order.names.shape[1] != self.encoder.hidden_size:
@@ -390,11 +388,10 @@ class Planner:
         order = self.order if order is None else order
         places = order.places(states, mask, [plan.graph.types for plan in decoded])
         for b, (plan, where) in enumerate(zip(decoded, places)):
-            g = plan.graph
-            steps = best_order(g.types, g.parents, where, order.weight)
-            if steps is None:
+            found = reordered(plan.graph, where, order.weight)
+            if found is None:
                 continue
-            graph = Graph([g.types[i] for i in steps], [g.workers[i] for i in steps], g.parents)
+            graph, steps = found
             decoded[b] = replace(plan, graph=graph, worker_probs=[plan.worker_probs[i] for i in steps])
             rows[b] = {k: v[steps] for k, v in rows[b].items()}
 

@@ -597,8 +597,7 @@ class Phase1Trainer:
         if order is not None:
             entry["order"] = order
         save_checkpoint(replace(checkpoint, consensus=entry), path)
-        table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
-                 for k, v in entry["validation"].items()}
+        table = _rounded(entry["validation"])
         settings = ConsensusSettings.from_dict(entry)
         verdict = ("off (the model alone plans validation best)" if not settings.on
                    else f"model weight {settings.model_weight}, presence weight {settings.presence_weight}"
@@ -606,8 +605,7 @@ class Phase1Trainer:
         self._say(f"consensus decoding: {verdict}; {fitted_figures(table, settings)}")
         summary = {**settings.to_dict(), "validation": table}
         if order is not None:
-            order_table = {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")}
-                           for k, v in order["validation"].items()}
+            order_table = _rounded(order["validation"])
             self._say(f"step order: {fitted_order(order['weight'], order_table)}")
             summary["order"] = {"weight": order["weight"], "validation": order_table}
         return summary
@@ -721,6 +719,11 @@ class Phase1Trainer:
             self.store.close()
         if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _rounded(table: dict[str, dict]) -> dict[str, dict]:
+    """A fit's validation table as the summary keeps it: per setting, node-F1, edge-F1 and exact match to 4 places."""
+    return {k: {m: round(v[m], 4) for m in ("node_f1", "edge_f1", "exact_match")} for k, v in table.items()}
 
 
 if __name__ == "__main__":  # the recipe knows nothing of the CLI that drives it

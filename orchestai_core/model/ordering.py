@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from orchestai_core.dag import Graph
+
 RANK = 64           # width of the attention that places the steps
 MAX_PERMUTED = 8    # longer chains keep their order
 EPOCHS = 30
@@ -90,6 +92,11 @@ class StepOrder(nn.Module):
         return order.eval()
 
 
+def label(weight: float) -> str:
+    """How a fit's table names a weight: "order off" for 0, else "order <weight>"."""
+    return f"order {weight:g}" if weight else "order off"
+
+
 def describe(weight: float | None) -> str:
     """A fitted step order in words, as `orchestai eval`, the Evaluate page and the run monitor say it."""
     if not weight:
@@ -100,7 +107,7 @@ def describe(weight: float | None) -> str:
 def fitted_order(weight: float | None, validation: dict[str, dict]) -> str:
     """What a step-order fit kept, with its validation edge-F1 against the orders as planned (`validation`:
     metrics per setting, keyed "order off" and "order <weight>"), as the run's log and monitor say it."""
-    off, kept = validation.get("order off"), validation.get(f"order {weight:g}") if weight else None
+    off, kept = validation.get(label(0.0)), validation.get(label(weight)) if weight else None
     figures = (f"; validation edge-F1 {off['edge_f1']:.3f} in the orders as planned, {kept['edge_f1']:.3f} "
                "re-ordered" if off and kept else "")
     return describe(weight) + figures
@@ -122,6 +129,15 @@ def _batch(order: StepOrder, tokens: Sequence[torch.Tensor], plans: Sequence[Seq
     before = torch.ones(width, width, dtype=torch.bool).triu(1)
     pairs = before & steps.unsqueeze(1) & steps.unsqueeze(2) & (columns.unsqueeze(1) != columns.unsqueeze(2))
     return states, mask, columns, pairs
+
+
+def reordered(graph: Graph, places: Sequence[float] | None, weight: float) -> tuple[Graph, list[int]] | None:
+    """`graph` with its steps in `best_order` (types and workers moved together, the chain's links kept) and that
+    order, or None when it keeps its own."""
+    steps = best_order(graph.types, graph.parents, places, weight)
+    if steps is None:
+        return None
+    return Graph([graph.types[i] for i in steps], [graph.workers[i] for i in steps], graph.parents), steps
 
 
 def is_chain(parents: Sequence[Sequence[int]]) -> bool:

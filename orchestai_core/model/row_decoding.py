@@ -147,16 +147,16 @@ def _totals(w: RowWeights, pooled: np.ndarray, counts: np.ndarray) -> np.ndarray
     return mixes @ np.append(counts, np.float32(1.0))
 
 
-def _lstm(gates: np.ndarray, c: np.ndarray, hidden: int, h_out: np.ndarray) -> np.ndarray:
-    """An LSTM cell from its summed gates [input, forget, cell, output] (torch's order; the sigmoid gates' rows
-    halved): writes h into `h_out` and returns c."""
+def _lstm(gates: np.ndarray, c: np.ndarray, hidden: int, h_out: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(h, c) of an LSTM cell from its summed gates [input, forget, cell, output] (torch's order; the sigmoid
+    gates' rows halved), for one row (4H gates, H cells) or several (R×4H, R×H); h written into `h_out` if given."""
     t = np.tanh(gates)
     s = t * 0.5
     s += 0.5  # the sigmoid gates (the cell's quarter unused)
-    c = s[hidden:2 * hidden] * c
-    c += s[:hidden] * t[2 * hidden:3 * hidden]
-    np.multiply(s[3 * hidden:], np.tanh(c), out=h_out)
-    return c
+    c = s[..., hidden:2 * hidden] * c
+    c += s[..., :hidden] * t[..., 2 * hidden:3 * hidden]
+    return np.multiply(s[..., 3 * hidden:], np.tanh(c), out=h_out), c
 
 
 @dataclass
@@ -232,7 +232,7 @@ def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_no
         gates += request_gates
         gates += w.remaining_gates @ remaining
         gates += w.recurrent1 @ h1
-        c1 = _lstm(gates, c1, hidden, h1)
+        h1, c1 = _lstm(gates, c1, hidden, h1)
 
         scored = attend @ h1  # `LocationAttention.prepare`, then `step`
         scored += attend_b
@@ -255,7 +255,7 @@ def greedy_row(decomposer, request, bos: int, eos: int, never: list[int], max_no
         gates = w.input2 @ second_in
         gates += w.recurrent2 @ h2
         gates += w.bias2
-        c2 = _lstm(gates, c2, hidden, h2)
+        h2, c2 = _lstm(gates, c2, hidden, h2)
         out_in[hidden:2 * hidden], out_in[2 * hidden + emb:] = context, uncovered
         logits = w.logit_w @ np.tanh(w.out_w @ out_in + w.out_b)
         logits += logit_b
@@ -312,7 +312,7 @@ def beam_row(decomposer, request, bos: int, eos: int, never: list[int], max_node
         gates += r.request_gates
         gates += _times(w.remaining_gates, remaining)
         gates += _times(w.recurrent1, h1)
-        h1, c1 = _lstm_rows(gates, c1, hidden)
+        h1, c1 = _lstm(gates, c1, hidden)
 
         scored = h1 @ r.attend.T + r.attend_b  # `LocationAttention.prepare`, then `step`
         attention, location = scored[:, :tokens], scored[:, tokens:]
@@ -334,7 +334,7 @@ def beam_row(decomposer, request, bos: int, eos: int, never: list[int], max_node
         gates = _times(w.input2, np.concatenate([h1, context, uncovered], 1))
         gates += _times(w.recurrent2, h2)
         gates += w.bias2
-        h2, c2 = _lstm_rows(gates, c2, hidden)
+        h2, c2 = _lstm(gates, c2, hidden)
         out = np.tanh(_times(w.out_w, np.concatenate([h2, context, remaining, uncovered], 1)) + w.out_b)
         logits = out @ w.logit_w.T + r.logit_b
         top = logits.max(1, keepdims=True)  # `_log_probs`: log-softmax, then no END at the first step
@@ -375,11 +375,3 @@ def _times(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
         np.dot(matrix, row, out=out[i])
     return out
 
-
-def _lstm_rows(gates: np.ndarray, c: np.ndarray, hidden: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_lstm` over rows (R×4H gates, R×H cells): (h, c)."""
-    t = np.tanh(gates)
-    s = t * 0.5
-    s += 0.5
-    c = s[:, hidden:2 * hidden] * c + s[:, :hidden] * t[:, 2 * hidden:3 * hidden]
-    return s[:, 3 * hidden:] * np.tanh(c), c
