@@ -87,7 +87,8 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     validation_vectors, validation_inputs = (planner.read([e.instruction for e in validation])
                                              if validation_readings is None else validation_readings)
     train_types = [p["types"] for p in planner.train_plans]
-    presence = fit_presence(train_inputs, train_types)
+    names = name_vectors(planner, [t for plan in train_types for t in plan] + [t for e in validation for t in e.types])
+    presence = fit_presence(train_inputs, train_types, names=names)
     similarity = fit_similarity(train_vectors, train_types)
     examples = validation[:MAX_VALIDATION]
     texts = [e.instruction for e in examples]
@@ -118,7 +119,7 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     kept_presence = kept_similarity = None
     if settings.on and settings.presence_weight:
         every_input = torch.cat([train_inputs, validation_inputs.to(train_inputs.device)])
-        kept_presence = fit_presence(every_input, every_types).to_dict()
+        kept_presence = fit_presence(every_input, every_types, names=names).to_dict()
     if settings.learned:
         kept_similarity = fit_similarity(every_vector, every_types).to_dict()
     entry = {"vectors": every_vector.half(), "validation_plans": validation_plans, "presence": kept_presence,
@@ -129,6 +130,16 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
                 "presence": presence.to_dict() if settings.on and settings.presence_weight else None,
                 "similarity": similarity.to_dict() if settings.learned else None}
     return entry, held_out
+
+
+def name_vectors(planner, types: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Each distinct type's name as `planner`'s encoder reads it ("flight_ticket_cancelling" as "flight ticket
+    cancelling"): its `Planner.embed` vector (E, normalised). What the type-presence classifier and the step order
+    read of the types."""
+    distinct = sorted(set(types))
+    if not distinct:
+        return {}
+    return dict(zip(distinct, planner.embed([name.replace("_", " ") for name in distinct])))
 
 
 def _candidates(index: PlanIndex, queries: torch.Tensor, k: int, model_plans: Sequence[Graph],
@@ -153,11 +164,10 @@ def fit_order(planner, fitted, train_items: Sequence[Encoded], validation: Seque
     validation logs as it would plan unseen requests. None when no training plan has two steps of different
     types."""
     plans = [[planner.types.items[t] for t in item.types] for item in train_items]
-    names = sorted({t for plan in plans for t in plan})
+    names = name_vectors(planner, [t for plan in plans for t in plan])
     if not names:
         return None
-    vectors = planner.embed([name.replace("_", " ") for name in names])
-    order = fit_step_order([item.tokens for item in train_items], plans, dict(zip(names, vectors)))
+    order = fit_step_order([item.tokens for item in train_items], plans, names)
     if order is None:
         return None
     order = order.to(fitted.device)

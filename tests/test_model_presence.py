@@ -82,3 +82,51 @@ def test_shapes_that_do_not_fit_are_refused():
     presence = TypePresence(["a", "b"], torch.zeros(4, 2), torch.zeros(2))
     with pytest.raises(ValueError, match=r"reads 4 features of a request, got \(1, 3\)"):
         presence.probabilities(torch.zeros(1, 3))
+
+
+def _named_requests(seed: int = 0):
+    """Requests (normalised, 8 wide) near the name of each type their plan needs: types t0..t3 seen often, t4
+    once; each type's name is one axis ("end", in every plan, the last)."""
+    generator = torch.Generator().manual_seed(seed)
+    names = {f"t{j}": torch.eye(8)[j] for j in range(5)} | {"end": torch.eye(8)[7]}
+    vectors, plans = [], []
+    for j, count in enumerate([30, 30, 30, 30, 1]):
+        for _ in range(count):
+            vectors.append(names[f"t{j}"] + 0.35 * torch.randn(8, generator=generator))
+            plans.append([f"t{j}", "end"])
+    return torch.nn.functional.normalize(torch.stack(vectors), dim=1), plans, names
+
+
+def test_names_lend_a_rarely_seen_type_the_strength_of_the_others():
+    vectors, plans, names = _named_requests()
+    alone, named = fit_presence(vectors, plans), fit_presence(vectors, plans, names=names)
+    assert named.name_weight > 1.0  # the names of the common types predict them: the shared weight trusts names
+    near_rare = torch.nn.functional.normalize(names["t4"] + 0.3 * torch.ones(8), dim=0).unsqueeze(0)
+    column = named.column["t4"]
+    assert named.probabilities(near_rare)[0, column] > alone.probabilities(near_rare)[0, column] + 0.2
+    # the types the features alone already know keep their probabilities close
+    common = vectors[:5]
+    assert np.abs(named.probabilities(common)[:, named.column["t0"]]
+                  - alone.probabilities(common)[:, alone.column["t0"]]).max() < 0.15
+
+
+def test_names_round_trip_and_older_classifiers_read_none():
+    vectors, plans, names = _named_requests(1)
+    named = fit_presence(vectors, plans, names=names)
+    saved = named.to_dict()
+    back = TypePresence.from_dict(saved)
+    assert back.name_weight == named.name_weight and torch.equal(back.names, named.names)
+    assert np.allclose(back.probabilities(vectors), named.probabilities(vectors))
+    older = TypePresence.from_dict({k: saved[k] for k in ("types", "weight", "bias")})  # saved before names
+    assert older.names is None and older.name_weight == 0.0
+    assert np.allclose(older.probabilities(vectors),
+                       torch.sigmoid(vectors @ named.weight + named.bias).numpy())
+
+
+def test_names_that_do_not_fit_are_refused():
+    with pytest.raises(ValueError, match="one name vector per type"):
+        TypePresence(["a", "b"], torch.zeros(4, 2), torch.zeros(2), names=torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="no wider than the 4 features"):
+        TypePresence(["a", "b"], torch.zeros(4, 2), torch.zeros(2), names=torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="no name vector for the type"):
+        fit_presence(torch.eye(2), [["a"], ["b"]], names={"a": torch.ones(2)})

@@ -126,6 +126,57 @@ def test_the_presence_classifier_decides_between_neighbours(tmp_path, checkpoint
         Planner.load(forced, "cpu")
 
 
+def test_the_presence_classifier_reads_the_types_names(tmp_path, checkpoint):
+    """A classifier with no weights of its own decides the vote by the types' names alone: the wanted types'
+    names point where the request's vector does, the others' away."""
+    planner = Planner(checkpoint, "cpu", consensus=False)
+    query = checkpoint.train_plans[0]["instruction"]
+    vector = planner.embed([query])[0]
+    near, _ = planner.index.nearest(vector.unsqueeze(0), 3)
+    alone = planner.decode_batch([query])[0].graph.types
+    target = next(i for i in near[0] if planner.index.plans[i]["types"] != alone and
+                  sum(planner.index.plans[j]["types"] == planner.index.plans[i]["types"] for j in near[0]) == 1)
+    wanted = sorted(set(planner.index.plans[target]["types"]))
+    others = sorted({t for i in near[0] for t in planner.index.plans[i]["types"]} | set(alone) - set(wanted))
+    width = planner.encoder.hidden_size + planner.config.hidden
+    names = torch.stack([vector] * len(wanted) + [-vector] * len(others))
+    presence = TypePresence(wanted + others, torch.zeros(width, len(names)), torch.zeros(len(names)), names, 12.0)
+    entry = {**checkpoint.consensus, "model_weight": 0.25, "k": 3, "presence_weight": 50.0,
+             "presence": presence.to_dict()}
+    forced = tmp_path / "names.pth"
+    save_checkpoint(replace(checkpoint, consensus=entry), forced)
+    plan = Planner.load(forced, "cpu").plan(query)
+    assert [s["type"] for s in plan["subtasks"]] == planner.index.plans[target]["types"]
+    # without the names (a classifier saved before them) it has no opinion, and the vote goes back to the plans
+    older = {k: v for k, v in presence.to_dict().items() if k not in ("names", "name_weight")}
+    save_checkpoint(replace(checkpoint, consensus={**entry, "presence": older}), forced)
+    assert Planner.load(forced, "cpu").presence.names is None
+
+
+def test_the_fit_gives_the_classifier_every_type_s_name_as_the_encoder_reads_it(monkeypatch, tiny_checkpoint,
+                                                                                 checkpoint):
+    import orchestai_core.consensus_fit as consensus_fit
+    from orchestai_core.model.presence import fit_presence
+
+    seen = []
+
+    def recording(vectors, plans, **kwargs):
+        seen.append(({t for plan in plans for t in plan}, kwargs.get("names")))
+        return fit_presence(vectors, plans, **kwargs)
+
+    monkeypatch.setattr(consensus_fit, "fit_presence", recording)
+    planner = Planner(checkpoint, "cpu", consensus=False)
+    validation = [Example(p["id"], p["instruction"], None, p["types"], p["workers"], p["parents"])
+                  for p in checkpoint.consensus["validation_plans"]]
+    train = planner.read([p["instruction"] for p in checkpoint.train_plans])
+    consensus_fit.fit(planner, train, validation)
+    assert seen
+    for types, names in seen:
+        assert names is not None and types <= set(names)
+        for name in list(types)[:3]:
+            assert torch.allclose(names[name], planner.embed([name.replace("_", " ")])[0], atol=1e-5)
+
+
 def test_what_the_fit_reads_from_cached_states_is_what_the_planner_reads_from_text(tiny_checkpoint, checkpoint):
     from orchestai_core.consensus_fit import readings_from_items
 
