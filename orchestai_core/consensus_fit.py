@@ -70,7 +70,8 @@ def _padded(items: Sequence[Encoded], device) -> tuple[torch.Tensor, torch.Tenso
 
 def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[Example],
         validation_readings: tuple[torch.Tensor, torch.Tensor] | None = None,
-        validation_items: Sequence[Encoded] | None = None, with_held_out: bool = False) -> dict | tuple[dict, dict]:
+        validation_items: Sequence[Encoded] | None = None, with_held_out: bool = False,
+        names: dict[str, torch.Tensor] | None = None) -> dict | tuple[dict, dict]:
     """The `consensus` entry of `planner`'s checkpoint: the vectors (fp16) of its training plans and then of
     `validation`'s plans (kept as `validation_plans`), the fitted settings, the type-presence classifier and
     the learnt similarity when the settings read them, and each setting's validation metrics. `train` and
@@ -79,7 +80,8 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     validation requests' cached token states (`Encoded`, in `validation`'s order), spare encoding them again
     to plan them. `planner` must have been loaded with consensus off. `with_held_out`: also return the entry the
     settings were fitted with, which knows the training logs only (their vectors, and the classifier and the
-    similarity fitted on them): what plans the validation logs as if unseen, for `fit_order`."""
+    similarity fitted on them): what plans the validation logs as if unseen, for `fit_order`. `names`: every
+    training and validation type's `name_vectors`, when the caller has them (else worked out here)."""
     if planner.consensus.on:
         raise ValueError("fit consensus on a planner loaded with consensus=False: it must plan alone")
     validation = list(validation)
@@ -87,7 +89,9 @@ def fit(planner, train: tuple[torch.Tensor, torch.Tensor], validation: Sequence[
     validation_vectors, validation_inputs = (planner.read([e.instruction for e in validation])
                                              if validation_readings is None else validation_readings)
     train_types = [p["types"] for p in planner.train_plans]
-    names = name_vectors(planner, [t for plan in train_types for t in plan] + [t for e in validation for t in e.types])
+    if names is None:
+        names = name_vectors(planner, [t for plan in train_types for t in plan]
+                             + [t for e in validation for t in e.types])
     presence = fit_presence(train_inputs, train_types, names=names)
     similarity = fit_similarity(train_vectors, train_types)
     examples = validation[:MAX_VALIDATION]
@@ -154,18 +158,19 @@ def _candidates(index: PlanIndex, queries: torch.Tensor, k: int, model_plans: Se
 
 
 def fit_order(planner, fitted, train_items: Sequence[Encoded], validation: Sequence[Example],
-              validation_items: Sequence[Encoded]) -> dict | None:
+              validation_items: Sequence[Encoded], names: dict[str, torch.Tensor] | None = None) -> dict | None:
     """The `order` entry of a checkpoint's consensus entry (`model/ordering.py`): the step order fitted on the
     training plans' orders (`train_items`, cached token states and type ids of `planner`'s vocabulary), its
     weight the one of `WEIGHTS` that re-orders the validation logs' plans best (mean of node-F1 and edge-F1),
     or 0 when none plans them strictly better than their own orders, and the metrics of each (`validation`).
     `planner`: loaded with consensus off (its encoder reads the types' names); `fitted`: the same checkpoint
     planning with consensus as fitted from the training logs alone (`fit`'s held-out entry), which plans the
-    validation logs as it would plan unseen requests. None when no training plan has two steps of different
-    types."""
+    validation logs as it would plan unseen requests. `names`: the training types' `name_vectors` at least, when
+    the caller has them (else worked out here). None when no training plan has two steps of different types."""
     plans = [[planner.types.items[t] for t in item.types] for item in train_items]
-    names = name_vectors(planner, [t for plan in plans for t in plan])
-    if not names:
+    if names is None:
+        names = name_vectors(planner, [t for plan in plans for t in plan])
+    if not any(plans):
         return None
     order = fit_step_order([item.tokens for item in train_items], plans, names)
     if order is None:

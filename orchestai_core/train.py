@@ -34,7 +34,7 @@ import torch.distributed as dist
 from orchestai_core.averaging import WeightAverage
 from orchestai_core.catalogue import Catalogue, load_catalogue
 from orchestai_core.checkpoints import BEST, LAST, Checkpoint, load_checkpoint, save_checkpoint
-from orchestai_core.consensus_fit import fit, fit_order, readings_from_items
+from orchestai_core.consensus_fit import fit, fit_order, name_vectors, readings_from_items
 from orchestai_core.dag import Graph
 from orchestai_core.device import native_bf16, pick_device
 from orchestai_core.evaluate import PLAN_METRICS, aggregate, score
@@ -591,9 +591,11 @@ class Phase1Trainer:
         checkpoint = load_checkpoint(path)
         planner = Planner(checkpoint, str(self.device), consensus=False)
         train, validation = (readings_from_items(planner, items) for items in (self.train_items, self.val_items))
-        entry, held_out = fit(planner, train, self.val_examples, validation, self.val_items, with_held_out=True)
+        names = name_vectors(planner, [t for e in self.train_examples + self.val_examples for t in e.types])
+        entry, held_out = fit(planner, train, self.val_examples, validation, self.val_items, with_held_out=True,
+                              names=names)  # the types' names, read once for the classifier and the step order
         fitted = Planner(replace(checkpoint, consensus=held_out), str(self.device))
-        order = fit_order(planner, fitted, self.train_items, self.val_examples, self.val_items)
+        order = fit_order(planner, fitted, self.train_items, self.val_examples, self.val_items, names)
         if order is not None:
             entry["order"] = order
         save_checkpoint(replace(checkpoint, consensus=entry), path)
