@@ -7,7 +7,8 @@ bottom 3 layers and full fine-tuning.
 
 Trains each variant for a few epochs (validation included, as every epoch of a run) and prints one JSON
 line with, per dataset and variant, setup seconds (encoder load + token-state cache), seconds per epoch
-(median), examples/s, and the projected wall time of the configured number of epochs (setup + epochs ×
+(median), what validating costs of it (`validate_s`: the median of three more validations after the last
+epoch), examples/s, and the projected wall time of the configured number of epochs (setup + epochs ×
 seconds per epoch; the consensus fit at the end of a run is not included). `--logs N` takes the first N of
 the bundled logs (default: all of them); `--real FILE` the TaskBench rows to time (default: the shared
 UltraTool file when it is there; "" to skip).
@@ -45,7 +46,14 @@ def measure(examples, train_cfg: TrainConfig, model_cfg: PlannerConfig, epochs: 
         trainer.train(fit_consensus=False)
         per_epoch.append(time.perf_counter() - began)
     epoch_s = statistics.median(per_epoch)
+    validations = []
+    for _ in range(3):  # what validating costs of an epoch (the loss and the greedy plans), on the trained weights
+        began = time.perf_counter()
+        with trainer.averaged():
+            trainer.validate()
+        validations.append(time.perf_counter() - began)
     return {"setup_s": round(setup_s, 1), "epoch_s": round(epoch_s, 2),
+            "validate_s": round(statistics.median(validations), 2),
             "examples_per_s": round(len(trainer.train_items) / epoch_s, 1),
             "projected_total_s": round(setup_s + train_cfg.num_epochs * epoch_s, 1)}
 

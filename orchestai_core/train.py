@@ -42,13 +42,14 @@ from orchestai_core.examples import Cut, Example, Skipped, skipped_message
 from orchestai_core.model.batching import Encoded, bucketed_batches, collate, encode_labels, encode_outcomes
 from orchestai_core.model.consensus import ConsensusSettings, fitted_figures
 from orchestai_core.model.decode import decode, on_cpu
-from orchestai_core.model.loss import imitation_weights, planner_loss
+from orchestai_core.model.loss import imitation_weights, planner_loss, pooled_terms, term_sizes
 from orchestai_core.model.numerals import READER_VERSION
 from orchestai_core.model.ordering import fitted_order
 from orchestai_core.model.outcome import (
     MIN_COST_USD,
     MIN_LATENCY_MS,
     outcome_loss,
+    outcome_sizes,
     propensity_weights,
     success_prior,
     worker_log_means,
@@ -62,7 +63,8 @@ from orchestai_core.token_cache import TokenCache, encoder_fingerprint
 
 ENCODE_PRECISIONS = ("auto", "float32", "bfloat16")
 IMITATION_WEIGHTS = ("choice_prob", "equal")
-VAL_BATCH = 256  # validation batches: greedy decoding costs per step, whatever the batch, so few and large
+VAL_BATCH = 64  # validation batches, of items of like length (`_val_batches`): 240 validation logs 0.62 -> 0.34 s
+# for the loss and 0.69 -> 0.46 s for the greedy plans, against one padded batch
 
 
 @dataclass
@@ -425,11 +427,12 @@ class Phase1Trainer:
             return torch.autocast("cuda", dtype=self.amp_dtype)
         return contextlib.nullcontext()
 
-    def _batch_loss(self, batch: dict, net=None, training: bool = False) -> dict[str, torch.Tensor]:
+    def _batch_loss(self, batch: dict, net=None, training: bool = False, sized: bool = False):
         """The loss of a batch and its components. `training` adds label smoothing, the count loss and
         lambda_outcome × the outcome losses; the validation loss is the plain L (types, workers, edges,
         λ·DAG), so the outcome terms, reported beside it, do not pick the best checkpoint. Both weigh each logged
-        worker by its choice_prob (`imitation_weights`): an exploration counts as little as it was likely."""
+        worker by its choice_prob (`imitation_weights`): an exploration counts as little as it was likely.
+        `sized`: also what each component is a mean over (`term_sizes`, `outcome_sizes`), to pool batches."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         cfg = self.cfg
         with self._autocast():
@@ -443,13 +446,19 @@ class Phase1Trainer:
                                   cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
                                   cfg.dag_scaled, totals, batch["count_targets"], cfg.lambda_count if training else 0.0,
                                   weights)
-            terms = outcome_loss(outcomes, batch["worker_targets"], batch["success_targets"], batch["costs_targets"],
-                                 batch["latencies_targets"],
-                                 propensity_weights(batch["choice_probs_targets"], cfg.outcome_clip))
+            propensities = propensity_weights(batch["choice_probs_targets"], cfg.outcome_clip)
+            outcome_targets = [batch[k] for k in ("worker_targets", "success_targets", "costs_targets",
+                                                  "latencies_targets")]
+            terms = outcome_loss(outcomes, *outcome_targets, propensities)
         losses.update(terms)
         if training:
             losses["loss"] = losses["loss"] + cfg.lambda_outcome * sum(terms.values())
-        return losses
+        if not sized:
+            return losses
+        equal = batch["worker_targets"] != -100
+        sizes = term_sizes(batch["type_targets"], equal if weights is None else weights, batch["node_valid"],
+                           batch["count_targets"])
+        return losses, sizes | outcome_sizes(*outcome_targets, propensities)
 
     def lr_factor(self, step: int) -> float:
         """Linear warm-up over `warmup_steps`, then cosine decay to `min_lr_ratio` at the last step."""
@@ -659,16 +668,18 @@ class Phase1Trainer:
         """Validation loss components (teacher forced) and plan metrics on greedily decoded validation logs
         (half the cost of the beam that `plan` and `eval` use, and a little below what it scores)."""
         self.model.eval()
-        totals: dict[str, float] = {}
-        for start in range(0, len(self.val_items), VAL_BATCH):
-            part = self.val_items[start:start + VAL_BATCH]
-            for k, v in self._batch_loss(collate(part, self.types)).items():
-                totals[k] = totals.get(k, 0.0) + v.item() * len(part)
-        result = {k: v / len(self.val_items) for k, v in totals.items()}
+        sums: dict[str, float] = {}
+        sizes: dict[str, float] = {}
+        for part in self._val_batches(self.val_items, lambda item: (len(item.types), item.tokens.shape[0])):
+            losses, sized = self._batch_loss(collate(part, self.types), sized=True)
+            for k, v in losses.items():
+                if k != "loss":
+                    sums[k] = sums.get(k, 0.0) + v.item() * sized[k]
+                    sizes[k] = sizes.get(k, 0.0) + sized[k]
+        result = pooled_terms(sums, sizes, self.cfg.lambda_dag)
         items = self.val_items[:self.cfg.val_metrics_max]
         scores, raw_ok = [], 0
-        for start in range(0, len(items), VAL_BATCH):
-            part = items[start:start + VAL_BATCH]
+        for part in self._val_batches(items, lambda item: item.tokens.shape[0]):
             batch = collate(part, self.types)
             with self._autocast():
                 out = self.model.generate(batch["tokens"].to(self.device), batch["token_mask"].to(self.device),
@@ -683,6 +694,13 @@ class Phase1Trainer:
         result.update({k: metrics[k] for k in PLAN_METRICS})
         result["raw_acyclic"] = raw_ok / len(items) if items else None
         return result
+
+    @staticmethod
+    def _val_batches(items: list[Encoded], length) -> list[list[Encoded]]:
+        """Validation batches of VAL_BATCH items of like `length` (sorted by it): less padding than the items
+        as split, and the same figures (the loss pools its batches exactly: `pooled_terms`)."""
+        ordered = sorted(items, key=length)
+        return [ordered[start:start + VAL_BATCH] for start in range(0, len(ordered), VAL_BATCH)]
 
     # ------------------------------------------------------------------ checkpoints and the store
     def save_checkpoint(self, path: Path, with_optimizer: bool = True) -> None:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from orchestai_core.model.loss import acyclicity, imitation_weights, planner_loss
+from orchestai_core.model.loss import acyclicity, imitation_weights, planner_loss, pooled_terms, term_sizes
 
 
 def test_acyclicity_is_zero_on_a_dag_and_positive_on_a_cycle():
@@ -140,3 +140,46 @@ def test_imitation_weighs_each_logged_worker_by_the_probability_it_was_chosen_wi
     assert nothing["workers"].item() == 0.0
     nothing["loss"].backward()
     assert inputs[2].grad is not None and torch.count_nonzero(inputs[2].grad) == 0
+
+
+def test_the_terms_of_batches_pool_into_the_loss_of_one_batch_of_them_all():
+    # three logs of 1, 4 and 2 steps, with weighted workers and count targets: cut into batches of unequal
+    # sizes and lengths, each batch's mean weighs by what it averaged over, as one batch of all three does
+    torch.manual_seed(3)
+    lengths, v, w, n = [1, 4, 2], 5, 3, 4
+    valid = torch.arange(n).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    beyond = torch.arange(n + 1) > torch.tensor(lengths)[:, None]  # past each log's END
+    type_targets = torch.randint(0, v, (3, n + 1)).masked_fill(beyond, -100)
+    worker_targets = torch.randint(0, w, (3, n)).masked_fill(~valid, -100)
+    weights = imitation_weights(worker_targets, torch.rand(3, n))
+    edge_targets = (torch.rand(3, n, n) > 0.5).float()
+    count_targets = type_targets.float().masked_fill(type_targets == -100, -100)
+    outputs = torch.randn(3, n + 1, v), torch.randn(3, n, w), torch.randn(3, n, n), torch.rand(3, n + 1) * 3
+
+    def batch(rows):
+        steps = max(lengths[r] for r in rows)  # each batch padded to its own longest log
+        loss = planner_loss(outputs[0][rows, :steps + 1], type_targets[rows, :steps + 1], outputs[1][rows, :steps],
+                            worker_targets[rows, :steps], outputs[2][rows, :steps, :steps],
+                            edge_targets[rows, :steps, :steps], valid[rows, :steps], 0.3,
+                            totals=outputs[3][rows, :steps + 1], count_targets=count_targets[rows, :steps + 1],
+                            worker_weights=weights[rows, :steps])
+        return loss, term_sizes(type_targets[rows, :steps + 1], weights[rows, :steps], valid[rows, :steps],
+                                count_targets[rows, :steps + 1])
+
+    whole, _ = batch([0, 1, 2])
+    sums, sizes = {}, {}
+    for rows in ([1], [0, 2]):
+        loss, sized = batch(rows)
+        for k in sized:
+            sums[k] = sums.get(k, 0.0) + loss[k].item() * sized[k]
+            sizes[k] = sizes.get(k, 0.0) + sized[k]
+    pooled = pooled_terms(sums, sizes, 0.3)
+    assert {k: pooled[k] for k in whole} == pytest.approx({k: v.item() for k, v in whole.items()}, rel=1e-5)
+    naive = (batch([1])[0]["types"].item() + 2 * batch([0, 2])[0]["types"].item()) / 3  # a mean per log is not it
+    assert naive != pytest.approx(whole["types"].item(), rel=1e-3)
+
+
+def test_a_term_no_batch_had_pools_to_zero():
+    pooled = pooled_terms({"types": 1.2, "workers": 0.0, "edges": 0.0, "dag": 0.4},
+                          {"types": 3.0, "workers": 0.0, "edges": 0.0, "dag": 2.0}, 0.5)
+    assert pooled == pytest.approx({"types": 0.4, "workers": 0.0, "edges": 0.0, "dag": 0.2, "loss": 0.5})

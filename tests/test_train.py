@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from click.testing import CliRunner
 
@@ -265,6 +266,22 @@ def test_validation_loss_has_no_label_smoothing(trained):
         trainer.cfg.type_smoothing = TrainConfig.type_smoothing
     assert smoothed["workers"].item() > plain["workers"].item()
     assert trainer.validate()["workers"] == pytest.approx(plain["workers"].item(), rel=1e-4)
+
+
+def test_validation_figures_do_not_depend_on_how_validation_is_batched(trained, monkeypatch):
+    import orchestai_core.train as train_module
+
+    trainer = trained[4]
+    trainer.model.eval()
+    with torch.no_grad():
+        whole = trainer._batch_loss(collate(trainer.val_items, trainer.types))  # one batch of every validation log
+    monkeypatch.setattr(train_module, "VAL_BATCH", 10_000)
+    one = trainer.validate()
+    monkeypatch.setattr(train_module, "VAL_BATCH", 3)
+    assert len(trainer._val_batches(trainer.val_items, lambda item: len(item.types))) > 2
+    small = trainer.validate()
+    assert small == pytest.approx(one, rel=1e-5)
+    assert {k: small[k] for k in whole} == pytest.approx({k: v.item() for k, v in whole.items()}, rel=1e-5)
 
 
 def test_two_cpu_processes_under_torchrun_train_once_and_record_one_run(tmp_path, tiny_encoder):

@@ -79,9 +79,32 @@ def planner_loss(type_logits, type_targets, worker_logits, worker_targets, edge_
     else:  # only one-node workflows in this batch
         edges = edge_logits.sum().float() * 0.0
     dag = acyclicity(torch.sigmoid(edge_logits.float()), valid, dag_scaled).mean()
-    total = types + workers + edges + lambda_dag * dag
-    out = {"loss": total, "types": types, "workers": workers, "edges": edges, "dag": dag}
+    terms = {"types": types, "workers": workers, "edges": edges, "dag": dag}
+    out = {"loss": plain_loss(terms, lambda_dag), **terms}
     if totals is not None:
         out["counts"] = count_loss(totals, count_targets)
-        out["loss"] = total + lambda_count * out["counts"]
+        out["loss"] = out["loss"] + lambda_count * out["counts"]
     return out
+
+
+def plain_loss(terms: dict, lambda_dag: float):
+    """L = L_CE + λ·L_DAG from `planner_loss`'s terms (tensors or floats): the validation loss."""
+    return terms["types"] + terms["workers"] + terms["edges"] + lambda_dag * terms["dag"]
+
+
+def term_sizes(type_targets: torch.Tensor, worker_weights: torch.Tensor, valid: torch.Tensor,
+               count_targets: torch.Tensor) -> dict[str, float]:
+    """What each of `planner_loss`'s terms is a mean over in this batch (its weighted count: type targets,
+    the worker weights' sum, ordered pairs of distinct steps, graphs, count targets), so that the terms of
+    several batches pool into the mean over all of them (`pooled_terms`)."""
+    steps = valid.sum(-1)
+    return {"types": float((type_targets != -100).sum()), "workers": float(worker_weights.float().sum()),
+            "edges": float((steps * (steps - 1)).sum()), "dag": float(valid.shape[0]),
+            "counts": float((count_targets != -100).sum())}
+
+
+def pooled_terms(sums: dict[str, float], sizes: dict[str, float], lambda_dag: float) -> dict[str, float]:
+    """The terms of several batches pooled: each term's sum of (batch mean × batch size) over the sum of its
+    sizes (0 where no batch had any), and `plain_loss` of them, the value one batch of them all would give."""
+    means = {k: sums[k] / sizes[k] if sizes[k] > 0 else 0.0 for k in sums if k != "loss"}
+    return {"loss": plain_loss(means, lambda_dag), **means}

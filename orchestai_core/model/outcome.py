@@ -136,6 +136,15 @@ def outcome_loss(predictions: OutcomePredictions | None, worker_targets: torch.T
     return out
 
 
+def outcome_sizes(worker_targets: torch.Tensor, success_targets: torch.Tensor, cost_targets: torch.Tensor,
+                  latency_targets: torch.Tensor, weights: torch.Tensor) -> dict[str, float]:
+    """What each of `outcome_loss`'s terms is a weighted mean over in this batch: the sum of `weights` over the
+    steps whose logged worker ran with that outcome known (`loss.pooled_terms` pools batches by them)."""
+    ran = worker_targets >= 0
+    return {name: float(weights[ran & ~torch.isnan(target)].float().sum())
+            for name, target in zip(OUTCOME_TERMS, (success_targets, cost_targets, latency_targets))}
+
+
 def success_prior(type_ids: torch.Tensor, workers: torch.Tensor, success: torch.Tensor, choice_probs: torch.Tensor,
                   n_types: int, n_workers: int, strength: float = 1.0, clip: float = 20.0,
                   ) -> tuple[torch.Tensor, torch.Tensor] | None:
