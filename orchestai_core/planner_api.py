@@ -65,7 +65,7 @@ from orchestai_core.model.ordering import StepOrder, describe, reordered
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
-from orchestai_core.model.retrieval import PlanIndex, pool
+from orchestai_core.model.retrieval import PlanIndex, familiar_floor, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.similarity import LearnedSimilarity
 from orchestai_core.model.vocab import UNK, Vocab
@@ -124,6 +124,8 @@ class Planner:
         # what the vote reads neighbours from: the index under the learnt similarity when it reads one
         self.vote_index = (self.index if self.similarity is None
                            else self.index.with_vectors(self.similarity.project(self.index.vectors)))
+        # how near the requests it learnt from are to one another: a request far below is unlike them all
+        self.familiar_floor = familiar_floor(self.index.vectors) if self.index is not None else None
         self.decoded = Counter()  # plans decoded so far, by how they were found (`DECODINGS`)
         self.validation = checkpoint.best_validation()  # plan metrics on them at the best epoch, greedy
         # trained with another numerals reader than this code's: said wherever the planner is used
@@ -373,11 +375,17 @@ class Planner:
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(decoded))]
-        vectors = pool(self.encoder.tuned_states(states, mask).float(), mask) if embed or self.consensus.on else None
+        vectors = pool(self.encoder.tuned_states(states, mask).float(), mask) \
+            if embed or self.consensus.on or self.index is not None else None
         if self.consensus.on:
             self._vote(states, mask, numbers, vectors, out["reading"], decoded, rows, cost_weight, leave_out)
         if self.order is not None:
             self.reorder(states, mask, decoded, rows)
+        if self.index is not None and len(self.index):
+            near, sims = self.index.nearest(vectors, 1, leave_out)
+            for b, (i, s) in enumerate(zip(near, sims)):
+                if i:
+                    decoded[b] = replace(decoded[b], nearest=(s[0], self.index.plans[i[0]]["instruction"]))
         return decoded, rows, vectors
 
     def reorder(self, states: torch.Tensor, mask: torch.Tensor, decoded: list[DecodedPlan], rows: list[dict],
@@ -569,7 +577,7 @@ class Planner:
                 "critical_path": [f"s{i + 1}" for i in selection.critical_path]}
         if p is not None:
             plan["p_success"] = round(float(np.prod([p[i, w] for i, w in enumerate(selection.workers)])), 4)
-        meta = _meta(decoded, choice, self.selection, self.selection_note)
+        meta = _meta(decoded, choice, self.selection, self.selection_note, self.familiar_floor)
         if self.selection == "outcome":
             meta["pessimism"] = self.pessimism
         if choice.budget_usd is not None or choice.budget_latency_ms is not None:
@@ -587,7 +595,8 @@ class Planner:
                      "worker_probs": {}, "est_cost_usd": None, "est_latency_ms": None}
                     for i, (t, parents) in enumerate(zip(g.types, g.parents))]
         return {"id": plan_id, "instruction": text, "subtasks": subtasks, "est_cost_usd": None,
-                "est_latency_ms": None, "critical_path": [], "meta": _meta(decoded, choice, "none", NO_WORKERS)}
+                "est_latency_ms": None, "critical_path": [],
+                "meta": _meta(decoded, choice, "none", NO_WORKERS, self.familiar_floor)}
 
     def _worker_outcomes(self, p: list[float], cost: list[float], latency: list[float], runs: list[float],
                          allowed: list[int]) -> dict[str, dict]:
@@ -610,15 +619,32 @@ class Choice:
     budget_latency_ms: float | None = None
 
 
-def _meta(decoded: DecodedPlan, choice: Choice, selection: str, note: str | None) -> dict:
-    """What every plan's `meta` says of how it was made (the caller adds its selection's own entries)."""
+def _meta(decoded: DecodedPlan, choice: Choice, selection: str, note: str | None, floor: float | None) -> dict:
+    """What every plan's `meta` says of how it was made (the caller adds its selection's own entries). `floor`:
+    the planner's `familiar_floor`."""
     meta = {"raw_adjacency_acyclic": decoded.raw_acyclic, "selection": selection,
             "cost_weight": choice.cost_weight, "latency_weight": choice.latency_weight}
     if note:
         meta["selection_note"] = note
     if decoded.follows is not None:
         meta["follows"] = decoded.follows
+    if decoded.nearest is not None:
+        similarity, instruction = decoded.nearest
+        meta["nearest"] = {"similarity": round(similarity, 3), "instruction": instruction,
+                           "familiar_floor": None if floor is None else round(floor, 3),
+                           "unfamiliar": floor is not None and similarity < floor}
     return meta
+
+
+def unfamiliar_warning(plan: dict) -> str | None:
+    """What to tell whoever reads a plan whose request is unlike every request its planner learnt from
+    (`meta.nearest.unfamiliar`); None for any other plan."""
+    nearest = plan.get("meta", {}).get("nearest")
+    if not nearest or not nearest.get("unfamiliar"):
+        return None
+    return (f"this request is unlike those the planner learnt from: the nearest of them is {nearest['similarity']:.2f} "
+            f"similar (cosine), where 99 in 100 of its own requests are at least {nearest['familiar_floor']:.2f} "
+            f"similar to another. Check the plan before running it")
 
 
 def _usd(value: float) -> float:

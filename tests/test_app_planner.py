@@ -465,3 +465,30 @@ def test_a_planner_trained_with_another_numerals_reader_says_its_plans_may_diffe
     _load.clear()
     at = _page()
     assert not any("numerals reader" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("similarity", [0.31, 0.74])
+def test_a_plan_for_a_request_unlike_the_training_requests_is_called_out_with_the_nearest_one(similarity):
+    def script(similarity):
+        from workbench.components.plan_view import show_plan
+        from workbench.services.planning import Planned
+
+        steps = [{"id": "s1", "type": "summarize", "worker": "gpt-4o", "depends_on": [], "worker_probs": {},
+                  "est_cost_usd": 0.001, "est_latency_ms": 900.0}]
+        nearest = {"similarity": similarity, "instruction": "Summarise the *minutes* <b>now</b>",
+                   "familiar_floor": 0.556, "unfamiliar": similarity < 0.556}
+        show_plan(Planned({"id": "plan-1", "instruction": "Book a flight to Rome", "subtasks": steps,
+                           "est_cost_usd": 0.001, "est_latency_ms": 900.0, "critical_path": ["s1"],
+                           "meta": {"nearest": nearest}}, 20.0), key="t")
+
+    at = AppTest.from_function(script, default_timeout=30, args=(similarity,)).run()
+    assert not at.exception
+    warnings = [w.value.replace("\\", "") for w in at.warning]  # as read: without Markdown's escapes
+    if similarity > 0.556:
+        assert not warnings and not any("Nearest training request" in c.value for c in at.caption)
+        return
+    assert len(warnings) == 1 and "unlike those the planner learnt from" in warnings[0]
+    assert "0.31 similar" in warnings[0] and "at least 0.56 similar" in warnings[0]
+    shown = next(c.value for c in at.caption if c.value.startswith("Nearest training request"))
+    assert shown == "Nearest training request: " + md_escape("Summarise the *minutes* <b>now</b>")
+    assert at.dataframe  # the plan is still shown in full

@@ -149,3 +149,50 @@ def test_the_consensus_fit_plans_cached_states_as_the_bundled_planner_plans_text
     planned = [d.graph for d in planner.decode_batch(texts)]
     assert [(g.types, g.workers, g.parents) for g in cached] == [(g.types, g.workers, g.parents) for g in planned]
     assert len({tuple(g.types) for g in cached}) > 30
+
+
+def test_the_bundled_planner_says_when_a_request_is_unlike_those_it_learnt_from(tmp_path):
+    """Every plan names its request's nearest training request and how near it is; below the similarity that 99
+    in 100 of the planner's own requests reach to another, the plan is called unfamiliar, by the plan's meta, by
+    `orchestai plan` and by the Planner page (`unfamiliar_warning`). Requests of the corpus's domains, phrased by
+    a seed it was not trained on, are familiar; real requests of another field (UltraTool's travel, banking and
+    household tools) are not."""
+    import gzip
+
+    from orchestai_core.planner_api import Planner, unfamiliar_warning
+    from orchestai_core.synth import generate_logs
+
+    path = load_config()["paths"]["default_planner"]
+    planner = Planner.load(path, "cpu")
+    assert 0.3 < planner.familiar_floor < 0.9
+    ours = planner.plan_batch([log["instruction"] for log in generate_logs(60, seed=777)])
+    with gzip.open(Path(__file__).parent / "data" / "ultratool_sample.jsonl.gz", "rt", encoding="utf-8") as rows:
+        real = [json.loads(line)["user_request"] for line in list(rows)[:60]]
+    theirs = planner.plan_batch(real)
+    for plan in ours + theirs:
+        nearest = plan["meta"]["nearest"]
+        assert nearest["familiar_floor"] == round(planner.familiar_floor, 3)
+        assert nearest["unfamiliar"] == (nearest["similarity"] < planner.familiar_floor)
+        assert nearest["instruction"] in {p["instruction"] for p in planner.index.plans}
+        assert (unfamiliar_warning(plan) is not None) == nearest["unfamiliar"]
+    assert sum(p["meta"]["nearest"]["unfamiliar"] for p in ours) <= 3
+    assert sum(p["meta"]["nearest"]["unfamiliar"] for p in theirs) >= 54
+    warning = unfamiliar_warning(next(p for p in theirs if p["meta"]["nearest"]["unfamiliar"]))
+    assert warning.startswith("this request is unlike those the planner learnt from")
+
+    runner = CliRunner()
+    far = runner.invoke(main, ["plan", "--checkpoint", str(path), "--device", "cpu", "set an alarm for 7am"])
+    near = runner.invoke(main, ["plan", "--checkpoint", str(path), "--device", "cpu", ours[0]["instruction"]])
+    assert far.exit_code == 0 and near.exit_code == 0, far.output + near.output
+    assert json.loads(far.stdout)["meta"]["nearest"]["unfamiliar"]
+    assert "warning: this request is unlike those the planner learnt from" in far.stderr
+    assert "warning" not in near.stderr
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps({"id": f"r{i}", "instruction": text})
+                                                 for i, text in enumerate(real[:4] + [ours[0]["instruction"]])))
+    batch = runner.invoke(main, ["plan", "--checkpoint", str(path), "--device", "cpu", "--input",
+                                 str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")])
+    flagged = [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()
+               if json.loads(line)["meta"]["nearest"]["unfamiliar"]]
+    assert batch.exit_code == 0 and flagged and "r4" not in flagged
+    assert f"warning: {len(flagged)} of the plans are for requests unlike" in batch.stderr
+    assert all(i in batch.stderr for i in flagged)

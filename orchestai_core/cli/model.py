@@ -358,11 +358,17 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_
         raise click.UsageError("give either an INSTRUCTION or --input FILE")
     if instruction is not None and not instruction.strip():
         raise click.ClickException("the instruction is empty: type what the workflow should do")
+    from orchestai_core.planner_api import unfamiliar_warning
+
     planner = _planner(checkpoint, device, int8, beam, selection, consensus)
     choice = {"cost_weight": cost_weight, "latency_weight": latency_weight, "budget_usd": budget_usd,
               "budget_latency_ms": budget_latency_ms}
     if instruction:
-        click.echo(json.dumps(planner.plan(instruction, **choice), ensure_ascii=False))
+        planned = planner.plan(instruction, **choice)
+        click.echo(json.dumps(planned, ensure_ascii=False))
+        warning = unfamiliar_warning(planned)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
         return
     if not output_path:
         raise click.UsageError("--input needs --output")
@@ -372,10 +378,21 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_
     from orchestai_core.export import write_jsonl
 
     chunk = 256  # plans are written as they come, not kept for the whole file
-    plans = (plan for start in range(0, len(texts), chunk)
-             for plan in planner.plan_batch(texts[start:start + chunk], ids[start:start + chunk], **choice))
-    write_jsonl(plans, output_path)
+    unfamiliar = []
+
+    def plans():
+        for start in range(0, len(texts), chunk):
+            for planned in planner.plan_batch(texts[start:start + chunk], ids[start:start + chunk], **choice):
+                if unfamiliar_warning(planned):
+                    unfamiliar.append(planned["id"])
+                yield planned
+
+    write_jsonl(plans(), output_path)
     click.echo(f"{output_path}: {len(texts)} plans")
+    if unfamiliar:
+        shown = ", ".join(unfamiliar[:5]) + (", …" if len(unfamiliar) > 5 else "")
+        click.echo(f"warning: {len(unfamiliar)} of the plans are for requests unlike those the planner learnt from "
+                   f"(meta.nearest.unfamiliar): {shown}", err=True)
 
 
 def _instructions(path: str) -> tuple[list[str], list[str]]:

@@ -22,6 +22,7 @@ class DecodedPlan:
     worker_probs: list[dict[str, float]]
     raw_acyclic: bool
     follows: str | None = None  # consensus decoding: the training request whose plan this is
+    nearest: tuple[float, str] | None = None  # the nearest training request: its similarity and instruction
 
 
 def on_cpu(outputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:

@@ -1,7 +1,9 @@
 """The training requests nearest to an instruction: cosine similarity of mean-pooled encoder states.
 
 The nearest-neighbour baseline and consensus decoding read the same index: one normalised vector per
-training plan, kept in the checkpoint so that a planner never re-encodes its training requests.
+training plan, kept in the checkpoint so that a planner never re-encodes its training requests. Every plan also
+says how near its request's nearest training request is, against how near the planner's own requests are to
+one another (`familiar_floor`): a request far below that is unlike anything the planner learnt from.
 """
 
 from __future__ import annotations
@@ -12,6 +14,24 @@ from collections.abc import Sequence
 import torch
 
 from orchestai_core.dag import Graph
+
+FAMILIAR_QUANTILE = 0.01  # a request less similar to its nearest plan than 99 in 100 of the planner's own is unfamiliar
+FAMILIAR_SAMPLE = 1000    # of the index's requests, each set against all the others, to find that floor
+
+
+def familiar_floor(vectors: torch.Tensor, quantile: float = FAMILIAR_QUANTILE, sample: int = FAMILIAR_SAMPLE
+                   ) -> float | None:
+    """How similar a request the planner learnt from usually is to its nearest other one: the `quantile` of
+    that similarity (cosine, leave-one-out) over up to `sample` of the index's vectors (N×E, normalised; a
+    seeded draw when there are more), each set against all N. A new request below it is unlike what the
+    planner learnt from. None with fewer than two vectors."""
+    n = vectors.shape[0]
+    if n < 2:
+        return None
+    rows = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:sample] if n > sample else torch.arange(n)
+    scores = vectors[rows].float() @ vectors.float().T
+    scores[torch.arange(len(rows)), rows.to(scores.device)] = float("-inf")  # not itself
+    return float(torch.quantile(scores.max(1).values.cpu(), quantile))
 
 
 def pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

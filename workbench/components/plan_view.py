@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from orchestai_core.planner_api import unfamiliar_warning
 from workbench.components.dag_view import show_dag
 from workbench.components.text import md_escape
 from workbench.services.planning import (
@@ -105,6 +106,10 @@ def show_plan(planned: Planned, key: str) -> None:
         st.warning("This checkpoint planned no step for the instruction: there is nothing to draw.")
         return
     plan_badges(planned)
+    warning = unfamiliar_warning(plan)
+    if warning:
+        st.warning(md_escape(warning[0].upper() + warning[1:]) + ".", icon=":material/explore_off:")
+        st.caption(f"Nearest training request: {md_escape(plan['meta']['nearest']['instruction'])}")
     plan_totals(plan)
     show_dag(plan["subtasks"], height=320 if len(plan["subtasks"]) < 10 else 460, highlight=plan["critical_path"])
     plan_table(plan, key)
