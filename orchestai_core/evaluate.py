@@ -22,6 +22,7 @@ from orchestai_core.model.retrieval import PlanIndex
 
 NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
+UNFAMILIAR_WARN = 0.1  # a share of unfamiliar logs (ten times a sample of the planner's own domains) worth a warning
 PREFERRED = 0.5  # a logged choice more likely than this was the logging policy's own, not an exploration
 
 
@@ -117,7 +118,33 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
     result = summarise_cases(planned)
     result["baseline"] = nearest_neighbour_baseline(planner, examples, vectors)
     result["cut"] = [c.message for c in planner.model.cuts(examples)]
+    result["unfamiliar"] = unfamiliar_share(planned, getattr(planner, "familiar_floor", None))
     return result
+
+
+def unfamiliar_share(cases: Sequence[Case], floor: float | None) -> dict | None:
+    """How many of the cases' requests are unlike those the planner learnt from: their nearest training request
+    (each leaving its own log out) less similar than the planner's `familiar_floor`, which 99 in 100 of its own
+    requests reach. None when the planner has no index to tell."""
+    known = [c.nearest for c in cases if c.nearest is not None]
+    if floor is None or not known:
+        return None
+    return {"logs": sum(s < floor for s in known), "of": len(known), "floor": round(floor, 3)}
+
+
+def unfamiliar_message(entry: dict | None) -> str | None:
+    """`unfamiliar_share` in words, for `orchestai eval` and the Evaluate page."""
+    if not entry:
+        return None
+    return (f"{entry['logs']:,} of {entry['of']:,} logs ({entry['logs'] / entry['of']:.0%}) are unlike the requests "
+            f"the planner learnt from: their nearest training request is less similar than {entry['floor']:.2f} "
+            f"(cosine), which 99 in 100 of its own requests reach")
+
+
+def mostly_unfamiliar(entry: dict | None) -> bool:
+    """Whether more of the logs are unfamiliar than the 1 in 100 a sample of the planner's own domains would
+    have, by far (`UNFAMILIAR_WARN`): its figures then say how it does on requests from elsewhere."""
+    return bool(entry) and entry["logs"] > UNFAMILIAR_WARN * entry["of"]
 
 
 def nearest_neighbour_baseline(planner, examples, vectors: torch.Tensor | None = None) -> dict:
@@ -146,6 +173,7 @@ class Case:
     gold: Graph
     scores: dict
     raw_acyclic: bool
+    nearest: float | None = None  # similarity of its nearest training request (its own log left out), if known
 
 
 def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> list[Case]:
@@ -168,7 +196,8 @@ def _planned(planner, examples, batch_size: int, progress) -> tuple[list[Case], 
             e = examples[i]
             gold = Graph(e.types, e.workers, e.parents)
             cases[i] = Case(e.id, e.instruction, e.template, plan.graph, gold,
-                            score(plan.graph, gold, e.choice_probs), plan.raw_acyclic)
+                            score(plan.graph, gold, e.choice_probs), plan.raw_acyclic,
+                            plan.nearest[0] if plan.nearest is not None else None)
             vectors[i] = vector
         if progress is not None:
             progress(min(start + batch_size, len(order)), len(examples))

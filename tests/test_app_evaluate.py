@@ -271,3 +271,25 @@ def test_a_checkpoint_without_outcome_model_says_so_in_the_section(checkpoint, s
     at = _evaluate(_page(), "accepted")
     assert any("has no outcome model" in i.value for i in at.info)
     assert len(at.dataframe) == 3
+
+
+@pytest.mark.parametrize("logs, warned", [(30, True), (1, False)])
+def test_the_evaluate_page_warns_when_most_logs_are_unlike_the_training_requests(logs, warned):
+    def script(logs):
+        from orchestai_core.dag import Graph
+        from orchestai_core.evaluate import Case, score, summarise_cases
+        from workbench.components.eval_views import metrics_view
+        from workbench.services.evaluation import EvaluationReport
+
+        gold = Graph(["extract"], ["a"], [[]])
+        cases = [Case(str(i), "x", None, gold, gold, score(gold, gold), True, 0.3) for i in range(40)]
+        metrics_view(EvaluationReport("ckpt", "uploaded", summarise_cases(cases), {}, cases,
+                                      unfamiliar={"logs": logs, "of": 40, "floor": 0.556}))
+
+    at = AppTest.from_function(script, default_timeout=30, args=(logs,)).run()
+    assert not at.exception
+    said = f"{logs} of 40 logs ({logs / 40:.0%}) are unlike the requests the planner learnt from"
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any(said in w and "requests from elsewhere" in w for w in warnings) == warned
+    assert any(said in c for c in captions) == (not warned)

@@ -196,3 +196,28 @@ def test_the_bundled_planner_says_when_a_request_is_unlike_those_it_learnt_from(
     assert batch.exit_code == 0 and flagged and "r4" not in flagged
     assert f"warning: {len(flagged)} of the plans are for requests unlike" in batch.stderr
     assert all(i in batch.stderr for i in flagged)
+
+
+def test_eval_says_how_many_logs_are_unlike_the_planners_training_requests(tmp_path):
+    """`orchestai eval` counts the logs whose request is unlike those the planner learnt from: a warning when they
+    are many (real UltraTool rows for the bundled planner), a plain line when they are few (its own domains)."""
+    import gzip
+
+    from orchestai_core.export import write_jsonl
+    from orchestai_core.synth import generate_logs
+
+    path = load_config()["paths"]["default_planner"]
+    with gzip.open(Path(__file__).parent / "data" / "ultratool_sample.jsonl.gz", "rt", encoding="utf-8") as rows:
+        (tmp_path / "real.jsonl").write_text("".join(list(rows)[:20]), encoding="utf-8")
+    write_jsonl(generate_logs(20, seed=778), tmp_path / "ours.jsonl")
+    runner = CliRunner()
+    real = runner.invoke(main, ["eval", "--checkpoint", str(path), "--device", "cpu", "--data",
+                                str(tmp_path / "real.jsonl"), "--format", "taskbench"])
+    ours = runner.invoke(main, ["eval", "--checkpoint", str(path), "--device", "cpu", "--data",
+                                str(tmp_path / "ours.jsonl"), "--json"])
+    assert real.exit_code == 0 and ours.exit_code == 0, real.output + ours.output
+    said = re.search(r"^warning: (\d+) of 20 logs \(\d+%\) are unlike the requests the planner learnt from: their "
+                     r"nearest training request is less similar than 0\.\d\d", real.stdout, re.MULTILINE)
+    assert said and int(said.group(1)) >= 18, real.stdout
+    share = json.loads(ours.stdout.strip().splitlines()[-1])["unfamiliar"]
+    assert share["of"] == 20 and share["logs"] <= 2 and 0.3 < share["floor"] < 0.9

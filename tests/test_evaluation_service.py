@@ -3,6 +3,7 @@ per-case functions it adds to orchestai_core.evaluate."""
 
 import gzip
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -278,3 +279,18 @@ def test_an_evaluation_encodes_each_instruction_once_and_its_baseline_reads_that
     rows.clear()
     assert nearest_neighbour_baseline(planner, examples) == report["baseline"]  # embedding them apart: the same
     assert sum(rows) == len(examples)
+
+
+def test_the_share_of_unfamiliar_logs_counts_those_below_the_floor_and_says_so():
+    from orchestai_core.evaluate import mostly_unfamiliar, unfamiliar_message, unfamiliar_share
+
+    cases = [replace(_case(str(i), GOLD), nearest=s) for i, s in enumerate([0.2, 0.55, 0.56, 0.9, None])]
+    share = unfamiliar_share(cases, 0.5567)
+    assert share == {"logs": 2, "of": 4, "floor": 0.557}  # the case of unknown similarity is not counted
+    assert unfamiliar_message(share) == ("2 of 4 logs (50%) are unlike the requests the planner learnt from: their "
+                                         "nearest training request is less similar than 0.56 (cosine), which 99 in "
+                                         "100 of its own requests reach")
+    assert mostly_unfamiliar(share)
+    assert not mostly_unfamiliar({"logs": 1, "of": 40, "floor": 0.5})  # a sample of its own domains has a few
+    assert unfamiliar_share(cases, None) is None and unfamiliar_share(cases[4:], 0.5) is None
+    assert unfamiliar_message(None) is None and not mostly_unfamiliar(None)

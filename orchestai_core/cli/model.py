@@ -156,7 +156,14 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
     Invalid logs are skipped and named (line and reason); `skipped` in the JSON counts them."""
-    from orchestai_core.evaluate import NO_TEMPLATE, PLAN_METRICS, PREFERRED, evaluate_planner
+    from orchestai_core.evaluate import (
+        NO_TEMPLATE,
+        PLAN_METRICS,
+        PREFERRED,
+        evaluate_planner,
+        mostly_unfamiliar,
+        unfamiliar_message,
+    )
 
     skipped: list = []
     examples = _examples(data, None, None, {}, None if strict else skipped, fmt)
@@ -192,6 +199,9 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"step order: {planner.order_note}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
+    unfamiliar = unfamiliar_message(result["unfamiliar"])
+    if unfamiliar:
+        click.echo(("warning: " if mostly_unfamiliar(result["unfamiliar"]) else "") + unfamiliar)
     if set(result["per_template"]) != {NO_TEMPLATE}:
         worst = sorted(result["per_template"].items(), key=lambda kv: kv[1]["node_f1"])[:5]
         click.echo("weakest templates (node-F1, exact match): " +

@@ -29,8 +29,9 @@ def familiar_floor(vectors: torch.Tensor, quantile: float = FAMILIAR_QUANTILE, s
     if n < 2:
         return None
     rows = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:sample] if n > sample else torch.arange(n)
+    rows = rows.to(vectors.device)
     scores = vectors[rows].float() @ vectors.float().T
-    scores[torch.arange(len(rows)), rows.to(scores.device)] = float("-inf")  # not itself
+    scores[torch.arange(len(rows), device=vectors.device), rows] = float("-inf")  # not itself
     return float(torch.quantile(scores.max(1).values.cpu(), quantile))
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from orchestai_core.evaluate import mostly_unfamiliar, unfamiliar_message
 from orchestai_core.outcomes.calibration import Calibration
 from orchestai_core.outcomes.report import THIN_EFFECTIVE_STEPS
 from workbench.components.dag_view import show_dag
@@ -49,6 +50,12 @@ def metrics_view(report: EvaluationReport) -> None:
         st.caption(f"Consensus decoding: {md_escape(report.consensus)}")
     for cut in report.cut:  # logs the planner could not read or plan whole
         st.warning(md_escape(cut), icon=":material/content_cut:")
+    unfamiliar = unfamiliar_message(report.unfamiliar)
+    if unfamiliar and mostly_unfamiliar(report.unfamiliar):  # the figures say how it does on requests from elsewhere
+        st.warning(md_escape(unfamiliar[0].upper() + unfamiliar[1:]) + ": these figures say how the planner does on "
+                   "requests from elsewhere, not in its own domains.", icon=":material/explore_off:")
+    elif unfamiliar:
+        st.caption(md_escape(unfamiliar[0].upper() + unfamiliar[1:]) + ".")
     raw = report.metrics.get("raw_acyclic")
     if raw is not None:
         st.caption(f"Raw predicted adjacency already acyclic (before decoding keeps forward edges): {raw:.1%}")

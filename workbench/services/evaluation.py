@@ -162,6 +162,7 @@ class EvaluationReport:
     policy: PolicyReport | None = None  # off-policy estimates of the outcome model's worker selection
     policy_note: str | None = None      # why there are none
     consensus: str | None = None        # the planner's consensus decoding, in words (None: a planner without)
+    unfamiliar: dict | None = None      # how many logs are unlike the planner's training requests (`unfamiliar_share`)
 
 
 class EvaluationJob:
@@ -230,7 +231,7 @@ class EvaluationJob:
             self.phase = "planning"
             cases: list[Case] = []
             metrics = evaluate_planner(self.planner, self.examples, self.BATCH, self._progress, cases)
-            baseline, cut = metrics.pop("baseline"), metrics.pop("cut")
+            baseline, cut, unfamiliar = metrics.pop("baseline"), metrics.pop("cut"), metrics.pop("unfamiliar")
             self.phase = "off-policy"
             policy, note = self._policy()
             consensus = getattr(self.planner, "consensus", None)  # a stand-in planner (tests) may have none
@@ -238,7 +239,7 @@ class EvaluationJob:
             self.report = EvaluationReport(self.checkpoint, self.dataset, metrics, baseline, cases,
                                            time.perf_counter() - began, cut, policy, note,
                                            consensus and consensus.describe() + (f"; step order {order}" if order
-                                                                                 else ""))
+                                                                                 else ""), unfamiliar)
         except Exception as exc:  # the thread has no caller: the page shows what went wrong
             self.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         finally:
