@@ -194,7 +194,8 @@ def test_an_upload_with_a_bad_line_is_evaluated_without_it_and_taskbench_rows_ar
                                                    "application/octet-stream")).run()
     at = _evaluate(at, "upload")
     assert "3 logs (rows.jsonl)" in at.caption[0].value.replace("\\", "")
-    assert not at.warning
+    # no line skipped; the only warning says these file-editing rows are unlike the planner's training requests
+    assert [w.icon for w in at.warning] == [":material/explore_off:"]
 
 
 def test_an_instruction_longer_than_the_planner_reads_is_named(checkpoint, spec_example):

@@ -17,6 +17,7 @@ from orchestai_core.evaluate import (
     nearest_neighbour_baseline,
     score,
     summarise_cases,
+    unfamiliar_share,
 )
 from orchestai_core.synth import generate_logs
 from orchestai_core.training_data import example_from_log
@@ -68,6 +69,7 @@ def test_per_case_results_add_up_to_evaluate_planner(planner, examples):
     whole.pop("baseline")
     cut = whole.pop("cut")  # the tiny planner reads 64 tokens: some synthetic instructions are longer
     assert len(cut) == 1 and cut[0].startswith("4 of 10 instructions are longer than the encoder reads (64 tokens")
+    assert whole.pop("unfamiliar") == unfamiliar_share(cases, planner.familiar_floor)
     assert summarise_cases(cases) == whole
 
 
@@ -79,6 +81,7 @@ def test_job_in_the_background_reports_metrics_baseline_and_cases(planner, examp
     expected = evaluate_planner(planner, examples)
     assert job.report.baseline == expected.pop("baseline")
     assert job.report.cut == expected.pop("cut")
+    assert job.report.unfamiliar == expected.pop("unfamiliar") and job.report.unfamiliar["of"] == 10
     assert job.report.metrics == expected
     assert len(job.report.cases) == 10 and job.report.checkpoint == "tiny"
 
@@ -282,7 +285,7 @@ def test_an_evaluation_encodes_each_instruction_once_and_its_baseline_reads_that
 
 
 def test_the_share_of_unfamiliar_logs_counts_those_below_the_floor_and_says_so():
-    from orchestai_core.evaluate import mostly_unfamiliar, unfamiliar_message, unfamiliar_share
+    from orchestai_core.evaluate import mostly_unfamiliar, unfamiliar_message
 
     cases = [replace(_case(str(i), GOLD), nearest=s) for i, s in enumerate([0.2, 0.55, 0.56, 0.9, None])]
     share = unfamiliar_share(cases, 0.5567)

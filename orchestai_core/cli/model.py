@@ -199,7 +199,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"step order: {planner.order_note}")
     for cut in result["cut"]:
         click.echo(f"warning: {cut}")
-    unfamiliar = unfamiliar_message(result["unfamiliar"])
+    unfamiliar = unfamiliar_message(result.get("unfamiliar"))  # None: a planner without an index to tell
     if unfamiliar:
         click.echo(("warning: " if mostly_unfamiliar(result["unfamiliar"]) else "") + unfamiliar)
     if set(result["per_template"]) != {NO_TEMPLATE}:
