@@ -439,8 +439,8 @@ class Phase1Trainer:
             type_logits, worker_logits, edge_logits, totals, outcomes = (net or self.model)(
                 batch["tokens"], batch["token_mask"], batch["numbers"], batch["prev"], batch["emitted"],
                 batch["node_valid"], workers=self.learns_workers, outcomes=self.learns_outcomes)
-            weights = None if cfg.imitation_weights == "equal" else \
-                imitation_weights(batch["worker_targets"], batch["choice_probs_targets"])
+            weights = batch["worker_targets"] != -100 if cfg.imitation_weights == "equal" else \
+                imitation_weights(batch["worker_targets"], batch["choice_probs_targets"])  # each logged worker's
             losses = planner_loss(type_logits, batch["type_targets"], worker_logits, batch["worker_targets"],
                                   edge_logits, batch["edge_targets"], batch["node_valid"], cfg.lambda_dag,
                                   cfg.type_smoothing if training else 0.0, cfg.worker_smoothing if training else 0.0,
@@ -455,9 +455,7 @@ class Phase1Trainer:
             losses["loss"] = losses["loss"] + cfg.lambda_outcome * sum(terms.values())
         if not sized:
             return losses
-        equal = batch["worker_targets"] != -100
-        sizes = term_sizes(batch["type_targets"], equal if weights is None else weights, batch["node_valid"],
-                           batch["count_targets"])
+        sizes = term_sizes(batch["type_targets"], weights, batch["node_valid"], batch["count_targets"])
         return losses, sizes | outcome_sizes(*outcome_targets, propensities)
 
     def lr_factor(self, step: int) -> float:
