@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from orchestai_core.dag import Graph
+from orchestai_core.model.vocab import name_matrix
 
 RANK = 64           # width of the attention that places the steps
 MAX_PERMUTED = 8    # longer chains keep their order
@@ -192,12 +193,10 @@ def fit_step_order(tokens: Sequence[torch.Tensor], plans: Sequence[Sequence[str]
     if not used:
         return None
     types = sorted({t for plan in plans for t in plan})
-    missing = [t for t in types if t not in names]
-    if missing:
-        raise ValueError(f"no name vector for the types {missing[:3]}")
+    vectors = name_matrix(names, types, tokens[used[0]].shape[-1])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        order = StepOrder(types, torch.stack([names[t] for t in types]))
+        order = StepOrder(types, vectors)
     optimiser = torch.optim.Adam(order.parameters(), lr=3e-3, weight_decay=1e-4)
     floats = {i: tokens[i].float() for i in used}
     shuffle = random.Random(seed)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from orchestai_core.model.vocab import name_matrix
+
 STRENGTH = 0.01     # L2 penalty ½·STRENGTH·|W|² per request, beside each request's summed log-loss
 ITERATIONS = 200    # L-BFGS iterations (a full batch each)
 
@@ -128,11 +130,7 @@ def fit_presence(vectors: torch.Tensor, plans: Sequence[Sequence[str]], strength
     name_weight = torch.zeros((), dtype=dtype, requires_grad=True)
     name_vectors = cosines = None
     if names is not None:
-        missing = [t for t in types if t not in names]
-        if missing:
-            raise ValueError(f"no name vector for the type(s) {', '.join(missing[:3])}")
-        name_vectors = torch.stack([names[t].detach().to("cpu", torch.float32) for t in types]) if types \
-            else torch.zeros(0, x.shape[1])
+        name_vectors = name_matrix(names, types, x.shape[1])
         cosines = _name_cosines(x, name_vectors.to(dtype))
     if types:
         trained = [weight, bias] + ([name_weight] if cosines is not None else [])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import torch
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 TYPE_SPECIALS = (PAD, BOS, EOS, UNK)  # UNK stands in for a type unseen in training; it is never emitted
@@ -31,3 +33,15 @@ class Vocab:
         """Specials first, then words by falling frequency (ties alphabetical)."""
         counts = Counter(w for w in words if w not in specials)
         return cls([*specials, *sorted(counts, key=lambda w: (-counts[w], w))])
+
+
+def name_matrix(names: Mapping[str, torch.Tensor], types: Sequence[str], width: int) -> torch.Tensor:
+    """The name vectors of `types` (`names`: each type's, as `consensus_fit.name_vectors` reads them), stacked in
+    their order: len(types)×`width`, float32 on the CPU. What the type-presence classifier and the step order read
+    of the types; a type without a name vector is an error."""
+    missing = [t for t in types if t not in names]
+    if missing:
+        raise ValueError(f"no name vector for the type(s) {', '.join(missing[:3])}")
+    if not types:
+        return torch.zeros(0, width)
+    return torch.stack([names[t].detach().to("cpu", torch.float32) for t in types])
