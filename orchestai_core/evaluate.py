@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from orchestai_core.dag import Graph, find_cycle
-from orchestai_core.model.retrieval import PlanIndex
+from orchestai_core.model.retrieval import FAMILIAR_SHARE, PlanIndex
 
 NO_TEMPLATE = "(none)"  # what per-template results call logs that name no template (real logs, TaskBench rows)
 PLAN_METRICS = ("dag_validity", "node_f1", "edge_f1", "exact_match", "worker_accuracy")  # what a plan is judged by
@@ -116,7 +116,9 @@ def evaluate_planner(planner, examples, batch_size: int = 64, progress=None, cas
     if cases is not None:
         cases.extend(planned)
     result = summarise_cases(planned)
-    result["baseline"] = nearest_neighbour_baseline(planner, examples, vectors)
+    found = [c.neighbour for c in planned]  # none found: a planner that does not look them up while planning
+    result["baseline"] = nearest_neighbour_baseline(planner, examples, vectors,
+                                                    found if any(n is not None for n in found) else None)
     result["cut"] = [c.message for c in planner.model.cuts(examples)]
     result["unfamiliar"] = unfamiliar_share(planned, getattr(planner, "familiar_floor", None))
     return result
@@ -138,7 +140,7 @@ def unfamiliar_message(entry: dict | None) -> str | None:
         return None
     return (f"{entry['logs']:,} of {entry['of']:,} logs ({entry['logs'] / entry['of']:.0%}) are unlike the requests "
             f"the planner learnt from: their nearest training request is less similar than {entry['floor']:.2f} "
-            f"(cosine), which 99 in 100 of its own requests reach")
+            f"(cosine), which {FAMILIAR_SHARE} of its own requests reach")
 
 
 def mostly_unfamiliar(entry: dict | None) -> bool:
@@ -147,19 +149,27 @@ def mostly_unfamiliar(entry: dict | None) -> bool:
     return bool(entry) and entry["logs"] > UNFAMILIAR_WARN * entry["of"]
 
 
-def nearest_neighbour_baseline(planner, examples, vectors: torch.Tensor | None = None) -> dict:
+def nearest_neighbour_baseline(planner, examples, vectors: torch.Tensor | None = None,
+                               neighbours: Sequence[int | None] | None = None) -> dict:
     """Copy the plan of the most similar training instruction (cosine of the same encoder's embeddings; those
     of the planner's index when it has one: every log it learnt from, validation logs included), each example
-    leaving its own log out. `vectors`: the examples' embeddings (`Planner.embed`'s), when already computed."""
+    leaving its own log out. `vectors`: the examples' embeddings (`Planner.embed`'s), when already computed;
+    `neighbours`: each example's nearest row in the planner's index, when planning already found them (a plan's
+    `nearest`; None for an example with no other log to copy)."""
     index = getattr(planner, "index", None)
     if index is None and planner.train_plans:
-        index = PlanIndex(planner.embed([t["instruction"] for t in planner.train_plans]), planner.train_plans)
+        index, neighbours = PlanIndex(planner.embed([t["instruction"] for t in planner.train_plans]),
+                                      planner.train_plans), None  # rows of an index planning did not read
     if index is None or not len(index) or not examples:
         return aggregate([])
-    queries = planner.embed([e.instruction for e in examples]) if vectors is None else vectors
-    indices, _ = index.nearest(queries, 1, [e.id for e in examples])
-    return aggregate([score(index.graphs[near[0]], Graph(e.types, e.workers, e.parents), e.choice_probs)
-                      for e, near in zip(examples, indices) if near])
+    if neighbours is None:
+        queries = planner.embed([e.instruction for e in examples]) if vectors is None else vectors
+        indices, _ = index.nearest(queries, 1, [e.id for e in examples])
+        neighbours = [near[0] if near else None for near in indices]
+    elif len(neighbours) != len(examples):
+        raise ValueError(f"got {len(neighbours)} nearest rows for {len(examples)} examples")
+    return aggregate([score(index.graphs[row], Graph(e.types, e.workers, e.parents), e.choice_probs)
+                      for e, row in zip(examples, neighbours) if row is not None])
 
 
 @dataclass
@@ -174,6 +184,7 @@ class Case:
     scores: dict
     raw_acyclic: bool
     nearest: float | None = None  # similarity of its nearest training request (its own log left out), if known
+    neighbour: int | None = None  # that request's row in the planner's index
 
 
 def evaluate_cases(planner, examples, batch_size: int = 64, progress=None) -> list[Case]:
@@ -197,7 +208,8 @@ def _planned(planner, examples, batch_size: int, progress) -> tuple[list[Case], 
             gold = Graph(e.types, e.workers, e.parents)
             cases[i] = Case(e.id, e.instruction, e.template, plan.graph, gold,
                             score(plan.graph, gold, e.choice_probs), plan.raw_acyclic,
-                            plan.nearest[0] if plan.nearest is not None else None)
+                            None if plan.nearest is None else plan.nearest.similarity,
+                            None if plan.nearest is None else plan.nearest.row)
             vectors[i] = vector
         if progress is not None:
             progress(min(start + batch_size, len(order)), len(examples))

@@ -58,14 +58,14 @@ from orchestai_core.examples import Example
 from orchestai_core.model.batching import Encoded, collate, encode_labels
 from orchestai_core.model.beam import check_beam
 from orchestai_core.model.consensus import ConsensusSettings, choose
-from orchestai_core.model.decode import DecodedPlan, decode, on_cpu
+from orchestai_core.model.decode import DecodedPlan, Nearest, decode, on_cpu
 from orchestai_core.model.decomposer import GREEDY, SEARCHED
 from orchestai_core.model.numerals import reader_note
 from orchestai_core.model.ordering import StepOrder, describe, reordered
 from orchestai_core.model.outcome import OutcomePredictions
 from orchestai_core.model.planner import SELECTIONS, PlannerConfig, PlannerModel
 from orchestai_core.model.presence import TypePresence, presence_inputs
-from orchestai_core.model.retrieval import PlanIndex, familiar_floor, pool
+from orchestai_core.model.retrieval import FAMILIAR_SHARE, PlanIndex, familiar_floor, pool
 from orchestai_core.model.selector import cost_adjusted, relative_costs
 from orchestai_core.model.similarity import LearnedSimilarity
 from orchestai_core.model.vocab import UNK, Vocab
@@ -346,8 +346,8 @@ class Planner:
     def _generate(self, texts: list[str], cost_weight: float, beam: int, leave_out: list[str | None] | None = None,
                   embed: bool = False) -> tuple[list[DecodedPlan], list[dict], list[bool], torch.Tensor | None]:
         """Decoded plans (imitation's workers), each one's per-step arrays (`_row`), on the CPU, whether each
-        instruction was longer than the encoder reads (`max_length` tokens), and, with `embed` or consensus on,
-        their `embed` vectors (B×E; else None)."""
+        instruction was longer than the encoder reads (`max_length` tokens), and, with `embed` or an index of
+        training plans, their `embed` vectors (B×E; else None)."""
         batch, tokens, words = self.encoder.tokenize_words(texts, self.device)
         states, mask = self.encoder.frozen_states(**batch), batch["attention_mask"]
         truncated = self.encoder.truncated(texts, mask)
@@ -369,23 +369,25 @@ class Planner:
                 leave_out: list[str | None] | None = None, embed: bool = False
                 ) -> tuple[list[DecodedPlan], list[dict], torch.Tensor | None]:
         """`_generate` after the encoder: the decoded plans, their per-step arrays and the instructions' `embed`
-        vectors (what the consensus vote looks neighbours up by), worked out only with `embed` or consensus on:
-        planning alone needs none, and under fine-tuned top layers they cost those layers' pass again."""
+        vectors (what the consensus vote and each plan's nearest training request are looked up by), worked out
+        only with `embed` or an index of training plans: a planner without one needs none, and under fine-tuned
+        top layers they cost those layers' pass again."""
         out = on_cpu(self.model.generate(states, mask.bool(), numbers, beam, self.plans_workers, self.has_outcomes))
         self.decoded.update(DECODINGS[how] for how in out["decoding"].tolist())
         decoded = decode(out, self.types, self.workers, self.relative_cost, cost_weight)
         rows = [self._row(out, b) for b in range(len(decoded))]
         vectors = pool(self.encoder.tuned_states(states, mask).float(), mask) \
-            if embed or self.consensus.on or self.index is not None else None
+            if embed or self.index is not None else None  # consensus on: the index is there
         if self.consensus.on:
             self._vote(states, mask, numbers, vectors, out["reading"], decoded, rows, cost_weight, leave_out)
         if self.order is not None:
             self.reorder(states, mask, decoded, rows)
-        if self.index is not None and len(self.index):
+        if self.index is not None:
             near, sims = self.index.nearest(vectors, 1, leave_out)
             for b, (i, s) in enumerate(zip(near, sims)):
                 if i:
-                    decoded[b] = replace(decoded[b], nearest=(s[0], self.index.plans[i[0]]["instruction"]))
+                    nearest = Nearest(s[0], self.index.plans[i[0]]["instruction"], i[0])
+                    decoded[b] = replace(decoded[b], nearest=nearest)
         return decoded, rows, vectors
 
     def reorder(self, states: torch.Tensor, mask: torch.Tensor, decoded: list[DecodedPlan], rows: list[dict],
@@ -629,7 +631,7 @@ def _meta(decoded: DecodedPlan, choice: Choice, selection: str, note: str | None
     if decoded.follows is not None:
         meta["follows"] = decoded.follows
     if decoded.nearest is not None:
-        similarity, instruction = decoded.nearest
+        similarity, instruction, _ = decoded.nearest
         meta["nearest"] = {"similarity": round(similarity, 3), "instruction": instruction,
                            "familiar_floor": None if floor is None else round(floor, 3),
                            "unfamiliar": floor is not None and similarity < floor}
@@ -643,8 +645,8 @@ def unfamiliar_warning(plan: dict) -> str | None:
     if not nearest or not nearest.get("unfamiliar"):
         return None
     return (f"this request is unlike those the planner learnt from: the nearest of them is {nearest['similarity']:.2f} "
-            f"similar (cosine), where 99 in 100 of its own requests are at least {nearest['familiar_floor']:.2f} "
-            f"similar to another. Check the plan before running it")
+            f"similar (cosine), where {FAMILIAR_SHARE} of its own requests are at least "
+            f"{nearest['familiar_floor']:.2f} similar to another. Check the plan before running it")
 
 
 def _usd(value: float) -> float:

@@ -284,6 +284,21 @@ def test_an_evaluation_encodes_each_instruction_once_and_its_baseline_reads_that
     assert sum(rows) == len(examples)
 
 
+def test_the_baseline_copies_the_neighbours_that_planning_found(planner, examples):
+    cases: list = []
+    report = evaluate_planner(planner, examples, batch_size=4, cases=cases)
+    found = [c.neighbour for c in cases]
+    vectors = planner.embed([e.instruction for e in examples])
+    indices, sims = planner.index.nearest(vectors, 1, [e.id for e in examples])
+    assert found == [near[0] for near in indices]  # each plan's nearest, its own log left out
+    assert [c.nearest for c in cases] == pytest.approx([s[0] for s in sims], abs=1e-5)
+    assert nearest_neighbour_baseline(planner, examples, neighbours=found) == report["baseline"]
+    other = [(row + 1) % len(planner.index) for row in found]  # it copies the rows it is given, not its own
+    assert nearest_neighbour_baseline(planner, examples, neighbours=other) != report["baseline"]
+    with pytest.raises(ValueError, match=f"got 1 nearest rows for {len(examples)} examples"):
+        nearest_neighbour_baseline(planner, examples, neighbours=found[:1])
+
+
 def test_the_share_of_unfamiliar_logs_counts_those_below_the_floor_and_says_so():
     from orchestai_core.evaluate import mostly_unfamiliar, unfamiliar_message
 

@@ -8,6 +8,7 @@ was already acyclic is reported alongside.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 
@@ -16,13 +17,22 @@ from orchestai_core.model.selector import cost_adjusted
 from orchestai_core.model.vocab import Vocab
 
 
+class Nearest(NamedTuple):
+    """A plan's nearest training request: its cosine similarity, its instruction and its row in the planner's
+    index (what the nearest-neighbour baseline copies)."""
+
+    similarity: float
+    instruction: str
+    row: int
+
+
 @dataclass
 class DecodedPlan:
     graph: Graph
     worker_probs: list[dict[str, float]]
     raw_acyclic: bool
     follows: str | None = None  # consensus decoding: the training request whose plan this is
-    nearest: tuple[float, str] | None = None  # the nearest training request: its similarity and instruction
+    nearest: Nearest | None = None  # the nearest training request (its own log left out in evaluation)
 
 
 def on_cpu(outputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor | None]:

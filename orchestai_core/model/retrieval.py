@@ -17,6 +17,7 @@ from orchestai_core.dag import Graph
 
 FAMILIAR_QUANTILE = 0.01  # a request less similar to its nearest plan than 99 in 100 of the planner's own is unfamiliar
 FAMILIAR_SAMPLE = 1000    # of the index's requests, each set against all the others, to find that floor
+FAMILIAR_SHARE = f"{round((1 - FAMILIAR_QUANTILE) * 100)} in 100"  # of its own requests reach the floor, in words
 
 
 def familiar_floor(vectors: torch.Tensor, quantile: float = FAMILIAR_QUANTILE, sample: int = FAMILIAR_SAMPLE
