@@ -166,3 +166,10 @@ def newest_best(root: str | os.PathLike) -> CheckpointFile | None:
     found = find_checkpoints(root)
     index = best_index(found)
     return None if index is None else found[index]
+
+
+def planner_to_use(root: str | os.PathLike, bundled: str | os.PathLike | None) -> CheckpointFile | None:
+    """The planner a command uses when told no checkpoint, as the Planner page preselects it: the newest
+    best-validation checkpoint under `root` (`paths.checkpoints`), else the bundled planner (`bundled`:
+    `paths.default_planner`, if the file is there), else None."""
+    return newest_best(root) or bundled_checkpoint(bundled)

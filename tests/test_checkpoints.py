@@ -56,3 +56,64 @@ def test_a_checkpoint_records_its_numerals_reader_and_plan_warns_when_this_code_
     unread = replace(checkpoint, numerals_version=READER_VERSION - 1,
                      model_config={**checkpoint.model_config, "numerals": False})
     assert Planner(unread, "cpu").numerals_note is None  # a planner that reads no numbers has nothing to say
+
+
+def test_the_planner_to_use_is_the_newest_best_checkpoint_else_the_bundled_one(tmp_path):
+    from orchestai_core.checkpoints import planner_to_use
+
+    bundled = _touch(tmp_path / "assets" / "default_planner.pth", 500)
+    root = tmp_path / "checkpoints"
+    assert planner_to_use(root, bundled).kind == "bundled"  # no checkpoints folder yet
+    _touch(run_folder(root, 1) / "last.pth", 900)
+    assert planner_to_use(root, bundled).path == bundled  # a last checkpoint is not a planner to use
+    best = _touch(run_folder(root, 1) / "phase1_best_model.pth", 800)
+    assert planner_to_use(root, bundled).path == best
+    assert planner_to_use(tmp_path / "none", tmp_path / "missing.pth") is None
+    assert planner_to_use(tmp_path / "none", None) is None
+
+
+def _config(tmp_path, checkpoints, bundled):
+    import yaml
+
+    config = yaml.safe_load(open("config.yaml"))
+    config["paths"] = {"database": str(tmp_path / "db.sqlite"), "checkpoints": str(checkpoints),
+                       "default_planner": str(bundled)}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_plan_and_eval_without_a_checkpoint_use_the_one_the_planner_page_would_and_say_which(tmp_path,
+                                                                                              tiny_checkpoint):
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from orchestai_core.cli import main
+    from orchestai_core.export import write_jsonl
+    from orchestai_core.synth import generate_logs
+
+    root = tmp_path / "checkpoints"
+    config = _config(tmp_path, root, tiny_checkpoint)
+    first = CliRunner().invoke(main, ["plan", "--config", config, "--device", "cpu", "summarize this pdf for me"])
+    assert first.exit_code == 0, first.output
+    assert f"using the bundled planner: {tiny_checkpoint}" in first.stderr
+    assert json.loads(first.stdout)["subtasks"]
+    best = run_folder(root, 2) / "phase1_best_model.pth"
+    best.parent.mkdir(parents=True)
+    shutil.copy(tiny_checkpoint, best)
+    data = tmp_path / "held.jsonl"
+    write_jsonl(generate_logs(6, seed=5), data)
+    evaluated = CliRunner().invoke(main, ["eval", "--config", config, "--data", str(data), "--json", "--device", "cpu"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert f"using the newest best checkpoint: {best}" in evaluated.stderr
+    assert json.loads(evaluated.stdout)["n"] == 6
+    named = CliRunner().invoke(main, ["plan", "--config", config, "--checkpoint", str(tiny_checkpoint), "--device",
+                                      "cpu", "summarize this pdf for me"])
+    assert named.exit_code == 0 and "using the" not in named.stderr  # a checkpoint given is used without a word
+    nothing = _config(tmp_path, tmp_path / "empty", tmp_path / "gone.pth")
+    refused = CliRunner().invoke(main, ["plan", "--config", nothing, "summarize this pdf for me"])
+    assert refused.exit_code == 1
+    assert f"no planner to use: no best checkpoint under {tmp_path / 'empty'} and no bundled planner at " \
+           f"{tmp_path / 'gone.pth'}; train one (orchestai train) or give --checkpoint FILE" in refused.stderr

@@ -130,7 +130,10 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 
 
 @click.command("eval")
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Planner checkpoint (default: the newest best one under paths.checkpoints, else the bundled "
+                   "planner, as the Planner page preselects).")
+@config_option
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Log file with gold plans.")
 @click.option("--policy", type=click.Choice(["outcome"]),
               help="Estimate off-policy, on held-out logs with outcomes, the worker selection by the outcome "
@@ -150,8 +153,8 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 @beam_option
 @consensus_option
 @format_option
-def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootstrap, as_json, device, strict, int8,
-             beam, consensus, fmt):
+def eval_cmd(checkpoint, config_path, data, policy, cost_weight, latency_weight, bins, bootstrap, as_json, device,
+             strict, int8, beam, consensus, fmt):
     """Evaluate a checkpoint on logs: DAG validity, node-F1, edge-F1, exact match, worker accuracy, and the
     calibration of its outcome model. With --policy outcome: off-policy estimates (IPS, SNIPS, DR) of its
     worker selection against the logging policy, calibration and the cost–quality curve.
@@ -171,7 +174,7 @@ def eval_cmd(checkpoint, data, policy, cost_weight, latency_weight, bins, bootst
         click.echo(f"warning: {item.message}", err=True)
     if not examples:
         raise _no_examples("logs to evaluate on", data, skipped)
-    planner = _planner(checkpoint, device, int8, beam, consensus=consensus)
+    planner = _planner(_checkpoint(checkpoint, config_path), device, int8, beam, consensus=consensus)
     if policy:
         _policy_eval(planner, data, fmt, skipped, cost_weight, latency_weight, bins, bootstrap, as_json)
         return
@@ -326,6 +329,25 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _checkpoint(checkpoint: str | None, config_path: str | None) -> str:
+    """`--checkpoint`, else the planner the Planner page would preselect (`checkpoints.planner_to_use`: the
+    newest best-validation checkpoint under paths.checkpoints, else the bundled planner), named on stderr."""
+    if checkpoint:
+        return checkpoint
+    from orchestai_core.checkpoints import planner_to_use
+
+    paths = open_config(config_path)["paths"]
+    found = planner_to_use(paths["checkpoints"], paths.get("default_planner"))
+    if found is None:
+        bundled = paths.get("default_planner") or "(paths.default_planner unset)"
+        raise click.ClickException(f"no planner to use: no best checkpoint under {paths['checkpoints']} and no "
+                                   f"bundled planner at {bundled}; train one (orchestai train) or give "
+                                   f"--checkpoint FILE")
+    what = "the bundled planner" if found.kind == "bundled" else "the newest best checkpoint"
+    click.echo(f"using {what}: {found.path} (--checkpoint FILE for another)", err=True)
+    return str(found.path)
+
+
 def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,
              selection: str | None = None, consensus: bool = True):
     from orchestai_core.planner_api import Planner
@@ -340,7 +362,10 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
 
 
 @click.command()
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Planner checkpoint (default: the newest best one under paths.checkpoints, else the bundled "
+                   "planner, as the Planner page preselects).")
+@config_option
 @click.argument("instruction", required=False)
 @click.option("--input", "input_path", type=click.Path(dir_okay=False), help='JSONL of {"id", "instruction"} lines.')
 @click.option("--output", "output_path", type=click.Path(dir_okay=False), help="Where --input plans go (JSONL).")
@@ -358,7 +383,7 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
 @int8_option
 @beam_option
 @consensus_option
-def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_weight, budget_usd,
+def plan(checkpoint, config_path, instruction, input_path, output_path, cost_weight, latency_weight, budget_usd,
          budget_latency_ms, selection, device, int8, beam, consensus):
     """Plan one INSTRUCTION (printed as JSON) or a file of instructions (--input/--output).
 
@@ -370,7 +395,7 @@ def plan(checkpoint, instruction, input_path, output_path, cost_weight, latency_
         raise click.ClickException("the instruction is empty: type what the workflow should do")
     from orchestai_core.planner_api import unfamiliar_warning
 
-    planner = _planner(checkpoint, device, int8, beam, selection, consensus)
+    planner = _planner(_checkpoint(checkpoint, config_path), device, int8, beam, selection, consensus)
     choice = {"cost_weight": cost_weight, "latency_weight": latency_weight, "budget_usd": budget_usd,
               "budget_latency_ms": budget_latency_ms}
     if instruction:
