@@ -37,13 +37,19 @@ def load_pretrained(name_or_path: str) -> tuple[nn.Module, object]:
     """(encoder module, tokenizer) from a local directory or a cached name, offline."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
     path = resolve_encoder_path(name_or_path)
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar would fill run logs and CLI output
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path)
     except OSError as exc:
         raise FileNotFoundError(f"encoder {name_or_path!r}: cannot load it offline ({exc})".splitlines()[0]) from None
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
     return (model.get_encoder() if model.config.is_encoder_decoder else model), tokenizer
 
 
