@@ -76,8 +76,8 @@ def _config(tmp_path, checkpoints, bundled):
     import yaml
 
     config = yaml.safe_load(open("config.yaml"))
-    config["paths"] = {"database": str(tmp_path / "db.sqlite"), "checkpoints": str(checkpoints),
-                       "default_planner": str(bundled)}
+    config["paths"] = {"database": str(tmp_path / "db.sqlite")}
+    config["paths"].update({k: str(v) for k, v in (("checkpoints", checkpoints), ("default_planner", bundled)) if v})
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)
@@ -117,3 +117,6 @@ def test_plan_and_eval_without_a_checkpoint_use_the_one_the_planner_page_would_a
     assert refused.exit_code == 1
     assert f"no planner to use: no best checkpoint under {tmp_path / 'empty'} and no bundled planner at " \
            f"{tmp_path / 'gone.pth'}; train one (orchestai train) or give --checkpoint FILE" in refused.stderr
+    unset = CliRunner().invoke(main, ["plan", "--config", _config(tmp_path, None, None), "summarize this pdf"])
+    assert unset.exit_code == 1 and "no best checkpoint under (paths.checkpoints unset) and no bundled planner at " \
+        "(paths.default_planner unset)" in unset.stderr

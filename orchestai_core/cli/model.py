@@ -334,15 +334,15 @@ def _checkpoint(checkpoint: str | None, config_path: str | None) -> str:
     newest best-validation checkpoint under paths.checkpoints, else the bundled planner), named on stderr."""
     if checkpoint:
         return checkpoint
-    from orchestai_core.checkpoints import planner_to_use
+    from orchestai_core.checkpoints import bundled_checkpoint, planner_to_use
 
     paths = open_config(config_path)["paths"]
-    found = planner_to_use(paths["checkpoints"], paths.get("default_planner"))
+    root, bundled = paths.get("checkpoints"), paths.get("default_planner")
+    found = planner_to_use(root, bundled) if root else bundled_checkpoint(bundled)
     if found is None:
-        bundled = paths.get("default_planner") or "(paths.default_planner unset)"
-        raise click.ClickException(f"no planner to use: no best checkpoint under {paths['checkpoints']} and no "
-                                   f"bundled planner at {bundled}; train one (orchestai train) or give "
-                                   f"--checkpoint FILE")
+        raise click.ClickException(f"no planner to use: no best checkpoint under {root or '(paths.checkpoints unset)'}"
+                                   f" and no bundled planner at {bundled or '(paths.default_planner unset)'}; train "
+                                   f"one (orchestai train) or give --checkpoint FILE")
     what = "the bundled planner" if found.kind == "bundled" else "the newest best checkpoint"
     click.echo(f"using {what}: {found.path} (--checkpoint FILE for another)", err=True)
     return str(found.path)
