@@ -168,8 +168,19 @@ def newest_best(root: str | os.PathLike) -> CheckpointFile | None:
     return None if index is None else found[index]
 
 
-def planner_to_use(root: str | os.PathLike, bundled: str | os.PathLike | None) -> CheckpointFile | None:
-    """The planner a command uses when told no checkpoint, as the Planner page preselects it: the newest
-    best-validation checkpoint under `root` (`paths.checkpoints`), else the bundled planner (`bundled`:
-    `paths.default_planner`, if the file is there), else None."""
-    return newest_best(root) or bundled_checkpoint(bundled)
+
+def planner_checkpoints(root: str | os.PathLike | None, bundled: str | os.PathLike | None) -> list[CheckpointFile]:
+    """Every planner there is to choose from: the checkpoints under `root` (`paths.checkpoints`), newest first,
+    then the bundled planner (`paths.default_planner`) if the file is there."""
+    found = find_checkpoints(root) if root else []
+    shipped = bundled_checkpoint(bundled)
+    return found + ([shipped] if shipped else [])
+
+
+def preferred_index(checkpoints: Sequence[CheckpointFile]) -> int | None:
+    """Which of `planner_checkpoints`' list to use when none is named (the Planner page's preselection, the CLI's
+    default): the newest best-validation checkpoint, else the bundled planner, else the newest; None for none."""
+    index = best_index(checkpoints)
+    if index is None:
+        index = next((i for i, c in enumerate(checkpoints) if c.kind == "bundled"), None)
+    return 0 if index is None and checkpoints else index

@@ -58,18 +58,24 @@ def test_a_checkpoint_records_its_numerals_reader_and_plan_warns_when_this_code_
     assert Planner(unread, "cpu").numerals_note is None  # a planner that reads no numbers has nothing to say
 
 
-def test_the_planner_to_use_is_the_newest_best_checkpoint_else_the_bundled_one(tmp_path):
-    from orchestai_core.checkpoints import planner_to_use
+def test_the_planner_to_use_is_the_newest_best_checkpoint_else_the_bundled_one_else_the_newest(tmp_path):
+    from orchestai_core.checkpoints import planner_checkpoints, preferred_index
+
+    def chosen(root, bundled):
+        found = planner_checkpoints(root, bundled)
+        index = preferred_index(found)
+        return None if index is None else found[index].path
 
     bundled = _touch(tmp_path / "assets" / "default_planner.pth", 500)
     root = tmp_path / "checkpoints"
-    assert planner_to_use(root, bundled).kind == "bundled"  # no checkpoints folder yet
-    _touch(run_folder(root, 1) / "last.pth", 900)
-    assert planner_to_use(root, bundled).path == bundled  # a last checkpoint is not a planner to use
+    assert chosen(root, bundled) == bundled  # no checkpoints folder yet
+    last = _touch(run_folder(root, 1) / "last.pth", 900)
+    assert chosen(root, bundled) == bundled  # a run stopped before its first epoch ended: the bundled planner first
+    assert chosen(root, None) == last  # without one, the newest checkpoint there is
     best = _touch(run_folder(root, 1) / "phase1_best_model.pth", 800)
-    assert planner_to_use(root, bundled).path == best
-    assert planner_to_use(tmp_path / "none", tmp_path / "missing.pth") is None
-    assert planner_to_use(tmp_path / "none", None) is None
+    assert chosen(root, bundled) == best and chosen(None, bundled) == bundled
+    assert chosen(tmp_path / "none", tmp_path / "missing.pth") is None and chosen(None, None) is None
+    assert [c.kind for c in planner_checkpoints(root, bundled)] == ["last", "best", "bundled"]
 
 
 def _config(tmp_path, checkpoints, bundled):
@@ -115,8 +121,8 @@ def test_plan_and_eval_without_a_checkpoint_use_the_one_the_planner_page_would_a
     nothing = _config(tmp_path, tmp_path / "empty", tmp_path / "gone.pth")
     refused = CliRunner().invoke(main, ["plan", "--config", nothing, "summarize this pdf for me"])
     assert refused.exit_code == 1
-    assert f"no planner to use: no best checkpoint under {tmp_path / 'empty'} and no bundled planner at " \
+    assert f"no planner to use: no checkpoint under {tmp_path / 'empty'} and no bundled planner at " \
            f"{tmp_path / 'gone.pth'}; train one (orchestai train) or give --checkpoint FILE" in refused.stderr
     unset = CliRunner().invoke(main, ["plan", "--config", _config(tmp_path, None, None), "summarize this pdf"])
-    assert unset.exit_code == 1 and "no best checkpoint under (paths.checkpoints unset) and no bundled planner at " \
+    assert unset.exit_code == 1 and "no checkpoint under (paths.checkpoints unset) and no bundled planner at " \
         "(paths.default_planner unset)" in unset.stderr

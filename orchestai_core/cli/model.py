@@ -330,22 +330,26 @@ def _fmt(value) -> str:
 
 
 def _checkpoint(checkpoint: str | None, config_path: str | None) -> str:
-    """`--checkpoint`, else the planner the Planner page would preselect (`checkpoints.planner_to_use`: the
-    newest best-validation checkpoint under paths.checkpoints, else the bundled planner), named on stderr."""
+    """`--checkpoint`, else the planner the Planner page preselects (`checkpoints.preferred_index`: the newest
+    best-validation checkpoint under paths.checkpoints, else the bundled planner, else the newest), named on
+    stderr."""
     if checkpoint:
         return checkpoint
-    from orchestai_core.checkpoints import bundled_checkpoint, planner_to_use
+    from orchestai_core.checkpoints import planner_checkpoints, preferred_index
 
     paths = open_config(config_path)["paths"]
     root, bundled = paths.get("checkpoints"), paths.get("default_planner")
-    found = planner_to_use(root, bundled) if root else bundled_checkpoint(bundled)
-    if found is None:
-        raise click.ClickException(f"no planner to use: no best checkpoint under {root or '(paths.checkpoints unset)'}"
+    found = planner_checkpoints(root, bundled)
+    index = preferred_index(found)
+    if index is None:
+        raise click.ClickException(f"no planner to use: no checkpoint under {root or '(paths.checkpoints unset)'}"
                                    f" and no bundled planner at {bundled or '(paths.default_planner unset)'}; train "
                                    f"one (orchestai train) or give --checkpoint FILE")
-    what = "the bundled planner" if found.kind == "bundled" else "the newest best checkpoint"
-    click.echo(f"using {what}: {found.path} (--checkpoint FILE for another)", err=True)
-    return str(found.path)
+    chosen = found[index]
+    what = {"bundled": "the bundled planner", "best": "the newest best checkpoint"}.get(chosen.kind,
+                                                                                         "the newest checkpoint")
+    click.echo(f"using {what}: {chosen.path} (--checkpoint FILE for another)", err=True)
+    return str(chosen.path)
 
 
 def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None = None,

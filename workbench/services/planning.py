@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from orchestai_core.checkpoints import CheckpointError, CheckpointFile, best_index, bundled_checkpoint, find_checkpoints
+from orchestai_core.checkpoints import CheckpointError, CheckpointFile, planner_checkpoints, preferred_index
 from orchestai_core.dag import Graph
 from orchestai_core.default_planner import read_quality
 from orchestai_core.evaluate import score
@@ -68,18 +68,14 @@ def checkpoint_root(config: dict) -> Path:
 
 
 def default_checkpoint(checkpoints: list[CheckpointFile]) -> int:
-    """Index of the newest best-validation checkpoint of a newest-first list, else of the bundled planner,
-    else 0 (the newest)."""
-    index = best_index(checkpoints)
-    if index is None:
-        index = next((i for i, c in enumerate(checkpoints) if c.kind == "bundled"), None)
+    """The picker's preselection (`checkpoints.preferred_index`; 0 for an empty list)."""
+    index = preferred_index(checkpoints)
     return 0 if index is None else index
 
 
 def list_checkpoints(config: dict) -> list[CheckpointFile]:
     """Every checkpoint under `paths.checkpoints`, newest first, then the bundled planner (if it is there)."""
-    bundled = bundled_checkpoint(config["paths"].get("default_planner"))
-    return find_checkpoints(checkpoint_root(config)) + ([bundled] if bundled else [])
+    return planner_checkpoints(checkpoint_root(config), config["paths"].get("default_planner"))
 
 
 QUALITY_NAMES = {"node_f1": "node-F1", "edge_f1": "edge-F1", "exact_match": "exact match",
