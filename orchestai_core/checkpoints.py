@@ -168,7 +168,6 @@ def newest_best(root: str | os.PathLike) -> CheckpointFile | None:
     return None if index is None else found[index]
 
 
-
 def planner_checkpoints(root: str | os.PathLike | None, bundled: str | os.PathLike | None) -> list[CheckpointFile]:
     """Every planner there is to choose from: the checkpoints under `root` (`paths.checkpoints`), newest first,
     then the bundled planner (`paths.default_planner`) if the file is there."""

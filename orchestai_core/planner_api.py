@@ -631,8 +631,8 @@ def _meta(decoded: DecodedPlan, choice: Choice, selection: str, note: str | None
     if decoded.follows is not None:
         meta["follows"] = decoded.follows
     if decoded.nearest is not None:
-        similarity, instruction, _ = decoded.nearest
-        meta["nearest"] = {"similarity": round(similarity, 3), "instruction": instruction,
+        similarity = decoded.nearest.similarity
+        meta["nearest"] = {"similarity": round(similarity, 3), "instruction": decoded.nearest.instruction,
                            "familiar_floor": None if floor is None else round(floor, 3),
                            "unfamiliar": floor is not None and similarity < floor}
     return meta

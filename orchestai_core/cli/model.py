@@ -13,6 +13,10 @@ from orchestai_core.ingest import FORMATS, UnreadableFileError
 from orchestai_core.model.beam import MAX_BEAM
 from orchestai_core.store import REVIEW_STATUSES
 
+checkpoint_option = click.option(
+    "--checkpoint", type=click.Path(dir_okay=False),
+    help="Planner checkpoint (default: as the Planner page preselects: the newest best one under "
+         "paths.checkpoints, else the bundled planner, else the newest checkpoint).")
 beam_option = click.option("--beam", type=click.IntRange(1, MAX_BEAM), default=None,
                            help="Plans kept while decoding (1 = greedy; default: the checkpoint's model.beam).")
 consensus_option = click.option(
@@ -130,9 +134,7 @@ def train(config_path, data, db_path, status, epochs, patience, out_dir, resume,
 
 
 @click.command("eval")
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Planner checkpoint (default: the newest best one under paths.checkpoints, else the bundled "
-                   "planner, as the Planner page preselects).")
+@checkpoint_option
 @config_option
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Log file with gold plans.")
 @click.option("--policy", type=click.Choice(["outcome"]),
@@ -366,9 +368,7 @@ def _planner(checkpoint: str, device: str, int8: bool = False, beam: int | None 
 
 
 @click.command()
-@click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Planner checkpoint (default: the newest best one under paths.checkpoints, else the bundled "
-                   "planner, as the Planner page preselects).")
+@checkpoint_option
 @config_option
 @click.argument("instruction", required=False)
 @click.option("--input", "input_path", type=click.Path(dir_okay=False), help='JSONL of {"id", "instruction"} lines.')
